@@ -1,0 +1,68 @@
+package io.moefleet.engine;
+
+import io.moefleet.model.forward.Sequence;
+import io.moefleet.model.forward.StepChunk;
+import io.moefleet.model.forward.Transformer;
+import io.moefleet.model.weights.Checkpoint;
+import io.moefleet.model.weights.ModelWeights;
+import io.moefleet.sampling.SamplingParams;
+import io.moefleet.sampling.SequenceSampler;
+import java.nio.file.Path;
+import java.util.List;
+
+/** The single-process engine: one checkpoint, one model, requests run one after another. What the fleet must match token for token. */
+public final class Engine implements AutoCloseable {
+
+    private final Checkpoint checkpoint;
+    private final Transformer model;
+
+    private Engine(Checkpoint checkpoint, Transformer model) {
+        this.checkpoint = checkpoint;
+        this.model = model;
+    }
+
+    public static Engine open(Path directory, ModelWeights.LoadProgress progress) {
+        Checkpoint checkpoint = Checkpoint.open(directory);
+        try {
+            return new Engine(checkpoint, new Transformer(checkpoint.config(), ModelWeights.load(checkpoint, progress)));
+        } catch (RuntimeException e) {
+            checkpoint.close();
+            throw e;
+        }
+    }
+
+    public Transformer model() {
+        return model;
+    }
+
+    public Checkpoint checkpoint() {
+        return checkpoint;
+    }
+
+    /** One forward pass over {@code tokens}: the logits of every position, [tokens][vocab]. */
+    public float[][] logits(int[] tokens) {
+        return model.step(List.of(new StepChunk(model.newSequence(), 0, tokens, true))).getFirst();
+    }
+
+    /** Exactly {@code count} new tokens after {@code prompt}, sampled with {@code params}; end-of-sequence ids do not stop it. */
+    public int[] generate(int[] prompt, int count, SamplingParams params) {
+        if (prompt.length == 0) {
+            throw new IllegalArgumentException("the prompt has no tokens");
+        }
+        Sequence sequence = model.newSequence();
+        SequenceSampler sampler = new SequenceSampler(params, prompt, model.config().vocabSize());
+        float[] last = model.step(List.of(StepChunk.next(sequence, prompt, false))).getFirst()[0];
+        for (int i = 0; i < count; i++) {
+            int token = sampler.next(last);
+            if (i + 1 < count) {
+                last = model.step(List.of(StepChunk.next(sequence, new int[] {token}, false))).getFirst()[0];
+            }
+        }
+        return sampler.generated();
+    }
+
+    @Override
+    public void close() {
+        checkpoint.close();
+    }
+}
