@@ -31,7 +31,7 @@ class QuantizedTwinTest {
     @CsvSource({"tiny, BF16", "tiny, FP8", "tiny, INT4", "tiny-alt, BF16", "tiny-alt, FP8", "tiny-alt, INT4"})
     void quantisedCheckpointMatchesItsF32Twin(String preset, WeightFormat format) throws IOException {
         Path out = dir.resolve(preset + "-" + format);
-        List<Path> written = CheckpointWriter.write(Preset.config(preset), 11, format, out);
+        List<Path> written = CheckpointWriter.writeWithTwin(Preset.config(preset), 11, format, out);
         assertTrue(written.contains(CheckpointWriter.twinDirectory(out)), "a twin is written for " + format);
 
         try (Engine quantised = Engine.open(out, (done, total) -> {});
