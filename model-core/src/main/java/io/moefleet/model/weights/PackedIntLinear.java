@@ -22,9 +22,13 @@ public final class PackedIntLinear implements Linear {
     private final int groupsPerRow;
     private final int mask;
     private final int offset;
+    private final int scaleBytes;
 
-    /** @param scales row-major [rows, ceil(cols / groupSize)] */
-    public PackedIntLinear(MemorySegment packed, float[] scales, int rows, int cols, int bits, int groupSize) {
+    /**
+     * @param scales row-major [rows, ceil(cols / groupSize)]
+     * @param scaleBytes bytes per scale as the checkpoint stores it (2 for BF16), for {@link #storageBytes()}
+     */
+    public PackedIntLinear(MemorySegment packed, float[] scales, int scaleBytes, int rows, int cols, int bits, int groupSize) {
         if (bits != 4 && bits != 8) {
             throw new IllegalArgumentException("packed integers of " + bits + " bits are not supported");
         }
@@ -45,6 +49,7 @@ public final class PackedIntLinear implements Linear {
         this.groupSize = groupSize;
         this.mask = (1 << bits) - 1;
         this.offset = 1 << (bits - 1);
+        this.scaleBytes = scaleBytes;
     }
 
     public static int wordsPerRow(int cols, int bits) {
@@ -63,7 +68,7 @@ public final class PackedIntLinear implements Linear {
 
     @Override
     public long storageBytes() {
-        return packed.byteSize() + 2L * scales.length;   // scales are stored as BF16 in the checkpoint
+        return packed.byteSize() + (long) scaleBytes * scales.length;
     }
 
     private int value(long rowWordBase, int c) {

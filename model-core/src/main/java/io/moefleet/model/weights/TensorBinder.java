@@ -109,7 +109,7 @@ public final class TensorBinder {
         checkShape(scale, rows, Math.ceilDiv(cols, groupSize), "rows x ceil(cols/group_size " + groupSize + ")");
         touched(packed);
         touched(scale);
-        return new PackedIntLinear(packed.data(), floats(scale), rows, cols, bits, groupSize);
+        return new PackedIntLinear(packed.data(), floats(scale), scale.dtype().bytes(), rows, cols, bits, groupSize);
     }
 
     private static float[] floats(TensorInfo t) {
