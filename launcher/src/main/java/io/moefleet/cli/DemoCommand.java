@@ -5,7 +5,8 @@ import io.moefleet.checkpoint.Preset;
 import io.moefleet.checkpoint.WeightFormat;
 import io.moefleet.engine.Engine;
 import io.moefleet.sampling.SamplingParams;
-import io.moefleet.tokenizer.Vocabulary;
+import io.moefleet.tokenizer.TextTokenizer;
+import io.moefleet.tokenizer.Tokenizers;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,7 +21,7 @@ final class DemoCommand implements Command {
 
     @Override
     public String usage() {
-        return "demo [--model DIR] [--prompt TEXT] [--max-tokens N]";
+        return "demo [--model DIR] [--prompt TEXT] [--max-tokens N] [--threads T]";
     }
 
     @Override
@@ -28,21 +29,23 @@ final class DemoCommand implements Command {
         Path dir = Path.of(args.optional("model", defaultDirectory().toString()));
         String prompt = args.optional("prompt", "The fleet of experts answers:");
         int count = args.intValue("max-tokens", "24", 1);
+        int threads = args.intValue("threads", String.valueOf(Runtime.getRuntime().availableProcessors()), 1);
         args.rejectUnknown();
         if (!Files.exists(dir.resolve("config.json"))) {
             err.println("making the demo checkpoint in " + dir + " (preset demo, seed " + DEMO_SEED + ")");
             CheckpointWriter.write(Preset.config("demo"), DEMO_SEED, WeightFormat.BF16, dir);
         }
-        Vocabulary vocabulary = Vocabulary.read(dir);
-        try (Engine engine = Engine.open(dir, new ConsoleProgress(err, "loading demo"))) {
-            int[] text = vocabulary.byteTokens(prompt);
+        try (TextTokenizer tokenizer = Tokenizers.load(dir);
+                Engine engine = Engine.open(dir, new ConsoleProgress(err, "loading demo"), threads)) {
+            int[] text = tokenizer.encode(prompt, false);
             int[] tokens = new int[text.length + 1];
-            tokens[0] = vocabulary.specialId("[BOS]");
+            tokens[0] = tokenizer.sequenceMarkers().bos()
+                    .orElseThrow(() -> new IllegalArgumentException(dir + " names no beginning-of-sequence token"));
             System.arraycopy(text, 0, tokens, 1, text.length);
             long start = System.nanoTime();
             int[] generated = engine.generate(tokens, count, SamplingParams.greedy());
             double seconds = (System.nanoTime() - start) / 1e9;
-            out.println(prompt + vocabulary.decode(generated));
+            out.println(prompt + tokenizer.decode(generated));
             err.printf("%n%d greedy tokens in %.2f s from %s (random weights: the text has no meaning).%n", count, seconds, dir);
             err.println("Next: ./fleet generate --model " + dir + " --tokens 1,2,3 --max-tokens 8");
             err.println("      ./fleet logits --model " + dir + " --tokens 1,2,3 --out /tmp/logits.f32");

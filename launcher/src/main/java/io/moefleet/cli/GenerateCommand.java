@@ -17,7 +17,7 @@ final class GenerateCommand implements Command {
 
     @Override
     public String usage() {
-        return "generate --model DIR --tokens 1,2,3 --max-tokens N";
+        return "generate --model DIR --tokens 1,2,3 --max-tokens N [--threads T]";
     }
 
     @Override
@@ -29,8 +29,9 @@ final class GenerateCommand implements Command {
             throw new UsageException("generate: --fleet needs the fleet services, which this build does not have yet; "
                     + "run without --fleet for the single-process engine");
         }
+        int threads = args.intValue("threads", String.valueOf(Runtime.getRuntime().availableProcessors()), 1);
         args.rejectUnknown();
-        try (Engine engine = Engine.open(model, new ConsoleProgress(err, "loading " + model.getFileName()))) {
+        try (Engine engine = Engine.open(model, new ConsoleProgress(err, "loading " + model.getFileName()), threads)) {
             long start = System.nanoTime();
             int[] generated = engine.generate(prompt, count, SamplingParams.greedy());
             err.printf("generated %d tokens in %.2f s%n", count, (System.nanoTime() - start) / 1e9);

@@ -14,7 +14,7 @@ final class LogitsCommand implements Command {
 
     @Override
     public String usage() {
-        return "logits --model DIR --tokens 1,2,3 --out FILE";
+        return "logits --model DIR --tokens 1,2,3 --out FILE [--threads T]";
     }
 
     @Override
@@ -22,8 +22,9 @@ final class LogitsCommand implements Command {
         Path model = Path.of(args.required("model"));
         int[] tokens = args.tokens("tokens");
         Path file = Path.of(args.required("out"));
+        int threads = args.intValue("threads", String.valueOf(Runtime.getRuntime().availableProcessors()), 1);
         args.rejectUnknown();
-        try (Engine engine = Engine.open(model, new ConsoleProgress(err, "loading " + model.getFileName()))) {
+        try (Engine engine = Engine.open(model, new ConsoleProgress(err, "loading " + model.getFileName()), threads)) {
             float[][] logits = engine.logits(tokens);
             ByteBuffer row = ByteBuffer.allocate(4 * logits[0].length).order(ByteOrder.LITTLE_ENDIAN);
             try (OutputStream o = new BufferedOutputStream(Files.newOutputStream(file), 1 << 20)) {

@@ -14,7 +14,9 @@ public final class Main {
         COMMANDS.put("checkpoint", new CheckpointCommand());
         COMMANDS.put("logits", new LogitsCommand());
         COMMANDS.put("generate", new GenerateCommand());
+        COMMANDS.put("tokenize", new TokenizeCommand());
         COMMANDS.put("demo", new DemoCommand());
+        COMMANDS.put("bench", new BenchCommand());
     }
 
     private Main() {}

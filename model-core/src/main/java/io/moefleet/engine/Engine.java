@@ -1,5 +1,7 @@
 package io.moefleet.engine;
 
+import io.moefleet.model.compute.VectorSupport;
+import io.moefleet.model.compute.Workers;
 import io.moefleet.model.forward.Sequence;
 import io.moefleet.model.forward.StepChunk;
 import io.moefleet.model.forward.Transformer;
@@ -13,19 +15,34 @@ import java.util.List;
 /** The single-process engine: one checkpoint, one model, requests run one after another. What the fleet must match token for token. */
 public final class Engine implements AutoCloseable {
 
+    private static final System.Logger LOG = System.getLogger(Engine.class.getName());
+
     private final Checkpoint checkpoint;
+    private final Workers workers;
     private final Transformer model;
 
-    private Engine(Checkpoint checkpoint, Transformer model) {
+    private Engine(Checkpoint checkpoint, Workers workers, Transformer model) {
         this.checkpoint = checkpoint;
+        this.workers = workers;
         this.model = model;
     }
 
+    /** Opens a checkpoint computed on the calling thread alone. */
     public static Engine open(Path directory, ModelWeights.LoadProgress progress) {
+        return open(directory, progress, 1);
+    }
+
+    /** Opens a checkpoint whose products are split over {@code threads} threads (the caller's included). */
+    public static Engine open(Path directory, ModelWeights.LoadProgress progress, int threads) {
+        String vectors = VectorSupport.check();
         Checkpoint checkpoint = Checkpoint.open(directory);
+        Workers workers = new Workers(threads);
         try {
-            return new Engine(checkpoint, new Transformer(checkpoint.config(), ModelWeights.load(checkpoint, progress)));
+            Transformer model = new Transformer(checkpoint.config(), ModelWeights.load(checkpoint, progress), workers);
+            LOG.log(System.Logger.Level.DEBUG, "engine on {0} thread(s), {1}", threads, vectors);
+            return new Engine(checkpoint, workers, model);
         } catch (RuntimeException e) {
+            workers.close();
             checkpoint.close();
             throw e;
         }
@@ -63,6 +80,7 @@ public final class Engine implements AutoCloseable {
 
     @Override
     public void close() {
+        workers.close();
         checkpoint.close();
     }
 }

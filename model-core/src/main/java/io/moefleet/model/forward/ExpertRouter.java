@@ -1,17 +1,17 @@
 package io.moefleet.model.forward;
 
 import io.moefleet.model.ModelConfig;
-import io.moefleet.model.weights.MoeWeights;
+import java.util.Arrays;
 
 /**
- * DeepSeek-V3's {@code noaux_tc} gate: sigmoid scores; the correction bias added for selection only; group-limited
- * top-k (a group scores the sum of its two best biased scores, the other groups' scores are masked to 0.0 as Hugging
- * Face does); the chosen experts weighted by their unbiased scores, normalised when {@code norm_topk_prob}, then
- * multiplied by {@code routed_scaling_factor}.
+ * DeepSeek-V3's {@code noaux_tc} gate over one token's router logits: sigmoid scores; the correction bias added for
+ * selection only; group-limited top-k (a group scores the sum of its two best biased scores, the other groups' scores
+ * are masked to 0.0 as Hugging Face does); the chosen experts weighted by their unbiased scores, normalised when
+ * {@code norm_topk_prob}, then multiplied by {@code routed_scaling_factor}. Stateless: safe on any thread.
  */
 final class ExpertRouter {
 
-    private final MoeWeights w;
+    private final float[] correctionBias;
     private final int experts;
     private final int topK;
     private final int groups;
@@ -20,13 +20,8 @@ final class ExpertRouter {
     private final boolean normalise;
     private final float scaling;
 
-    private final float[] logits;
-    private final float[] scores;
-    private final float[] choice;
-    private final float[] groupScores;
-
-    ExpertRouter(ModelConfig c, MoeWeights w) {
-        this.w = w;
+    ExpertRouter(ModelConfig c, float[] correctionBias) {
+        this.correctionBias = correctionBias;
         this.experts = c.nRoutedExperts();
         this.topK = c.numExpertsPerTok();
         this.groups = c.nGroup();
@@ -34,42 +29,38 @@ final class ExpertRouter {
         this.groupSize = experts / groups;
         this.normalise = c.normTopkProb();
         this.scaling = (float) c.routedScalingFactor();
-        this.logits = new float[experts];
-        this.scores = new float[experts];
-        this.choice = new float[experts];
-        this.groupScores = new float[groups];
     }
 
-    Routing route(float[] x) {
-        w.router().matvec(x, logits);
+    Routing route(float[] logits) {
+        float[] scores = new float[experts];
+        float[] choice = new float[experts];
         for (int e = 0; e < experts; e++) {
             scores[e] = (float) (1.0 / (1.0 + Math.exp(-logits[e])));
-            choice[e] = scores[e] + w.correctionBias()[e];
+            choice[e] = scores[e] + correctionBias[e];
         }
         float groupMargin = Float.POSITIVE_INFINITY;
-        boolean[] keptExpert = new boolean[experts];
         if (keptGroups < groups) {
+            float[] groupScores = new float[groups];
             for (int g = 0; g < groups; g++) {
                 groupScores[g] = sumOfBestTwo(choice, g * groupSize, groupSize);
             }
             int[] best = TopK.indices(groupScores, groups, keptGroups + 1);
             groupMargin = groupScores[best[keptGroups - 1]] - groupScores[best[keptGroups]];
+            boolean[] kept = new boolean[groups];
             for (int i = 0; i < keptGroups; i++) {
-                java.util.Arrays.fill(keptExpert, best[i] * groupSize, (best[i] + 1) * groupSize, true);
+                kept[best[i]] = true;
             }
             for (int e = 0; e < experts; e++) {
-                if (!keptExpert[e]) {
+                if (!kept[e / groupSize]) {
                     choice[e] = 0.0f;
                 }
             }
-        } else {
-            java.util.Arrays.fill(keptExpert, true);
         }
         int candidates = Math.min(experts, topK + 1);
         int[] ranked = TopK.indices(choice, experts, candidates);
         float expertMargin = candidates > topK ? choice[ranked[topK - 1]] - choice[ranked[topK]] : Float.POSITIVE_INFINITY;
 
-        int[] chosen = java.util.Arrays.copyOf(ranked, topK);
+        int[] chosen = Arrays.copyOf(ranked, topK);
         float[] weights = new float[topK];
         float sum = 0;
         for (int k = 0; k < topK; k++) {

@@ -4,26 +4,28 @@ import java.util.Arrays;
 
 /**
  * One sequence's MLA cache: per layer and position, the normalised KV latent ({@code kv_lora_rank} values) followed by
- * the roped shared key ({@code qk_rope_head_dim}), in float32. Grows by doubling; truncation rolls a sequence back.
+ * the roped shared key ({@code qk_rope_head_dim}), in float32, one array per position so that products read the
+ * cached latents in place. Grows by doubling; a sequence rolls back by overwriting from an earlier position.
  */
 public final class LatentCache {
 
     private final int width;
-    private final float[][] layers;
+    private final float[][][] layers;
     private int capacity;
 
     LatentCache(int numLayers, int width, int initialCapacity) {
         this.width = width;
-        this.capacity = Math.max(1, initialCapacity);
-        this.layers = new float[numLayers][capacity * width];
+        this.layers = new float[numLayers][0][];
+        this.capacity = 0;
+        ensureCapacity(Math.max(1, initialCapacity));
     }
 
-    int width() {
+    public int width() {
         return width;
     }
 
-    /** The layer's backing array; position p's entry starts at {@code p * width}. Valid until the next {@link #ensureCapacity}. */
-    float[] layer(int layer) {
+    /** The layer's rows, one per position: valid until the next {@link #ensureCapacity}. */
+    float[][] layer(int layer) {
         return layers[layer];
     }
 
@@ -33,12 +35,16 @@ public final class LatentCache {
         }
         int grown = Math.max(positions, capacity * 2);
         for (int l = 0; l < layers.length; l++) {
-            layers[l] = Arrays.copyOf(layers[l], grown * width);
+            float[][] rows = Arrays.copyOf(layers[l], grown);
+            for (int p = capacity; p < grown; p++) {
+                rows[p] = new float[width];
+            }
+            layers[l] = rows;
         }
         capacity = grown;
     }
 
-    /** Bytes held for the cached positions (what a page of this sequence would move). */
+    /** Bytes one cached position holds over all layers. */
     public long bytesPerPosition() {
         return 4L * width * layers.length;
     }

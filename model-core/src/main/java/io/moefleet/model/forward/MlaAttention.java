@@ -1,19 +1,22 @@
 package io.moefleet.model.forward;
 
 import io.moefleet.model.ModelConfig;
+import io.moefleet.model.compute.MatMul;
+import io.moefleet.model.compute.VectorMath;
 import io.moefleet.model.weights.AttentionWeights;
-import java.util.Arrays;
+import java.util.List;
 
 /**
- * Multi-head latent attention of one layer over one sequence's chunk. Each token's KV is cached as its normalised
+ * Multi-head latent attention over a step's chunks, one layer at a time. Each token's KV is cached as its normalised
  * latent c and roped shared key k_pe. A multi-token chunk (prefill) expands the cached latents to per-head keys and
  * values through kv_b_proj; a single decode token takes the absorbed path, which never expands them:
  * {@code q_lat = q_nope · W_UK} is scored against c directly and {@code W_UV} is applied after the softmax.
+ * The projections run as one product over all of the step's tokens.
  */
 final class MlaAttention {
 
     private final ModelConfig c;
-    private final AttentionWeights w;
+    private final MatMul matMul;
     private final Rope rope;
     private final int heads;
     private final int nope;
@@ -23,19 +26,28 @@ final class MlaAttention {
     private final int kvRank;
     private final int kvbStride;      // rows of kv_b_proj per head: [k_nope | v]
     private final float scale;
+    private final ThreadLocal<Scratch> scratch;
 
-    // per-token scratch, allocated once
-    private final float[] qLatent;
-    private final float[] kvA;
-    private final float[] latentRow;
-    private final float[] attentionOutput;
-    private final float[] headLatent;
-    private final float[] kvbRow;
-    private float[] scores = new float[0];
+    private final StepBuffers buffers = new StepBuffers();
 
-    MlaAttention(ModelConfig c, AttentionWeights w, Rope rope) {
+    /** Per-thread buffers of the per-sequence part (decode sequences run in parallel). */
+    private static final class Scratch {
+        float[] qLatent;
+        float[] attended;
+        float[] scores = new float[64];
+    }
+
+    /** Per-step buffers over all tokens, grown to the largest step seen. */
+    private static final class StepBuffers {
+        float[][] qLora = new float[0][];
+        float[][] q = new float[0][];
+        float[][] kv = new float[0][];
+        float[][] attention = new float[0][];
+    }
+
+    MlaAttention(ModelConfig c, MatMul matMul, Rope rope) {
         this.c = c;
-        this.w = w;
+        this.matMul = matMul;
         this.rope = rope;
         this.heads = c.numAttentionHeads();
         this.nope = c.qkNopeHeadDim();
@@ -45,141 +57,147 @@ final class MlaAttention {
         this.kvRank = c.kvLoraRank();
         this.kvbStride = nope + vDim;
         this.scale = (float) c.softmaxScale();
-        this.qLatent = new float[Math.max(c.qLoraRank(), 1)];
-        this.kvA = new float[c.latentWidth()];
-        this.latentRow = new float[c.latentWidth()];
-        this.attentionOutput = new float[heads * vDim];
-        this.headLatent = new float[kvRank];
-        this.kvbRow = new float[kvRank];
+        this.scratch = ThreadLocal.withInitial(() -> {
+            Scratch s = new Scratch();
+            s.qLatent = new float[kvRank];
+            s.attended = new float[kvRank];
+            return s;
+        });
     }
 
     /**
-     * Attends the chunk's tokens (their normalised hidden states {@code x[from .. from + n)}, at positions
-     * {@code start ..}) over the sequence's cache, appending their latents to it; writes o_proj's output to {@code out}.
+     * Attends every chunk's tokens (rows {@code normed[0 .. total)} in chunk order) over their sequences' caches,
+     * appending their latents; writes o_proj's output rows to {@code out}.
      */
-    void forward(LatentCache cache, int layer, int start, float[][] x, int from, int n, RopeTable angles, float[][] out) {
-        cache.ensureCapacity(start + n);
-        float[] layerCache = cache.layer(layer);
-        int width = cache.width();
-        float[][] q = new float[n][heads * qkDim];
-        for (int i = 0; i < n; i++) {
-            query(x[from + i], angles, start + i, q[i]);
-            latent(x[from + i], angles, start + i, layerCache, (start + i) * width);
-        }
-        if (n == 1) {
-            absorbed(q[0], layerCache, start, width);
-            w.o().matvec(attentionOutput, out[from]);
+    void forward(int layer, AttentionWeights w, List<StepChunk> chunks, RopeTable[] angles, float[][] normed, int total, float[][] out) {
+        grow(total);
+        if (c.hasQLora()) {
+            matMul.multiply(w.qA(), normed, total, buffers.qLora);
+            for (int t = 0; t < total; t++) {
+                RmsNorm.apply(buffers.qLora[t], 0, c.qLoraRank(), w.qANorm(), ModelConfig.LATENT_NORM_EPS, buffers.qLora[t], 0);
+            }
+            matMul.multiply(w.qB(), buffers.qLora, total, buffers.q);
         } else {
-            expanded(q, layerCache, start, n, width, out, from);
+            matMul.multiply(w.q(), normed, total, buffers.q);
         }
+        matMul.multiply(w.kvA(), normed, total, buffers.kv);
+
+        boolean allDecode = true;
+        int row = 0;
+        for (int ci = 0; ci < chunks.size(); ci++) {
+            StepChunk chunk = chunks.get(ci);
+            LatentCache cache = chunk.sequence().cache();
+            cache.ensureCapacity(chunk.end());
+            float[][] rows = cache.layer(layer);
+            for (int i = 0; i < chunk.tokens().length; i++, row++) {
+                int position = chunk.start() + i;
+                float[] q = buffers.q[row];
+                for (int h = 0; h < heads; h++) {
+                    rope.rotate(q, h * qkDim + nope, angles[ci].cos(position), angles[ci].sin(position));
+                }
+                float[] latent = rows[position];
+                float[] kv = buffers.kv[row];
+                RmsNorm.apply(kv, 0, kvRank, w.kvANorm(), ModelConfig.LATENT_NORM_EPS, latent, 0);
+                System.arraycopy(kv, kvRank, latent, kvRank, ropeDim);
+                rope.rotate(latent, kvRank, angles[ci].cos(position), angles[ci].sin(position));
+            }
+            allDecode &= chunk.tokens().length == 1;
+        }
+
+        if (allDecode) {
+            // independent sequences: each one's attention on its own thread, products inside on that thread
+            matMul.workers().parallelFor(chunks.size(), (from, to) -> {
+                for (int ci = from; ci < to; ci++) {
+                    StepChunk chunk = chunks.get(ci);
+                    absorbed(w, buffers.q[ci], chunk.sequence().cache().layer(layer), chunk.start(), buffers.attention[ci]);
+                }
+            });
+        } else {
+            row = 0;
+            for (StepChunk chunk : chunks) {
+                int n = chunk.tokens().length;
+                float[][] rows = chunk.sequence().cache().layer(layer);
+                if (n == 1) {
+                    absorbed(w, buffers.q[row], rows, chunk.start(), buffers.attention[row]);
+                } else {
+                    expanded(w, rows, chunk.start(), n, row);
+                }
+                row += n;
+            }
+        }
+        matMul.multiply(w.o(), buffers.attention, total, out);
     }
 
-    /** The multi-token path: keys and values of every visible position expanded once for the whole chunk. */
-    private void expanded(float[][] q, float[] layerCache, int start, int n, int width, float[][] out, int from) {
+    /** The multi-token path: keys and values of every visible position expanded once for the chunk, queries split over threads. */
+    private void expanded(AttentionWeights w, float[][] cached, int start, int n, int firstRow) {
         int visible = start + n;
         float[][] keysValues = new float[visible][heads * kvbStride];
-        for (int p = 0; p < visible; p++) {
-            w.kvB().matvec(layerCache, p * width, keysValues[p], 0);
-        }
-        ensureScores(visible);
-        for (int i = 0; i < n; i++) {
-            int last = start + i;
-            for (int h = 0; h < heads; h++) {
-                int qBase = h * qkDim;
-                int kBase = h * kvbStride;
-                for (int p = 0; p <= last; p++) {
-                    float[] kv = keysValues[p];
-                    float s = 0;
-                    for (int d = 0; d < nope; d++) {
-                        s += q[i][qBase + d] * kv[kBase + d];
+        matMul.multiply(w.kvB(), cached, visible, keysValues);
+        matMul.workers().parallelFor(n, (from, to) -> {
+            Scratch s = scratch.get();
+            for (int i = from; i < to; i++) {
+                int last = start + i;
+                float[] q = buffers.q[firstRow + i];
+                float[] out = buffers.attention[firstRow + i];
+                float[] scores = scores(s, last + 1);
+                for (int h = 0; h < heads; h++) {
+                    int qBase = h * qkDim;
+                    int kBase = h * kvbStride;
+                    for (int p = 0; p <= last; p++) {
+                        float score = VectorMath.dot(q, qBase, keysValues[p], kBase, nope)
+                                + VectorMath.dot(q, qBase + nope, cached[p], kvRank, ropeDim);
+                        scores[p] = score * scale;
                     }
-                    int pe = p * width + kvRank;
-                    for (int d = 0; d < ropeDim; d++) {
-                        s += q[i][qBase + nope + d] * layerCache[pe + d];
-                    }
-                    scores[p] = s * scale;
-                }
-                softmax(scores, last + 1);
-                int oBase = h * vDim;
-                Arrays.fill(attentionOutput, oBase, oBase + vDim, 0f);
-                for (int p = 0; p <= last; p++) {
-                    float prob = scores[p];
-                    float[] kv = keysValues[p];
-                    for (int e = 0; e < vDim; e++) {
-                        attentionOutput[oBase + e] += prob * kv[kBase + nope + e];
+                    softmax(scores, last + 1);
+                    java.util.Arrays.fill(out, h * vDim, (h + 1) * vDim, 0f);
+                    for (int p = 0; p <= last; p++) {
+                        VectorMath.axpy(scores[p], keysValues[p], kBase + nope, out, h * vDim, vDim);
                     }
                 }
             }
-            w.o().matvec(attentionOutput, out[from + i]);
-        }
+        });
     }
 
     /** The decode path: q_nope absorbed into W_UK, scored against cached latents, W_UV applied to the attended latent. */
-    private void absorbed(float[] q, float[] layerCache, int last, int width) {
-        ensureScores(last + 1);
+    private void absorbed(AttentionWeights w, float[] q, float[][] cached, int last, float[] out) {
+        Scratch s = scratch.get();
+        float[] scores = scores(s, last + 1);
         for (int h = 0; h < heads; h++) {
             int qBase = h * qkDim;
-            Arrays.fill(headLatent, 0);
-            for (int d = 0; d < nope; d++) {
-                w.kvB().row(h * kvbStride + d, kvbRow, 0);
-                float qd = q[qBase + d];
-                for (int r = 0; r < kvRank; r++) {
-                    headLatent[r] += qd * kvbRow[r];
-                }
-            }
+            java.util.Arrays.fill(s.qLatent, 0f);
+            w.kvB().accumulateRows(h * kvbStride, h * kvbStride + nope, q, qBase, s.qLatent);
             for (int p = 0; p <= last; p++) {
-                int base = p * width;
-                float s = 0;
-                for (int r = 0; r < kvRank; r++) {
-                    s += headLatent[r] * layerCache[base + r];
-                }
-                for (int d = 0; d < ropeDim; d++) {
-                    s += q[qBase + nope + d] * layerCache[base + kvRank + d];
-                }
-                scores[p] = s * scale;
+                float score = VectorMath.dot(s.qLatent, 0, cached[p], 0, kvRank)
+                        + VectorMath.dot(q, qBase + nope, cached[p], kvRank, ropeDim);
+                scores[p] = score * scale;
             }
             softmax(scores, last + 1);
-            Arrays.fill(headLatent, 0);
+            java.util.Arrays.fill(s.attended, 0f);
             for (int p = 0; p <= last; p++) {
-                int base = p * width;
-                float prob = scores[p];
-                for (int r = 0; r < kvRank; r++) {
-                    headLatent[r] += prob * layerCache[base + r];
-                }
+                VectorMath.axpy(scores[p], cached[p], 0, s.attended, 0, kvRank);
             }
-            for (int e = 0; e < vDim; e++) {
-                attentionOutput[h * vDim + e] = w.kvB().dot(h * kvbStride + nope + e, headLatent, 0);
-            }
+            int firstValueRow = h * kvbStride + nope;
+            w.kvB().multiply(new float[][] {s.attended}, 0, 1, new float[][] {out}, h * vDim - firstValueRow,
+                    firstValueRow, firstValueRow + vDim);
         }
     }
 
-    /** q = q_b(rms(q_a(x))) or q_proj(x), as [heads][nope | rope], the rope part rotated. */
-    private void query(float[] x, RopeTable angles, int position, float[] q) {
-        if (c.hasQLora()) {
-            w.qA().matvec(x, qLatent);
-            RmsNorm.apply(qLatent, 0, c.qLoraRank(), w.qANorm(), ModelConfig.LATENT_NORM_EPS, qLatent, 0);
-            w.qB().matvec(qLatent, q);
-        } else {
-            w.q().matvec(x, q);
+    private static float[] scores(Scratch s, int n) {
+        if (s.scores.length < n) {
+            s.scores = new float[Math.max(n, s.scores.length * 2)];
         }
-        for (int h = 0; h < heads; h++) {
-            rope.rotate(q, h * qkDim + nope, angles.cos(position), angles.sin(position));
-        }
+        return s.scores;
     }
 
-    /** Writes the token's cache entry: rms(c) with kv_a_layernorm, then the roped shared key. */
-    private void latent(float[] x, RopeTable angles, int position, float[] layerCache, int offset) {
-        w.kvA().matvec(x, kvA);
-        RmsNorm.apply(kvA, 0, kvRank, w.kvANorm(), ModelConfig.LATENT_NORM_EPS, latentRow, 0);
-        System.arraycopy(kvA, kvRank, latentRow, kvRank, ropeDim);
-        rope.rotate(latentRow, kvRank, angles.cos(position), angles.sin(position));
-        System.arraycopy(latentRow, 0, layerCache, offset, latentRow.length);
-    }
-
-    private void ensureScores(int n) {
-        if (scores.length < n) {
-            scores = new float[Math.max(n, scores.length * 2)];
+    private void grow(int total) {
+        if (buffers.q.length >= total) {
+            return;
         }
+        int n = Math.max(total, buffers.q.length * 2);
+        buffers.qLora = new float[n][Math.max(c.qLoraRank(), 1)];
+        buffers.q = new float[n][heads * qkDim];
+        buffers.kv = new float[n][c.latentWidth()];
+        buffers.attention = new float[n][heads * vDim];
     }
 
     /** In-place softmax of {@code v[0 .. n)} in float32 with the maximum subtracted. */

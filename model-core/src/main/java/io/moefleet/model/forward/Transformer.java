@@ -1,9 +1,14 @@
 package io.moefleet.model.forward;
 
 import io.moefleet.model.ModelConfig;
+import io.moefleet.model.compute.MatMul;
+import io.moefleet.model.compute.VectorMath;
+import io.moefleet.model.compute.Workers;
 import io.moefleet.model.weights.LayerWeights;
 import io.moefleet.model.weights.ModelWeights;
+import io.moefleet.model.weights.MoeWeights;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -11,34 +16,44 @@ import java.util.Set;
 
 /**
  * The DeepseekV3ForCausalLM forward pass in float32, and the one entry point prefill and decode share: {@link #step}.
- * Every token is computed on its own (no reduction spans tokens but attention over its own sequence), so a sequence's
- * logits are bitwise the same alone or in any batch. Not thread-safe: one step at a time.
+ * Every projection runs as one product over the step's tokens; the kernels sum each (row, token) pair the same way
+ * whatever the batch, and MoE outputs combine in expert-index order, so a sequence's logits are bitwise the same
+ * alone or in any batch. Not thread-safe: one step at a time (the workers parallelise inside it).
  */
 public final class Transformer {
 
     private final ModelConfig config;
     private final ModelWeights weights;
+    private final MatMul matMul;
     private final Rope rope;
-    private final MlaAttention[] attention;
+    private final MlaAttention attention;
     private final ExpertRouter[] routers;
     private final SwiGlu swiGlu;
-    private final float[] expertOut;
     private ForwardObserver observer = ForwardObserver.NONE;
 
-    public Transformer(ModelConfig config, ModelWeights weights) {
+    // per-step rows, grown to the largest step seen
+    private float[][] normed = new float[0][];
+    private float[][] delta = new float[0][];
+    private float[][] expertOut = new float[0][];
+    private float[][] routerLogits = new float[0][];
+
+    public Transformer(ModelConfig config, ModelWeights weights, Workers workers) {
         this.config = config;
         this.weights = weights;
+        this.matMul = new MatMul(workers);
         this.rope = new Rope(config);
-        int layers = config.numHiddenLayers();
-        this.attention = new MlaAttention[layers];
-        this.routers = new ExpertRouter[layers];
-        for (int i = 0; i < layers; i++) {
-            LayerWeights lw = weights.layers()[i];
-            attention[i] = new MlaAttention(config, lw.attention(), rope);
-            routers[i] = lw.moe() != null ? new ExpertRouter(config, lw.moe()) : null;
+        this.attention = new MlaAttention(config, matMul, rope);
+        this.routers = new ExpertRouter[config.numHiddenLayers()];
+        for (int i = 0; i < routers.length; i++) {
+            MoeWeights moe = weights.layers()[i].moe();
+            routers[i] = moe != null ? new ExpertRouter(config, moe.correctionBias()) : null;
         }
-        this.swiGlu = new SwiGlu(Math.max(config.intermediateSize(), Math.max(config.moeIntermediateSize(), config.sharedIntermediateSize())));
-        this.expertOut = new float[config.hiddenSize()];
+        this.swiGlu = new SwiGlu(matMul);
+    }
+
+    /** A model computed on the calling thread alone. */
+    public Transformer(ModelConfig config, ModelWeights weights) {
+        this(config, weights, new Workers(1));
     }
 
     public ModelConfig config() {
@@ -64,87 +79,113 @@ public final class Transformer {
     public List<float[][]> step(List<StepChunk> chunks) {
         int total = validate(chunks);
         int hidden = config.hiddenSize();
-        float[][] h = new float[total][];
-        float[][] normed = new float[total][hidden];
-        float[][] delta = new float[total][hidden];
+        grow(total);
+        float[][] h = new float[total][hidden];
         RopeTable[] angles = new RopeTable[chunks.size()];
         int row = 0;
         for (int ci = 0; ci < chunks.size(); ci++) {
             StepChunk chunk = chunks.get(ci);
             angles[ci] = new RopeTable(rope, config.qkRopeHeadDim() / 2, chunk.start(), chunk.tokens().length);
             for (int token : chunk.tokens()) {
-                h[row] = new float[hidden];
                 weights.embedding().row(token, h[row++], 0);
             }
         }
         for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
             LayerWeights lw = weights.layers()[layer];
-            for (int r = 0; r < total; r++) {
-                RmsNorm.apply(h[r], 0, hidden, lw.inputNorm(), config.rmsNormEps(), normed[r], 0);
-            }
-            row = 0;
-            for (int ci = 0; ci < chunks.size(); ci++) {
-                StepChunk chunk = chunks.get(ci);
-                int n = chunk.tokens().length;
-                attention[layer].forward(chunk.sequence().cache(), layer, chunk.start(), normed, row, n, angles[ci], delta);
-                row += n;
-            }
+            normalise(h, total, lw.inputNorm(), config.rmsNormEps());
+            attention.forward(layer, lw.attention(), chunks, angles, normed, total, delta);
             addInto(h, delta, total);
-            for (int r = 0; r < total; r++) {
-                RmsNorm.apply(h[r], 0, hidden, lw.postAttentionNorm(), config.rmsNormEps(), normed[r], 0);
-            }
-            row = 0;
-            for (StepChunk chunk : chunks) {
-                for (int i = 0; i < chunk.tokens().length; i++, row++) {
-                    feedForward(layer, lw, chunk.start() + i, normed[row], delta[row]);
-                }
+            normalise(h, total, lw.postAttentionNorm(), config.rmsNormEps());
+            if (lw.denseMlp() != null) {
+                swiGlu.apply(lw.denseMlp(), normed, total, delta);
+            } else {
+                mixtureOfExperts(layer, lw.moe(), chunks, total);
             }
             addInto(h, delta, total);
         }
-        List<float[][]> logits = new ArrayList<>(chunks.size());
-        row = 0;
+        return logits(chunks, h);
+    }
+
+    /** Routes every token, runs each chosen expert once over all its tokens, combines in expert-index order, adds the shared experts. */
+    private void mixtureOfExperts(int layer, MoeWeights moe, List<StepChunk> chunks, int total) {
+        matMul.multiply(moe.router(), normed, total, routerLogits);
+        int experts = config.nRoutedExperts();
+        int[] counts = new int[experts];
+        Routing[] routings = new Routing[total];
+        int row = 0;
+        for (StepChunk chunk : chunks) {
+            for (int i = 0; i < chunk.tokens().length; i++, row++) {
+                routings[row] = routers[layer].route(routerLogits[row]);
+                observer.onRouting(layer, chunk.start() + i, routings[row]);
+                for (int e : routings[row].experts()) {
+                    counts[e]++;
+                }
+            }
+        }
+        for (int t = 0; t < total; t++) {
+            Arrays.fill(delta[t], 0f);
+        }
+        int hidden = config.hiddenSize();
+        for (int e = 0; e < experts; e++) {
+            if (counts[e] == 0) {
+                continue;
+            }
+            float[][] inputs = new float[counts[e]][];
+            int[] tokens = new int[counts[e]];
+            float[] gates = new float[counts[e]];
+            int m = 0;
+            for (int t = 0; t < total; t++) {
+                int[] chosen = routings[t].experts();
+                for (int k = 0; k < chosen.length; k++) {
+                    if (chosen[k] == e) {
+                        inputs[m] = normed[t];
+                        tokens[m] = t;
+                        gates[m++] = routings[t].weights()[k];
+                    }
+                }
+            }
+            swiGlu.apply(moe.experts()[e], inputs, m, expertOut);
+            for (int j = 0; j < m; j++) {
+                VectorMath.axpy(gates[j], expertOut[j], 0, delta[tokens[j]], 0, hidden);
+            }
+        }
+        if (moe.shared() != null) {
+            swiGlu.apply(moe.shared(), normed, total, expertOut);
+            for (int t = 0; t < total; t++) {
+                VectorMath.axpy(1f, expertOut[t], 0, delta[t], 0, hidden);
+            }
+        }
+    }
+
+    private List<float[][]> logits(List<StepChunk> chunks, float[][] h) {
+        List<float[]> wanted = new ArrayList<>();
+        int row = 0;
         for (StepChunk chunk : chunks) {
             int n = chunk.tokens().length;
             chunk.sequence().setLength(chunk.end());
-            int first = chunk.allLogits() ? 0 : n - 1;
-            float[][] out = new float[n - first][];
-            for (int i = first; i < n; i++) {
-                out[i - first] = logits(h[row + i], normed[row + i]);
+            for (int i = chunk.allLogits() ? 0 : n - 1; i < n; i++) {
+                float[] x = new float[config.hiddenSize()];
+                RmsNorm.apply(h[row + i], 0, x.length, weights.finalNorm(), config.rmsNormEps(), x, 0);
+                wanted.add(x);
             }
-            logits.add(out);
             row += n;
+        }
+        float[][] out = new float[wanted.size()][config.vocabSize()];
+        matMul.multiply(weights.lmHead(), wanted.toArray(new float[0][]), wanted.size(), out);
+        List<float[][]> logits = new ArrayList<>(chunks.size());
+        int next = 0;
+        for (StepChunk chunk : chunks) {
+            int rows = chunk.allLogits() ? chunk.tokens().length : 1;
+            logits.add(Arrays.copyOfRange(out, next, next + rows));
+            next += rows;
         }
         return logits;
     }
 
-    private void feedForward(int layer, LayerWeights lw, int position, float[] x, float[] out) {
-        if (lw.denseMlp() != null) {
-            swiGlu.apply(lw.denseMlp(), x, out);
-            return;
+    private void normalise(float[][] h, int total, float[] weight, double eps) {
+        for (int r = 0; r < total; r++) {
+            RmsNorm.apply(h[r], 0, h[r].length, weight, eps, normed[r], 0);
         }
-        Routing routing = routers[layer].route(x);
-        observer.onRouting(layer, position, routing);
-        java.util.Arrays.fill(out, 0f);
-        for (int k = 0; k < routing.experts().length; k++) {
-            swiGlu.apply(lw.moe().experts()[routing.experts()[k]], x, expertOut);
-            float weight = routing.weights()[k];
-            for (int i = 0; i < out.length; i++) {
-                out[i] += weight * expertOut[i];
-            }
-        }
-        if (lw.moe().shared() != null) {
-            swiGlu.apply(lw.moe().shared(), x, expertOut);
-            for (int i = 0; i < out.length; i++) {
-                out[i] += expertOut[i];
-            }
-        }
-    }
-
-    private float[] logits(float[] hidden, float[] scratch) {
-        RmsNorm.apply(hidden, 0, hidden.length, weights.finalNorm(), config.rmsNormEps(), scratch, 0);
-        float[] out = new float[config.vocabSize()];
-        weights.lmHead().matvec(scratch, out);
-        return out;
     }
 
     private static void addInto(float[][] h, float[][] delta, int rows) {
@@ -155,6 +196,18 @@ public final class Transformer {
                 a[i] += d[i];
             }
         }
+    }
+
+    private void grow(int total) {
+        if (normed.length >= total) {
+            return;
+        }
+        int n = Math.max(total, normed.length * 2);
+        int hidden = config.hiddenSize();
+        normed = new float[n][hidden];
+        delta = new float[n][hidden];
+        expertOut = new float[n][hidden];
+        routerLogits = new float[n][Math.max(config.nRoutedExperts(), 1)];
     }
 
     /** Checks the batch before any state changes, so a bad chunk fails the step without touching any sequence. */

@@ -1,18 +1,37 @@
 package io.moefleet.model.weights;
 
+import io.moefleet.model.compute.Lanes;
+
 import static io.moefleet.model.weights.FloatCodec.FLOAT_LE;
 import static io.moefleet.model.weights.FloatCodec.SHORT_LE;
 
 import io.moefleet.model.safetensors.DType;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
-/** An unquantised weight matrix: BF16, F16 or F32, row-major. */
+/**
+ * An unquantised weight matrix, row-major: BF16 (widened to float32 in registers: the bits shifted left 16) or F32
+ * with vector kernels; F16 through the scalar reference.
+ */
 public final class DenseLinear implements Linear {
+
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+    static final int L = F.length();
 
     private final MemorySegment data;
     private final DType dtype;
+    private final boolean bf16;
     private final int rows;
     private final int cols;
+    private final int full;           // columns covered by whole vectors; the rest is a scalar tail
 
     public DenseLinear(MemorySegment data, DType dtype, int rows, int cols) {
         if (!FloatCodec.isFloat(dtype)) {
@@ -23,8 +42,10 @@ public final class DenseLinear implements Linear {
         }
         this.data = data;
         this.dtype = dtype;
+        this.bf16 = dtype == DType.BF16;
         this.rows = rows;
         this.cols = cols;
+        this.full = cols - cols % L;
     }
 
     public DType dtype() {
@@ -47,34 +68,147 @@ public final class DenseLinear implements Linear {
     }
 
     @Override
-    public float dot(int row, float[] x, int xOffset) {
+    public void row(int row, float[] dst, int dstOffset) {
+        long base = (long) row * cols;
+        for (int c = 0; c < cols; c++) {
+            dst[dstOffset + c] = FloatCodec.get(data, dtype, base + c);
+        }
+    }
+
+    @Override
+    public float referenceDot(int row, float[] x, int xOffset) {
         long base = (long) row * cols;
         float sum = 0;
-        switch (dtype) {
-            case BF16 -> {
-                for (int c = 0; c < cols; c++) {
-                    sum += FloatCodec.bf16ToFloat(data.get(SHORT_LE, (base + c) * 2)) * x[xOffset + c];
-                }
-            }
-            case F16 -> {
-                for (int c = 0; c < cols; c++) {
-                    sum += Float.float16ToFloat(data.get(SHORT_LE, (base + c) * 2)) * x[xOffset + c];
-                }
-            }
-            default -> {
-                for (int c = 0; c < cols; c++) {
-                    sum += data.get(FLOAT_LE, (base + c) * 4) * x[xOffset + c];
-                }
-            }
+        for (int c = 0; c < cols; c++) {
+            sum += FloatCodec.get(data, dtype, base + c) * x[xOffset + c];
+        }
+        return sum;
+    }
+
+    private float element(long element) {
+        return bf16 ? FloatCodec.bf16ToFloat(data.get(SHORT_LE, element * 2)) : data.get(FLOAT_LE, element * 4);
+    }
+
+    /** The scalar columns past the last whole vector. */
+    private float tail(long base, float[] x, int xOffset) {
+        float sum = 0;
+        for (int c = full; c < cols; c++) {
+            sum += element(base + c) * x[xOffset + c];
         }
         return sum;
     }
 
     @Override
-    public void row(int row, float[] dst, int dstOffset) {
-        long base = (long) row * cols;
-        for (int c = 0; c < cols; c++) {
-            dst[dstOffset + c] = FloatCodec.get(data, dtype, base + c);
+    public void multiply(float[][] xs, int xOffset, int n, float[][] outs, int outOffset, int rowFrom, int rowTo) {
+        if (dtype == DType.F16) {
+            for (int r = rowFrom; r < rowTo; r++) {
+                for (int t = 0; t < n; t++) {
+                    outs[t][outOffset + r] = referenceDot(r, xs[t], xOffset);
+                }
+            }
+            return;
+        }
+        for (int r = rowFrom; r < rowTo; r++) {
+            long base = (long) r * cols;
+            int t = 0;
+            for (; t + 4 <= n; t += 4) {
+                fourTokens(base, xs[t], xs[t + 1], xs[t + 2], xs[t + 3], xOffset, outs[t], outs[t + 1], outs[t + 2], outs[t + 3], outOffset + r);
+            }
+            for (; t < n; t++) {
+                outs[t][outOffset + r] = oneToken(base, xs[t], xOffset);
+            }
+        }
+    }
+
+    /*
+     * Each (row, token) sum keeps four accumulators, chunk j going to accumulator j % 4, summed as (0 + 1) + (2 + 3):
+     * four independent FMA chains hide the FMA latency when weights come from cache. The accumulators rotate after
+     * every chunk (the current one is always `a`) so that each loop has one weight load, and the one- and four-token
+     * kernels perform exactly these operations for every token. The loads are written out in the loops rather than in a
+     * helper: a helper returning a vector that C2 declines to inline (it may, when it compiles a kernel with a cold
+     * profile) boxes every vector and makes the kernel a hundred times slower.
+     */
+
+    private float oneToken(long base, float[] x, int xo) {
+        FloatVector a = FloatVector.zero(F), b = a, c = a, d = a;
+        for (int col = 0; col < full; col += L) {
+            FloatVector w = bf16
+                    ? ShortVector.fromMemorySegment(S, data, (base + col) * 2, ByteOrder.LITTLE_ENDIAN)
+                            .convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
+                    : FloatVector.fromMemorySegment(F, data, (base + col) * 4, ByteOrder.LITTLE_ENDIAN);
+            FloatVector next = w.fma(FloatVector.fromArray(F, x, xo + col), a);
+            a = b;
+            b = c;
+            c = d;
+            d = next;
+        }
+        for (int k = (4 - (full / L & 3)) & 3; k > 0; k--) {    // rotate back: `a` is accumulator 0 again
+            FloatVector first = a;
+            a = b;
+            b = c;
+            c = d;
+            d = first;
+        }
+        return Lanes.sum(a.add(b).add(c.add(d))) + tail(base, x, xo);
+    }
+
+    /** Four tokens against one row, the row read once; each token's sum is exactly {@link #oneToken}'s. */
+    private void fourTokens(long base, float[] x0, float[] x1, float[] x2, float[] x3, int xo,
+            float[] o0, float[] o1, float[] o2, float[] o3, int oi) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a0 = z, b0 = z, c0 = z, d0 = z, a1 = z, b1 = z, c1 = z, d1 = z;
+        FloatVector a2 = z, b2 = z, c2 = z, d2 = z, a3 = z, b3 = z, c3 = z, d3 = z;
+        for (int col = 0; col < full; col += L) {
+            FloatVector w = bf16
+                    ? ShortVector.fromMemorySegment(S, data, (base + col) * 2, ByteOrder.LITTLE_ENDIAN)
+                            .convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
+                    : FloatVector.fromMemorySegment(F, data, (base + col) * 4, ByteOrder.LITTLE_ENDIAN);
+            FloatVector n0 = w.fma(FloatVector.fromArray(F, x0, xo + col), a0);
+            FloatVector n1 = w.fma(FloatVector.fromArray(F, x1, xo + col), a1);
+            FloatVector n2 = w.fma(FloatVector.fromArray(F, x2, xo + col), a2);
+            FloatVector n3 = w.fma(FloatVector.fromArray(F, x3, xo + col), a3);
+            a0 = b0; b0 = c0; c0 = d0; d0 = n0;
+            a1 = b1; b1 = c1; c1 = d1; d1 = n1;
+            a2 = b2; b2 = c2; c2 = d2; d2 = n2;
+            a3 = b3; b3 = c3; c3 = d3; d3 = n3;
+        }
+        for (int k = (4 - (full / L & 3)) & 3; k > 0; k--) {
+            FloatVector f0 = a0, f1 = a1, f2 = a2, f3 = a3;
+            a0 = b0; b0 = c0; c0 = d0; d0 = f0;
+            a1 = b1; b1 = c1; c1 = d1; d1 = f1;
+            a2 = b2; b2 = c2; c2 = d2; d2 = f2;
+            a3 = b3; b3 = c3; c3 = d3; d3 = f3;
+        }
+        o0[oi] = Lanes.sum(a0.add(b0).add(c0.add(d0))) + tail(base, x0, xo);
+        o1[oi] = Lanes.sum(a1.add(b1).add(c1.add(d1))) + tail(base, x1, xo);
+        o2[oi] = Lanes.sum(a2.add(b2).add(c2.add(d2))) + tail(base, x2, xo);
+        o3[oi] = Lanes.sum(a3.add(b3).add(c3.add(d3))) + tail(base, x3, xo);
+    }
+
+    @Override
+    public void accumulateRows(int rowFrom, int rowTo, float[] coefficients, int coefficientOffset, float[] out) {
+        if (dtype == DType.F16) {
+            Linear.super.accumulateRows(rowFrom, rowTo, coefficients, coefficientOffset, out);
+            return;
+        }
+        for (int c = 0; c < full; c += L) {
+            FloatVector acc = FloatVector.fromArray(F, out, c);
+            for (int r = rowFrom; r < rowTo; r++) {
+                long e = (long) r * cols + c;
+                FloatVector w = bf16
+                        ? ShortVector.fromMemorySegment(S, data, e * 2, ByteOrder.LITTLE_ENDIAN)
+                                .convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
+                        : FloatVector.fromMemorySegment(F, data, e * 4, ByteOrder.LITTLE_ENDIAN);
+                acc = w.fma(FloatVector.broadcast(F, coefficients[coefficientOffset + r - rowFrom]), acc);
+            }
+            acc.intoArray(out, c);
+        }
+        for (int c = full; c < cols; c++) {
+            float acc = out[c];
+            for (int r = rowFrom; r < rowTo; r++) {
+                acc += coefficients[coefficientOffset + r - rowFrom] * element((long) r * cols + c);
+            }
+            out[c] = acc;
         }
     }
 }

@@ -1,13 +1,33 @@
 package io.moefleet.model.weights;
 
+import io.moefleet.model.compute.Lanes;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Block FP8 (DeepSeek-V3 / Kimi K2): E4M3 weights, one F32 {@code weight_scale_inv} per [blockRows x blockCols] block,
  * {@code W[i,j] = q[i,j] * scale[i / blockRows, j / blockCols]}; blocks at ragged edges are partial.
+ *
+ * <p>The kernel widens E4M3 to float32 by placing its bits: {@code (b & 0x7F) << 20} read as a float is the value
+ * times 2^-120 for normal and subnormal codes alike (the 4-bit exponent lands in the low bits of float's 8-bit one),
+ * so the sign bit and one exact multiply by 2^120 finish it (before any product, so nothing sinks into denormals);
+ * each block's partial sum is then scaled once. Loads are written out in the loops (see {@link DenseLinear} for why).
  */
 public final class Fp8BlockLinear implements Linear {
+
+    private static final VectorSpecies<Float> F = DenseLinear.F;
+    private static final VectorSpecies<Integer> I = DenseLinear.I;
+    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4));
+    private static final int L = F.length();
+    private static final float TWO_POW_120 = 0x1p120f;
 
     private final MemorySegment weights;
     private final float[] scales;
@@ -50,20 +70,8 @@ public final class Fp8BlockLinear implements Linear {
         return weights.byteSize() + 4L * scales.length;
     }
 
-    @Override
-    public float dot(int row, float[] x, int xOffset) {
-        long base = (long) row * cols;
-        int scaleRow = (row / blockRows) * scaleCols;
-        float sum = 0;
-        for (int c0 = 0, block = 0; c0 < cols; c0 += blockCols, block++) {
-            int end = Math.min(cols, c0 + blockCols);
-            float partial = 0;
-            for (int c = c0; c < end; c++) {
-                partial += Fp8E4M3.toFloat(weights.get(ValueLayout.JAVA_BYTE, base + c)) * x[xOffset + c];
-            }
-            sum += partial * scales[scaleRow + block];
-        }
-        return sum;
+    private float code(long index) {
+        return Fp8E4M3.toFloat(weights.get(ValueLayout.JAVA_BYTE, index));
     }
 
     @Override
@@ -71,7 +79,95 @@ public final class Fp8BlockLinear implements Linear {
         long base = (long) row * cols;
         int scaleRow = (row / blockRows) * scaleCols;
         for (int c = 0; c < cols; c++) {
-            dst[dstOffset + c] = Fp8E4M3.toFloat(weights.get(ValueLayout.JAVA_BYTE, base + c)) * scales[scaleRow + c / blockCols];
+            dst[dstOffset + c] = code(base + c) * scales[scaleRow + c / blockCols];
         }
+    }
+
+    @Override
+    public float referenceDot(int row, float[] x, int xOffset) {
+        long base = (long) row * cols;
+        int scaleRow = (row / blockRows) * scaleCols;
+        float sum = 0;
+        for (int c0 = 0, block = 0; c0 < cols; c0 += blockCols, block++) {
+            int end = Math.min(cols, c0 + blockCols);
+            float partial = 0;
+            for (int c = c0; c < end; c++) {
+                partial += code(base + c) * x[xOffset + c];
+            }
+            sum += partial * scales[scaleRow + block];
+        }
+        return sum;
+    }
+
+    @Override
+    public void multiply(float[][] xs, int xOffset, int n, float[][] outs, int outOffset, int rowFrom, int rowTo) {
+        for (int r = rowFrom; r < rowTo; r++) {
+            long base = (long) r * cols;
+            int scaleRow = (r / blockRows) * scaleCols;
+            int t = 0;
+            for (; t + 2 <= n; t += 2) {
+                twoTokens(base, scaleRow, xs[t], xs[t + 1], xOffset, outs[t], outs[t + 1], outOffset + r);
+            }
+            if (t < n) {
+                outs[t][outOffset + r] = oneToken(base, scaleRow, xs[t], xOffset);
+            }
+        }
+    }
+
+    private float oneToken(long base, int scaleRow, float[] x, int xo) {
+        FloatVector total = FloatVector.zero(F);
+        float scalarTotal = 0;
+        for (int c0 = 0, block = 0; c0 < cols; c0 += blockCols, block++) {
+            int end = Math.min(cols, c0 + blockCols);
+            int vectorEnd = c0 + (end - c0) / L * L;
+            float scale = scales[scaleRow + block];
+            FloatVector a = FloatVector.zero(F);
+            for (int c = c0; c < vectorEnd; c += L) {
+                IntVector q = (IntVector) ByteVector.fromMemorySegment(B, weights, base + c, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                FloatVector w = q.and(0x7F).lanewise(VectorOperators.LSHL, 20).or(q.and(0x80).lanewise(VectorOperators.LSHL, 24))
+                        .reinterpretAsFloats().mul(TWO_POW_120);
+                a = w.fma(FloatVector.fromArray(F, x, xo + c), a);
+            }
+            total = a.fma(FloatVector.broadcast(F, scale), total);
+            float partial = 0;
+            for (int c = vectorEnd; c < end; c++) {
+                partial += code(base + c) * x[xo + c];
+            }
+            scalarTotal += partial * scale;
+        }
+        return Lanes.sum(total) + scalarTotal;
+    }
+
+    /** Two tokens against one row, each summed exactly as {@link #oneToken} does. */
+    private void twoTokens(long base, int scaleRow, float[] x0, float[] x1, int xo, float[] o0, float[] o1, int oi) {
+        FloatVector total0 = FloatVector.zero(F), total1 = total0;
+        float scalar0 = 0, scalar1 = 0;
+        for (int c0 = 0, block = 0; c0 < cols; c0 += blockCols, block++) {
+            int end = Math.min(cols, c0 + blockCols);
+            int vectorEnd = c0 + (end - c0) / L * L;
+            float scale = scales[scaleRow + block];
+            FloatVector a0 = FloatVector.zero(F), a1 = a0;
+            for (int c = c0; c < vectorEnd; c += L) {
+                IntVector q = (IntVector) ByteVector.fromMemorySegment(B, weights, base + c, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                FloatVector w = q.and(0x7F).lanewise(VectorOperators.LSHL, 20).or(q.and(0x80).lanewise(VectorOperators.LSHL, 24))
+                        .reinterpretAsFloats().mul(TWO_POW_120);
+                a0 = w.fma(FloatVector.fromArray(F, x0, xo + c), a0);
+                a1 = w.fma(FloatVector.fromArray(F, x1, xo + c), a1);
+            }
+            total0 = a0.fma(FloatVector.broadcast(F, scale), total0);
+            total1 = a1.fma(FloatVector.broadcast(F, scale), total1);
+            float p0 = 0, p1 = 0;
+            for (int c = vectorEnd; c < end; c++) {
+                float w = code(base + c);
+                p0 += w * x0[xo + c];
+                p1 += w * x1[xo + c];
+            }
+            scalar0 += p0 * scale;
+            scalar1 += p1 * scale;
+        }
+        o0[oi] = Lanes.sum(total0) + scalar0;
+        o1[oi] = Lanes.sum(total1) + scalar1;
     }
 }

@@ -1,15 +1,34 @@
 package io.moefleet.model.weights;
 
+import io.moefleet.model.compute.Lanes;
+
 import static io.moefleet.model.weights.FloatCodec.INT_LE;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * compressed-tensors {@code pack-quantized} (Kimi K2-Thinking's routed experts): symmetric signed integers of
  * {@code bits} bits stored with offset 2^(bits-1), packed least-significant first into little-endian int32 words
  * along the input dimension; {@code W[i,j] = q[i,j] * scale[i, j / groupSize]}.
+ *
+ * <p>The 4-bit kernel reads 2L columns as L bytes: low nibbles are the even columns, high nibbles the odd ones, so it
+ * dots them with x split once into its even and odd elements; each group's partial sum is scaled once. Other widths
+ * and group sizes that are not a multiple of 2L go through the scalar reference.
  */
 public final class PackedIntLinear implements Linear {
+
+    private static final VectorSpecies<Float> F = DenseLinear.F;
+    private static final VectorSpecies<Integer> I = DenseLinear.I;
+    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4));
+    private static final int L = F.length();
+    private static final ThreadLocal<float[][]> SPLIT = ThreadLocal.withInitial(() -> new float[0][]);
 
     private final MemorySegment packed;
     private final float[] scales;
@@ -77,7 +96,7 @@ public final class PackedIntLinear implements Linear {
     }
 
     @Override
-    public float dot(int row, float[] x, int xOffset) {
+    public float referenceDot(int row, float[] x, int xOffset) {
         long wordBase = (long) row * wordsPerRow;
         int scaleBase = row * groupsPerRow;
         float sum = 0;
@@ -90,6 +109,73 @@ public final class PackedIntLinear implements Linear {
             sum += partial * scales[scaleBase + g];
         }
         return sum;
+    }
+
+    @Override
+    public void multiply(float[][] xs, int xOffset, int n, float[][] outs, int outOffset, int rowFrom, int rowTo) {
+        if (bits != 4 || groupSize % (2 * L) != 0) {
+            for (int r = rowFrom; r < rowTo; r++) {
+                for (int t = 0; t < n; t++) {
+                    outs[t][outOffset + r] = referenceDot(r, xs[t], xOffset);
+                }
+            }
+            return;
+        }
+        float[][] split = evenOddSplit(xs, xOffset, n);
+        int half = (cols + 1) / 2;
+        for (int r = rowFrom; r < rowTo; r++) {
+            for (int t = 0; t < n; t++) {
+                outs[t][outOffset + r] = oneToken(r, split[t], half, xs[t], xOffset);
+            }
+        }
+    }
+
+    /** Per token, x's even elements followed by its odd ones, in a buffer reused by this thread. */
+    private float[][] evenOddSplit(float[][] xs, int xOffset, int n) {
+        int half = (cols + 1) / 2;
+        float[][] split = SPLIT.get();
+        if (split.length < n || split[0].length < 2 * half) {
+            split = new float[Math.max(n, split.length)][Math.max(2 * half, split.length == 0 ? 0 : split[0].length)];
+            SPLIT.set(split);
+        }
+        for (int t = 0; t < n; t++) {
+            float[] x = xs[t];
+            float[] s = split[t];
+            for (int c = 0; c < cols; c++) {
+                s[(c & 1) * half + (c >> 1)] = x[xOffset + c];
+            }
+        }
+        return split;
+    }
+
+    private float oneToken(int row, float[] split, int half, float[] x, int xOffset) {
+        long byteBase = (long) row * wordsPerRow * 4;
+        long wordBase = (long) row * wordsPerRow;
+        int scaleBase = row * groupsPerRow;
+        FloatVector total = FloatVector.zero(F);
+        float scalarTotal = 0;
+        for (int c0 = 0, g = 0; c0 < cols; c0 += groupSize, g++) {
+            int end = Math.min(cols, c0 + groupSize);
+            int vectorEnd = c0 + (end - c0) / (2 * L) * (2 * L);
+            FloatVector a = FloatVector.zero(F);
+            for (int c = c0; c < vectorEnd; c += 2 * L) {
+                IntVector bytes = (IntVector) ByteVector.fromMemorySegment(B, packed, byteBase + c / 2, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                FloatVector low = (FloatVector) bytes.and(0xF).sub(offset).convertShape(VectorOperators.I2F, F, 0);
+                FloatVector high = (FloatVector) bytes.lanewise(VectorOperators.LSHR, 4).and(0xF).sub(offset)
+                        .convertShape(VectorOperators.I2F, F, 0);
+                a = low.fma(FloatVector.fromArray(F, split, c / 2), a);
+                a = high.fma(FloatVector.fromArray(F, split, half + c / 2), a);
+            }
+            float scale = scales[scaleBase + g];
+            total = a.fma(FloatVector.broadcast(F, scale), total);
+            float partial = 0;
+            for (int c = vectorEnd; c < end; c++) {
+                partial += value(wordBase, c) * x[xOffset + c];
+            }
+            scalarTotal += partial * scale;
+        }
+        return Lanes.sum(total) + scalarTotal;
     }
 
     @Override

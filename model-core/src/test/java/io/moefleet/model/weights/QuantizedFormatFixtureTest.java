@@ -60,7 +60,8 @@ class QuantizedFormatFixtureTest {
                     assertEquals(expected, row[j], 0f, "element [" + i + ", " + j + "]");
                     expectedDot += (double) expected * x[j];
                 }
-                assertEquals(expectedDot, w.dot(i, x, 0), 1e-3 + 1e-6 * Math.abs(expectedDot), "row " + i);
+                assertEquals(expectedDot, w.referenceDot(i, x, 0), 1e-3 + 1e-6 * Math.abs(expectedDot), "row " + i);
+                assertEquals(expectedDot, kernel(w, i, x), 1e-3 + 1e-6 * Math.abs(expectedDot), "kernel row " + i);
             }
         }
     }
@@ -113,9 +114,16 @@ class QuantizedFormatFixtureTest {
                     assertEquals(expected, row[j], 0f, "element [" + i + ", " + j + "]");
                     expectedDot += (double) expected * x[j];
                 }
-                assertEquals(expectedDot, w.dot(i, x, 0), 1e-5, "row " + i);
+                assertEquals(expectedDot, w.referenceDot(i, x, 0), 1e-5, "row " + i);
+                assertEquals(expectedDot, kernel(w, i, x), 1e-5, "kernel row " + i);
             }
         }
+    }
+
+    private static float kernel(Linear w, int row, float[] x) {
+        float[] out = new float[w.rows()];
+        w.multiply(new float[][] {x}, 0, 1, new float[][] {out}, 0, row, row + 1);
+        return out[row];
     }
 
     private TensorBinder bind(Arena arena, String header, byte[] data, Quantization quantization) {
