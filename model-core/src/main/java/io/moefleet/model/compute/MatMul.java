@@ -1,9 +1,22 @@
 package io.moefleet.model.compute;
 
 import io.moefleet.model.weights.Linear;
+import java.util.List;
 
-/** Products of a weight matrix with a batch of token vectors, rows split over the workers (small products stay on the caller). */
+/**
+ * Products of weight matrices with batches of token vectors, their rows split over the workers. A set of products
+ * that do not depend on each other (every expert's gate and up, then every expert's down) runs as one hand-off, split
+ * by cost: a step has a few hand-offs per layer rather than a few per expert, which matters when each costs as much
+ * as a small expert's product.
+ */
 public final class MatMul {
+
+    /** One product: {@code outs[t][0 .. rows) = w · xs[t]} for {@code t < n}. */
+    public record Job(Linear w, float[][] xs, int n, float[][] outs) {
+        long rowCost() {
+            return (long) w.cols() * n;
+        }
+    }
 
     /** Below this many multiply-adds a hand-off to other threads costs more than it saves. */
     private static final long PARALLEL_THRESHOLD = 1 << 15;
@@ -18,37 +31,50 @@ public final class MatMul {
         return workers;
     }
 
-    /** {@code outs[t][0 .. rows) = W · xs[t]} for {@code t < n}. */
     public void multiply(Linear w, float[][] xs, int n, float[][] outs) {
-        if (n == 0) {
+        multiplyAll(List.of(new Job(w, xs, n, outs)));
+    }
+
+    /** Every job, split over the threads by cost (each thread takes a contiguous run of rows across the jobs). */
+    public void multiplyAll(List<Job> jobs) {
+        long[] start = new long[jobs.size() + 1];
+        for (int j = 0; j < jobs.size(); j++) {
+            Job job = jobs.get(j);
+            start[j + 1] = start[j] + job.rowCost() * (job.n() == 0 ? 0 : job.w().rows());
+        }
+        long total = start[jobs.size()];
+        if (total == 0) {
             return;
         }
-        if ((long) w.rows() * w.cols() * n < PARALLEL_THRESHOLD) {
-            w.multiply(xs, 0, n, outs, 0, 0, w.rows());
+        int threads = total < PARALLEL_THRESHOLD ? 1 : workers.threads();
+        Workers.RangeTask part = (from, to) -> {
+            for (int p = from; p < to; p++) {
+                run(jobs, start, total * p / threads, total * (p + 1) / threads);
+            }
+        };
+        if (threads == 1) {
+            part.run(0, 1);
         } else {
-            workers.parallelFor(w.rows(), (from, to) -> w.multiply(xs, 0, n, outs, 0, from, to));
+            workers.parallelFor(threads, part);
         }
     }
 
-    /** Two matrices of the same input width applied to the same tokens in one hand-off (a SwiGLU's gate and up). */
-    public void multiplyPair(Linear a, float[][] aOuts, Linear b, float[][] bOuts, float[][] xs, int n) {
-        if (n == 0) {
-            return;
-        }
-        int rowsA = a.rows();
-        int total = rowsA + b.rows();
-        if ((long) total * a.cols() * n < PARALLEL_THRESHOLD) {
-            a.multiply(xs, 0, n, aOuts, 0, 0, rowsA);
-            b.multiply(xs, 0, n, bOuts, 0, 0, b.rows());
-            return;
-        }
-        workers.parallelFor(total, (from, to) -> {
-            if (from < rowsA) {
-                a.multiply(xs, 0, n, aOuts, 0, from, Math.min(to, rowsA));
+    /** The rows whose cost range starts in {@code [lo, hi)}: adjacent ranges share no row and miss none. */
+    private static void run(List<Job> jobs, long[] start, long lo, long hi) {
+        for (int j = 0; j < jobs.size(); j++) {
+            if (start[j + 1] <= lo || start[j] >= hi) {
+                continue;
             }
-            if (to > rowsA) {
-                b.multiply(xs, 0, n, bOuts, 0, Math.max(from, rowsA) - rowsA, to - rowsA);
+            Job job = jobs.get(j);
+            if (job.n() == 0) {
+                continue;
             }
-        });
+            long rowCost = job.rowCost();
+            int from = (int) Math.ceilDiv(Math.max(lo - start[j], 0), rowCost);
+            int to = (int) Math.min(job.w().rows(), Math.ceilDiv(hi - start[j], rowCost));
+            if (from < to) {
+                job.w().multiply(job.xs(), 0, job.n(), job.outs(), 0, from, to);
+            }
+        }
     }
 }

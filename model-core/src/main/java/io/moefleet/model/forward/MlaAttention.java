@@ -71,16 +71,17 @@ final class MlaAttention {
      */
     void forward(int layer, AttentionWeights w, List<StepChunk> chunks, RopeTable[] angles, float[][] normed, int total, float[][] out) {
         grow(total);
+        // the two projections of x in one hand-off: q_a (or q_proj) and kv_a
+        MatMul.Job latentProjection = new MatMul.Job(w.kvA(), normed, total, buffers.kv);
         if (c.hasQLora()) {
-            matMul.multiply(w.qA(), normed, total, buffers.qLora);
+            matMul.multiplyAll(List.of(new MatMul.Job(w.qA(), normed, total, buffers.qLora), latentProjection));
             for (int t = 0; t < total; t++) {
                 RmsNorm.apply(buffers.qLora[t], 0, c.qLoraRank(), w.qANorm(), ModelConfig.LATENT_NORM_EPS, buffers.qLora[t], 0);
             }
             matMul.multiply(w.qB(), buffers.qLora, total, buffers.q);
         } else {
-            matMul.multiply(w.q(), normed, total, buffers.q);
+            matMul.multiplyAll(List.of(new MatMul.Job(w.q(), normed, total, buffers.q), latentProjection));
         }
-        matMul.multiply(w.kvA(), normed, total, buffers.kv);
 
         boolean allDecode = true;
         int row = 0;

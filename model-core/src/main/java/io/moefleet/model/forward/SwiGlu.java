@@ -2,9 +2,18 @@ package io.moefleet.model.forward;
 
 import io.moefleet.model.compute.MatMul;
 import io.moefleet.model.weights.MlpWeights;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 
-/** {@code down(silu(gate(x)) * up(x))} over a batch of tokens, with scratch grown to the widest block and batch it has served. */
+/**
+ * {@code down(silu(gate(x)) * up(x))} for a set of blocks at once (a layer's chosen experts and its shared experts),
+ * in two hand-offs to the workers: every gate and up product, then every down product.
+ */
 final class SwiGlu {
+
+    /** One block applied to some tokens: {@code outs[t] = block(xs[t])} for {@code t < n}. */
+    record Block(MlpWeights w, float[][] xs, int n, float[][] outs) {}
 
     private final MatMul matMul;
     private float[][] gate = new float[0][];
@@ -14,27 +23,53 @@ final class SwiGlu {
         this.matMul = matMul;
     }
 
-    /** {@code outs[t] = block(xs[t])} for {@code t < n}. */
     void apply(MlpWeights w, float[][] xs, int n, float[][] outs) {
-        int width = w.gate().rows();
-        ensure(n, width);
-        matMul.multiplyPair(w.gate(), gate, w.up(), up, xs, n);
-        for (int t = 0; t < n; t++) {
-            float[] g = gate[t];
-            float[] u = up[t];
-            for (int i = 0; i < width; i++) {
-                g[i] = g[i] / (1f + (float) Math.exp(-g[i])) * u[i];
-            }
-        }
-        matMul.multiply(w.down(), gate, n, outs);
+        applyAll(List.of(new Block(w, xs, n, outs)));
     }
 
-    private void ensure(int n, int width) {
-        if (gate.length < n || (n > 0 && gate[0].length < width)) {
-            int rows = Math.max(n, gate.length);
-            int cols = Math.max(width, gate.length == 0 ? 0 : gate[0].length);
-            gate = new float[rows][cols];
-            up = new float[rows][cols];
+    void applyAll(List<Block> blocks) {
+        int rows = 0;
+        int width = 0;
+        for (Block b : blocks) {
+            rows += b.n();
+            width = Math.max(width, b.w().gate().rows());
+        }
+        ensure(rows, width);
+        List<MatMul.Job> gateUp = new ArrayList<>(2 * blocks.size());
+        List<MatMul.Job> down = new ArrayList<>(blocks.size());
+        List<float[][]> activations = new ArrayList<>(blocks.size());
+        int first = 0;
+        for (Block b : blocks) {
+            float[][] g = Arrays.copyOfRange(gate, first, first + b.n());
+            float[][] u = Arrays.copyOfRange(up, first, first + b.n());
+            gateUp.add(new MatMul.Job(b.w().gate(), b.xs(), b.n(), g));
+            gateUp.add(new MatMul.Job(b.w().up(), b.xs(), b.n(), u));
+            down.add(new MatMul.Job(b.w().down(), g, b.n(), b.outs()));
+            activations.add(u);
+            first += b.n();
+        }
+        matMul.multiplyAll(gateUp);
+        for (int i = 0; i < blocks.size(); i++) {
+            int n = blocks.get(i).n();
+            int w = blocks.get(i).w().gate().rows();
+            float[][] g = down.get(i).xs();
+            float[][] u = activations.get(i);
+            for (int t = 0; t < n; t++) {
+                for (int k = 0; k < w; k++) {
+                    float x = g[t][k];
+                    g[t][k] = x / (1f + (float) Math.exp(-x)) * u[t][k];
+                }
+            }
+        }
+        matMul.multiplyAll(down);
+    }
+
+    private void ensure(int rows, int width) {
+        if (gate.length < rows || (rows > 0 && gate[0].length < width)) {
+            int n = Math.max(rows, gate.length);
+            int w = Math.max(width, gate.length == 0 ? 0 : gate[0].length);
+            gate = new float[n][w];
+            up = new float[n][w];
         }
     }
 }

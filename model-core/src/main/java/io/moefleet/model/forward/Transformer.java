@@ -122,37 +122,55 @@ public final class Transformer {
                 }
             }
         }
-        for (int t = 0; t < total; t++) {
-            Arrays.fill(delta[t], 0f);
-        }
-        int hidden = config.hiddenSize();
+        // each active expert gets the rows of its tokens (references, not copies) and a run of output rows
+        List<SwiGlu.Block> blocks = new ArrayList<>();
+        int[][] tokens = new int[experts][];
+        float[][] gates = new float[experts][];
+        int outputRow = 0;
         for (int e = 0; e < experts; e++) {
             if (counts[e] == 0) {
                 continue;
             }
             float[][] inputs = new float[counts[e]][];
-            int[] tokens = new int[counts[e]];
-            float[] gates = new float[counts[e]];
+            tokens[e] = new int[counts[e]];
+            gates[e] = new float[counts[e]];
             int m = 0;
             for (int t = 0; t < total; t++) {
                 int[] chosen = routings[t].experts();
                 for (int k = 0; k < chosen.length; k++) {
                     if (chosen[k] == e) {
                         inputs[m] = normed[t];
-                        tokens[m] = t;
-                        gates[m++] = routings[t].weights()[k];
+                        tokens[e][m] = t;
+                        gates[e][m++] = routings[t].weights()[k];
                     }
                 }
             }
-            swiGlu.apply(moe.experts()[e], inputs, m, expertOut);
-            for (int j = 0; j < m; j++) {
-                VectorMath.axpy(gates[j], expertOut[j], 0, delta[tokens[j]], 0, hidden);
+            blocks.add(new SwiGlu.Block(moe.experts()[e], inputs, m, Arrays.copyOfRange(expertOut, outputRow, outputRow + m)));
+            outputRow += m;
+        }
+        float[][] shared = moe.shared() == null ? null : Arrays.copyOfRange(expertOut, outputRow, outputRow + total);
+        if (shared != null) {
+            blocks.add(new SwiGlu.Block(moe.shared(), normed, total, shared));
+        }
+        swiGlu.applyAll(blocks);
+
+        int hidden = config.hiddenSize();
+        for (int t = 0; t < total; t++) {
+            Arrays.fill(delta[t], 0f);
+        }
+        int block = 0;
+        for (int e = 0; e < experts; e++) {
+            if (counts[e] == 0) {
+                continue;
+            }
+            float[][] out = blocks.get(block++).outs();
+            for (int j = 0; j < counts[e]; j++) {
+                VectorMath.axpy(gates[e][j], out[j], 0, delta[tokens[e][j]], 0, hidden);
             }
         }
-        if (moe.shared() != null) {
-            swiGlu.apply(moe.shared(), normed, total, expertOut);
+        if (shared != null) {
             for (int t = 0; t < total; t++) {
-                VectorMath.axpy(1f, expertOut[t], 0, delta[t], 0, hidden);
+                VectorMath.axpy(1f, shared[t], 0, delta[t], 0, hidden);
             }
         }
     }
@@ -206,7 +224,7 @@ public final class Transformer {
         int hidden = config.hiddenSize();
         normed = new float[n][hidden];
         delta = new float[n][hidden];
-        expertOut = new float[n][hidden];
+        expertOut = new float[n * (config.numExpertsPerTok() + 1)][hidden];   // every routed choice, then the shared experts
         routerLogits = new float[n][Math.max(config.nRoutedExperts(), 1)];
     }
 

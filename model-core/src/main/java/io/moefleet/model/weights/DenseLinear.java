@@ -108,14 +108,29 @@ public final class DenseLinear implements Linear {
             }
             return;
         }
-        for (int r = rowFrom; r < rowTo; r++) {
-            long base = (long) r * cols;
+        // Rows in blocks of about 32 KB: each group of tokens' inputs then stays in L1 while the block's rows (in L2) pass
+        // under it, rather than every row pulling every token's input through L1 again. Only the order of (row, token)
+        // pairs changes; each pair's sum does not.
+        int blockRows = Math.max(1, (32 << 10) / (cols * dtype.bytes()));
+        for (int r0 = rowFrom; r0 < rowTo; r0 += blockRows) {
+            int r1 = Math.min(rowTo, r0 + blockRows);
             int t = 0;
             for (; t + 4 <= n; t += 4) {
-                fourTokens(base, xs[t], xs[t + 1], xs[t + 2], xs[t + 3], xOffset, outs[t], outs[t + 1], outs[t + 2], outs[t + 3], outOffset + r);
+                for (int r = r0; r < r1; r++) {
+                    fourTokens((long) r * cols, xs[t], xs[t + 1], xs[t + 2], xs[t + 3], xOffset,
+                            outs[t], outs[t + 1], outs[t + 2], outs[t + 3], outOffset + r);
+                }
             }
-            for (; t < n; t++) {
-                outs[t][outOffset + r] = oneToken(base, xs[t], xOffset);
+            if (t + 2 <= n) {
+                for (int r = r0; r < r1; r++) {
+                    twoTokens((long) r * cols, xs[t], xs[t + 1], xOffset, outs[t], outs[t + 1], outOffset + r);
+                }
+                t += 2;
+            }
+            if (t < n) {
+                for (int r = r0; r < r1; r++) {
+                    outs[t][outOffset + r] = oneToken((long) r * cols, xs[t], xOffset);
+                }
             }
         }
     }
@@ -150,6 +165,29 @@ public final class DenseLinear implements Linear {
             d = first;
         }
         return Lanes.sum(a.add(b).add(c.add(d))) + tail(base, x, xo);
+    }
+
+    /** Two tokens against one row, the row read and widened once; each token's sum is exactly {@link #oneToken}'s. */
+    private void twoTokens(long base, float[] x0, float[] x1, int xo, float[] o0, float[] o1, int oi) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a0 = z, b0 = z, c0 = z, d0 = z, a1 = z, b1 = z, c1 = z, d1 = z;
+        for (int col = 0; col < full; col += L) {
+            FloatVector w = bf16
+                    ? ShortVector.fromMemorySegment(S, data, (base + col) * 2, ByteOrder.LITTLE_ENDIAN)
+                            .convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
+                    : FloatVector.fromMemorySegment(F, data, (base + col) * 4, ByteOrder.LITTLE_ENDIAN);
+            FloatVector n0 = w.fma(FloatVector.fromArray(F, x0, xo + col), a0);
+            FloatVector n1 = w.fma(FloatVector.fromArray(F, x1, xo + col), a1);
+            a0 = b0; b0 = c0; c0 = d0; d0 = n0;
+            a1 = b1; b1 = c1; c1 = d1; d1 = n1;
+        }
+        for (int k = (4 - (full / L & 3)) & 3; k > 0; k--) {
+            FloatVector f0 = a0, f1 = a1;
+            a0 = b0; b0 = c0; c0 = d0; d0 = f0;
+            a1 = b1; b1 = c1; c1 = d1; d1 = f1;
+        }
+        o0[oi] = Lanes.sum(a0.add(b0).add(c0.add(d0))) + tail(base, x0, xo);
+        o1[oi] = Lanes.sum(a1.add(b1).add(c1.add(d1))) + tail(base, x1, xo);
     }
 
     /** Four tokens against one row, the row read once; each token's sum is exactly {@link #oneToken}'s. */
