@@ -4,6 +4,7 @@ import io.moefleet.engine.Benchmark;
 import io.moefleet.engine.Engine;
 import io.moefleet.engine.MemoryBandwidth;
 import io.moefleet.model.compute.Workers;
+import io.moefleet.model.weights.ModelWeights;
 import java.io.PrintStream;
 import java.nio.file.Path;
 
@@ -17,7 +18,7 @@ final class BenchCommand implements Command {
 
     @Override
     public String usage() {
-        return "bench --model DIR [--threads T] [--batch B] [--json]";
+        return "bench --model DIR [--threads T] [--quantize q8] [--batch B] [--json]";
     }
 
     @Override
@@ -26,13 +27,14 @@ final class BenchCommand implements Command {
         int threads = args.intValue("threads", "2", 1);
         int batch = args.intValue("batch", "1", 1);
         boolean json = args.flag("json");
+        ModelWeights.Quantize quantize = ModelWeights.Quantize.parse(args.optional("quantize", "none"));
         args.rejectUnknown();
         double bandwidth;
         try (Workers workers = new Workers(threads)) {
             err.println("measuring read bandwidth with " + threads + " thread(s)");
             bandwidth = MemoryBandwidth.measure(workers);
         }
-        try (Engine engine = Engine.open(model, new ConsoleProgress(err, "loading " + model.getFileName()), threads)) {
+        try (Engine engine = Engine.open(model, new ConsoleProgress(err, "loading " + model.getFileName()), threads, quantize)) {
             err.println("running prefill (" + Benchmark.PREFILL_TOKENS + " tokens) and decode (" + Benchmark.DECODE_TOKENS
                     + " tokens per sequence) with warm-up");
             Benchmark.Result r = new Benchmark(engine).run(batch, threads, bandwidth);

@@ -2,6 +2,7 @@ package io.moefleet.cli;
 
 import io.moefleet.engine.Engine;
 import io.moefleet.sampling.SamplingParams;
+import io.moefleet.model.weights.ModelWeights;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -17,7 +18,7 @@ final class GenerateCommand implements Command {
 
     @Override
     public String usage() {
-        return "generate --model DIR --tokens 1,2,3 --max-tokens N [--threads T]";
+        return "generate --model DIR --tokens 1,2,3 --max-tokens N [--threads T] [--quantize q8]";
     }
 
     @Override
@@ -30,8 +31,9 @@ final class GenerateCommand implements Command {
                     + "run without --fleet for the single-process engine");
         }
         int threads = args.intValue("threads", String.valueOf(Runtime.getRuntime().availableProcessors()), 1);
+        ModelWeights.Quantize quantize = ModelWeights.Quantize.parse(args.optional("quantize", "none"));
         args.rejectUnknown();
-        try (Engine engine = Engine.open(model, new ConsoleProgress(err, "loading " + model.getFileName()), threads)) {
+        try (Engine engine = Engine.open(model, new ConsoleProgress(err, "loading " + model.getFileName()), threads, quantize)) {
             long start = System.nanoTime();
             int[] generated = engine.generate(prompt, count, SamplingParams.greedy());
             err.printf("generated %d tokens in %.2f s%n", count, (System.nanoTime() - start) / 1e9);

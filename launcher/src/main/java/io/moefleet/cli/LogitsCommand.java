@@ -3,6 +3,7 @@ package io.moefleet.cli;
 import io.moefleet.engine.Engine;
 import java.io.BufferedOutputStream;
 import java.io.OutputStream;
+import io.moefleet.model.weights.ModelWeights;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -14,7 +15,7 @@ final class LogitsCommand implements Command {
 
     @Override
     public String usage() {
-        return "logits --model DIR --tokens 1,2,3 --out FILE [--threads T]";
+        return "logits --model DIR --tokens 1,2,3 --out FILE [--threads T] [--quantize q8]";
     }
 
     @Override
@@ -23,8 +24,9 @@ final class LogitsCommand implements Command {
         int[] tokens = args.tokens("tokens");
         Path file = Path.of(args.required("out"));
         int threads = args.intValue("threads", String.valueOf(Runtime.getRuntime().availableProcessors()), 1);
+        ModelWeights.Quantize quantize = ModelWeights.Quantize.parse(args.optional("quantize", "none"));
         args.rejectUnknown();
-        try (Engine engine = Engine.open(model, new ConsoleProgress(err, "loading " + model.getFileName()), threads)) {
+        try (Engine engine = Engine.open(model, new ConsoleProgress(err, "loading " + model.getFileName()), threads, quantize)) {
             float[][] logits = engine.logits(tokens);
             ByteBuffer row = ByteBuffer.allocate(4 * logits[0].length).order(ByteOrder.LITTLE_ENDIAN);
             try (OutputStream o = new BufferedOutputStream(Files.newOutputStream(file), 1 << 20)) {

@@ -34,11 +34,17 @@ public final class Engine implements AutoCloseable {
 
     /** Opens a checkpoint whose products are split over {@code threads} threads (the caller's included). */
     public static Engine open(Path directory, ModelWeights.LoadProgress progress, int threads) {
+        return open(directory, progress, threads, ModelWeights.Quantize.NONE);
+    }
+
+    /** As {@link #open(Path, ModelWeights.LoadProgress, int)}, projections held in {@code quantize}'s form. */
+    public static Engine open(Path directory, ModelWeights.LoadProgress progress, int threads, ModelWeights.Quantize quantize) {
         String vectors = VectorSupport.check();
         Checkpoint checkpoint = Checkpoint.open(directory);
         Workers workers = new Workers(threads);
         try {
-            Transformer model = new Transformer(checkpoint.config(), ModelWeights.load(checkpoint, progress), workers);
+            ModelWeights weights = ModelWeights.load(checkpoint, progress).quantized(quantize);
+            Transformer model = new Transformer(checkpoint.config(), weights, workers);
             LOG.log(System.Logger.Level.DEBUG, "engine on {0} thread(s), {1}", threads, vectors);
             return new Engine(checkpoint, workers, model);
         } catch (RuntimeException e) {

@@ -1,6 +1,7 @@
 package io.moefleet.model.weights;
 
 import io.moefleet.model.ModelConfig;
+import java.lang.foreign.Arena;
 
 /**
  * Every weight of the text model, bound to the checkpoint's mapped tensors (nothing is copied but norms, biases and
@@ -22,6 +23,61 @@ public record ModelWeights(Linear embedding, LayerWeights[] layers, float[] fina
 
     public static ModelWeights load(Checkpoint checkpoint, LoadProgress progress) {
         return new Loader(checkpoint, progress).load();
+    }
+
+    /** How projections are held once loaded. */
+    public enum Quantize {
+        /** As the checkpoint stores them: exact. */
+        NONE,
+        /** Re-quantized to 8-bit blocks at load ({@link Q8BlockLinear}): fewer bytes per token, a little less exact. */
+        Q8;
+
+        public static Quantize parse(String s) {
+            return switch (s.toLowerCase(java.util.Locale.ROOT)) {
+                case "none" -> NONE;
+                case "q8" -> Q8;
+                default -> throw new IllegalArgumentException("unknown quantization '" + s + "'; valid: none, q8");
+            };
+        }
+    }
+
+    /**
+     * The weights with every projection (attention, MLPs, experts, lm_head) in {@code quantize}'s form. The router and
+     * the embeddings stay as stored: expert choice is where low precision flips outcomes.
+     */
+    public ModelWeights quantized(Quantize quantize) {
+        if (quantize == Quantize.NONE) {
+            return this;
+        }
+        Arena arena = Arena.ofAuto();                       // freed with the weights that use it
+        java.util.function.UnaryOperator<Linear> q = w -> Q8BlockLinear.quantize(w, arena);
+        LayerWeights[] quantizedLayers = new LayerWeights[layers.length];
+        for (int i = 0; i < layers.length; i++) {
+            LayerWeights l = layers[i];
+            AttentionWeights a = l.attention();
+            AttentionWeights qa = new AttentionWeights(map(a.qA(), q), a.qANorm(), map(a.qB(), q), map(a.q(), q),
+                    q.apply(a.kvA()), a.kvANorm(), q.apply(a.kvB()), q.apply(a.o()));
+            MoeWeights moe = l.moe();
+            MoeWeights qm = null;
+            if (moe != null) {
+                MlpWeights[] experts = new MlpWeights[moe.experts().length];
+                for (int e = 0; e < experts.length; e++) {
+                    experts[e] = mlp(moe.experts()[e], q);
+                }
+                qm = new MoeWeights(moe.router(), moe.correctionBias(), experts, moe.shared() == null ? null : mlp(moe.shared(), q));
+            }
+            quantizedLayers[i] = new LayerWeights(l.inputNorm(), qa, l.postAttentionNorm(),
+                    l.denseMlp() == null ? null : mlp(l.denseMlp(), q), qm);
+        }
+        return new ModelWeights(embedding, quantizedLayers, finalNorm, q.apply(lmHead));
+    }
+
+    private static Linear map(Linear w, java.util.function.UnaryOperator<Linear> q) {
+        return w == null ? null : q.apply(w);
+    }
+
+    private static MlpWeights mlp(MlpWeights m, java.util.function.UnaryOperator<Linear> q) {
+        return new MlpWeights(q.apply(m.gate()), q.apply(m.up()), q.apply(m.down()));
     }
 
     private static final class Loader {

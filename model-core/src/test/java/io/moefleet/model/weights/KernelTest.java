@@ -38,11 +38,13 @@ class KernelTest {
     private static final Factory INT4_32 = (arena, random, rows, cols) -> int4(arena, random, rows, cols, 32);
     private static final Factory INT4_64 = (arena, random, rows, cols) -> int4(arena, random, rows, cols, 64);
     private static final Factory INT4_ODD_GROUP = (arena, random, rows, cols) -> int4(arena, random, rows, cols, 24);
+    private static final Factory Q8 = (arena, random, rows, cols) -> Q8BlockLinear.quantize(dense(arena, random, rows, cols, DType.F32), arena);
 
     static Stream<Arguments> formats() {
         return Stream.of(Arguments.of("BF16", BF16), Arguments.of("F32", F32), Arguments.of("F16", F16),
                 Arguments.of("FP8 128x128", FP8_128), Arguments.of("FP8 24x40", FP8_RAGGED),
-                Arguments.of("INT4 g32", INT4_32), Arguments.of("INT4 g64", INT4_64), Arguments.of("INT4 g24", INT4_ODD_GROUP));
+                Arguments.of("INT4 g32", INT4_32), Arguments.of("INT4 g64", INT4_64), Arguments.of("INT4 g24", INT4_ODD_GROUP),
+                Arguments.of("Q8", Q8));
     }
 
     static Stream<Arguments> cases() {
