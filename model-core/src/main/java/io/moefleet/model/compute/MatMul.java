@@ -13,10 +13,16 @@ public final class MatMul {
 
     /** One product: {@code outs[t][0 .. rows) = w · xs[t]} for {@code t < n}. */
     public record Job(Linear w, float[][] xs, int n, float[][] outs) {
+        /**
+         * A row's cost: its multiply-adds plus reading it, which at one or two tokens (a decode step's experts)
+         * dominates; reading a row costs about as much as {@link #ROW_READ_IN_TOKENS} tokens' multiply-adds here.
+         */
         long rowCost() {
-            return (long) w.cols() * n;
+            return (long) w.cols() * (n + ROW_READ_IN_TOKENS);
         }
     }
+
+    private static final int ROW_READ_IN_TOKENS = 2;
 
     /** Below this many multiply-adds a hand-off to other threads costs more than it saves. */
     private static final long PARALLEL_THRESHOLD = 1 << 15;
