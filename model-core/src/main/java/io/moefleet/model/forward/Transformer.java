@@ -29,15 +29,24 @@ public final class Transformer {
     private final MlaAttention attention;
     private final ExpertRouter[] routers;
     private final SwiGlu swiGlu;
+    private final ExpertBackend experts;
     private ForwardObserver observer = ForwardObserver.NONE;
 
     // per-step rows, grown to the largest step seen
     private float[][] normed = new float[0][];
     private float[][] delta = new float[0][];
-    private float[][] expertOut = new float[0][];
+    private float[][] sharedOut = new float[0][];
     private float[][] routerLogits = new float[0][];
 
     public Transformer(ModelConfig config, ModelWeights weights, Workers workers) {
+        this(config, weights, workers, null);
+    }
+
+    /**
+     * A model whose routed experts run on {@code experts} (null: in this process, from {@code weights}); the rest of
+     * the forward pass, the shared experts included, runs here.
+     */
+    public Transformer(ModelConfig config, ModelWeights weights, Workers workers, ExpertBackend experts) {
         this.config = config;
         this.weights = weights;
         this.matMul = new MatMul(workers);
@@ -49,6 +58,8 @@ public final class Transformer {
             routers[i] = moe != null ? new ExpertRouter(config, moe.correctionBias()) : null;
         }
         this.swiGlu = new SwiGlu(matMul);
+        this.experts = experts != null ? experts : new LocalExperts(
+                layer -> weights.layers()[layer].moe().experts(), config.hiddenSize(), matMul);
     }
 
     /** A model computed on the calling thread alone. */
@@ -106,71 +117,25 @@ public final class Transformer {
         return logits(chunks, h);
     }
 
-    /** Routes every token, runs each chosen expert once over all its tokens, combines in expert-index order, adds the shared experts. */
+    /** Routes every token, has the expert backend add the routed experts' outputs, then adds the shared experts'. */
     private void mixtureOfExperts(int layer, MoeWeights moe, List<StepChunk> chunks, int total) {
         matMul.multiply(moe.router(), normed, total, routerLogits);
-        int experts = config.nRoutedExperts();
-        int[] counts = new int[experts];
         Routing[] routings = new Routing[total];
         int row = 0;
         for (StepChunk chunk : chunks) {
             for (int i = 0; i < chunk.tokens().length; i++, row++) {
                 routings[row] = routers[layer].route(routerLogits[row]);
                 observer.onRouting(layer, chunk.start() + i, routings[row]);
-                for (int e : routings[row].experts()) {
-                    counts[e]++;
-                }
             }
         }
-        // each active expert gets the rows of its tokens (references, not copies) and a run of output rows
-        List<SwiGlu.Block> blocks = new ArrayList<>();
-        int[][] tokens = new int[experts][];
-        float[][] gates = new float[experts][];
-        int outputRow = 0;
-        for (int e = 0; e < experts; e++) {
-            if (counts[e] == 0) {
-                continue;
-            }
-            float[][] inputs = new float[counts[e]][];
-            tokens[e] = new int[counts[e]];
-            gates[e] = new float[counts[e]];
-            int m = 0;
-            for (int t = 0; t < total; t++) {
-                int[] chosen = routings[t].experts();
-                for (int k = 0; k < chosen.length; k++) {
-                    if (chosen[k] == e) {
-                        inputs[m] = normed[t];
-                        tokens[e][m] = t;
-                        gates[e][m++] = routings[t].weights()[k];
-                    }
-                }
-            }
-            blocks.add(new SwiGlu.Block(moe.experts()[e], inputs, m, Arrays.copyOfRange(expertOut, outputRow, outputRow + m)));
-            outputRow += m;
-        }
-        float[][] shared = moe.shared() == null ? null : Arrays.copyOfRange(expertOut, outputRow, outputRow + total);
-        if (shared != null) {
-            blocks.add(new SwiGlu.Block(moe.shared(), normed, total, shared));
-        }
-        swiGlu.applyAll(blocks);
-
-        int hidden = config.hiddenSize();
         for (int t = 0; t < total; t++) {
             Arrays.fill(delta[t], 0f);
         }
-        int block = 0;
-        for (int e = 0; e < experts; e++) {
-            if (counts[e] == 0) {
-                continue;
-            }
-            float[][] out = blocks.get(block++).outs();
-            for (int j = 0; j < counts[e]; j++) {
-                VectorMath.axpy(gates[e][j], out[j], 0, delta[tokens[e][j]], 0, hidden);
-            }
-        }
-        if (shared != null) {
+        experts.addRoutedExperts(layer, normed, total, routings, delta);
+        if (moe.shared() != null) {
+            swiGlu.apply(moe.shared(), normed, total, sharedOut);
             for (int t = 0; t < total; t++) {
-                VectorMath.axpy(1f, shared[t], 0, delta[t], 0, hidden);
+                VectorMath.axpy(1f, sharedOut[t], 0, delta[t], 0, config.hiddenSize());
             }
         }
     }
@@ -224,7 +189,7 @@ public final class Transformer {
         int hidden = config.hiddenSize();
         normed = new float[n][hidden];
         delta = new float[n][hidden];
-        expertOut = new float[n * (config.numExpertsPerTok() + 1)][hidden];   // every routed choice, then the shared experts
+        sharedOut = new float[n][hidden];
         routerLogits = new float[n][Math.max(config.nRoutedExperts(), 1)];
     }
 

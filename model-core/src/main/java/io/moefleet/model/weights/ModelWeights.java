@@ -25,6 +25,20 @@ public record ModelWeights(Linear embedding, LayerWeights[] layers, float[] fina
         return new Loader(checkpoint, progress).load();
     }
 
+    /** Decides which routed experts an expert shard holds: {@code (layer, expert) -> owned}. */
+    @FunctionalInterface
+    public interface ExpertSelection {
+        boolean holds(int layer, int expert);
+    }
+
+    /**
+     * Only the routed experts {@code selection} names, bound and paged in: what an expert shard loads. Indexed
+     * [layer][expert]; dense layers and experts held elsewhere are null. Nothing else of the checkpoint is read.
+     */
+    public static MlpWeights[][] loadExperts(Checkpoint checkpoint, ExpertSelection selection, LoadProgress progress) {
+        return new Loader(checkpoint, progress).experts(selection);
+    }
+
     /** How projections are held once loaded. */
     public enum Quantize {
         /** As the checkpoint stores them: exact. */
@@ -104,6 +118,24 @@ public record ModelWeights(Linear embedding, LayerWeights[] layers, float[] fina
                     : binder.matrix("lm_head.weight", c.vocabSize(), c.hiddenSize(), "vocab_size x hidden_size");
             binder.finished();
             return new ModelWeights(embedding, layers, finalNorm, lmHead);
+        }
+
+        MlpWeights[][] experts(ExpertSelection selection) {
+            MlpWeights[][] experts = new MlpWeights[c.numHiddenLayers()][];
+            for (int layer = 0; layer < experts.length; layer++) {
+                if (!c.isMoeLayer(layer)) {
+                    continue;
+                }
+                experts[layer] = new MlpWeights[c.nRoutedExperts()];
+                for (int e = 0; e < c.nRoutedExperts(); e++) {
+                    if (selection.holds(layer, e)) {
+                        experts[layer][e] = mlp("model.layers." + layer + ".mlp.experts." + e + ".", c.moeIntermediateSize(),
+                                "moe_intermediate_size");
+                    }
+                }
+            }
+            binder.finished();
+            return experts;
         }
 
         private LayerWeights layer(int i) {
