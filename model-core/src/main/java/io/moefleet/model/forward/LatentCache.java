@@ -20,10 +20,6 @@ public final class LatentCache {
         ensureCapacity(Math.max(1, initialCapacity));
     }
 
-    public int width() {
-        return width;
-    }
-
     /** The layer's rows, one per position: valid until the next {@link #ensureCapacity}. */
     float[][] layer(int layer) {
         return layers[layer];
@@ -42,10 +38,5 @@ public final class LatentCache {
             layers[l] = rows;
         }
         capacity = grown;
-    }
-
-    /** Bytes one cached position holds over all layers. */
-    public long bytesPerPosition() {
-        return 4L * width * layers.length;
     }
 }

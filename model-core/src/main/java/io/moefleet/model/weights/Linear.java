@@ -38,9 +38,4 @@ public interface Linear {
             }
         }
     }
-
-    /** out = W · x on the calling thread. */
-    default void matvec(float[] x, float[] out) {
-        multiply(new float[][] {x}, 0, 1, new float[][] {out}, 0, 0, rows());
-    }
 }
