@@ -106,7 +106,25 @@ public final class ChatTemplate {
                     ? failure(error.getException())
                     : new ChatTemplateException("the chat template failed at line " + error.getLineno() + ": " + error.getMessage());
         }
-        return result.getOutput();
+        return prompt.continueFinalMessage() ? leaveFinalMessageOpen(result.getOutput(), prompt) : result.getOutput();
+    }
+
+    /**
+     * Hugging Face's {@code continue_final_message}: the rendering is cut right after the last occurrence of the final
+     * message's text, which drops the end-of-turn the template wrote after it (trailing whitespace of the message is
+     * kept when the template kept it).
+     */
+    private static String leaveFinalMessageOpen(String rendered, ChatPrompt prompt) {
+        String text = prompt.finalMessageText();
+        String stripped = text.strip();
+        int at = stripped.isEmpty() ? -1 : rendered.lastIndexOf(stripped);
+        if (at < 0) {
+            throw new ChatTemplateException("continue_final_message: the final message's text "
+                    + (stripped.isEmpty() ? "is empty" : "does not appear in the rendered chat"));
+        }
+        String leftStripped = text.stripLeading();
+        boolean keptAsWritten = rendered.startsWith(text, at) && text.equals(leftStripped);
+        return rendered.substring(0, at + (keptAsWritten ? leftStripped.length() : stripped.length()));
     }
 
     /** Hugging Face's choice among named templates: {@code tool_use} for a request with tools when there is one. */
