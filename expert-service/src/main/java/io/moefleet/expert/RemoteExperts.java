@@ -1,0 +1,219 @@
+package io.moefleet.expert;
+
+import com.google.common.util.concurrent.ListenableFuture;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.health.v1.HealthGrpc;
+import io.moefleet.expert.impl.CallDeadlines;
+import io.moefleet.expert.impl.FloatRows;
+import io.moefleet.expert.impl.ShardBatch;
+import io.moefleet.model.ModelConfig;
+import io.moefleet.model.forward.ExpertBackend;
+import io.moefleet.model.forward.Routing;
+import io.moefleet.proto.expert.ExpertServiceGrpc;
+import io.moefleet.proto.expert.ForwardResponse;
+import io.moefleet.proto.expert.StatsRequest;
+import io.moefleet.proto.expert.StatsResponse;
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.instrumentation.grpc.v1_6.GrpcTelemetry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The router's side of the expert shards: routed experts computed on remote shards. Per layer per step it picks one
+ * replica for each (token, expert) (replica {@code (step + expert) mod replicas}: an expert's tokens of one step meet
+ * on one shard, and successive steps rotate over its replicas), sends one Forward per shard that has tokens, to all
+ * shards at once, each call under a deadline, then adds the partial sums in shard-index order. A shard that does not
+ * answer fails the step with an {@link ExpertShardException} naming it and its address; the other shards' channels are
+ * left as they are. Not thread-safe: one step at a time, as the model that calls it.
+ */
+public final class RemoteExperts implements ExpertBackend, AutoCloseable {
+
+    private static final Duration HEALTH_POLL = Duration.ofMillis(50);
+
+    private final ExpertPlacement placement;
+    private final int hidden;
+    private final List<Shard> shards;
+    private long[] dispatches = new long[0];
+
+    /** The shards a router talks to: one channel per shard, to {@code addresses.get(s)} ("host:port") for shard s. */
+    private record Shard(int index, String address, ManagedChannel channel, ExpertServiceGrpc.ExpertServiceFutureStub calls,
+            ExpertServiceGrpc.ExpertServiceBlockingStub stats, HealthGrpc.HealthBlockingStub health) {}
+
+    /**
+     * Channels to the shards of {@code placement} at {@code addresses} (shard s at index s); every call gets
+     * {@code deadline} and a client span from {@code openTelemetry}. Connections are made on first use.
+     */
+    public RemoteExperts(ModelConfig config, ExpertPlacement placement, List<String> addresses, Duration deadline,
+            OpenTelemetry openTelemetry) {
+        placement.checkAgainst(config);
+        if (addresses.size() != placement.shards()) {
+            throw new IllegalArgumentException("the placement has " + placement.shards() + " shards but "
+                    + addresses.size() + " addresses were given");
+        }
+        this.placement = placement;
+        this.hidden = config.hiddenSize();
+        CallDeadlines deadlines = new CallDeadlines(deadline);
+        GrpcTelemetry telemetry = GrpcTelemetry.create(openTelemetry);
+        List<Shard> opened = new ArrayList<>();
+        for (int s = 0; s < addresses.size(); s++) {
+            ManagedChannel channel = Grpc.newChannelBuilder(addresses.get(s), InsecureChannelCredentials.create())
+                    .directExecutor()   // callbacks only complete a future; the step's thread does the work
+                    .maxInboundMessageSize(FloatRows.MAX_MESSAGE_BYTES)
+                    .intercept(telemetry.createClientInterceptor(), deadlines)
+                    .build();
+            opened.add(new Shard(s, addresses.get(s), channel, ExpertServiceGrpc.newFutureStub(channel),
+                    ExpertServiceGrpc.newBlockingStub(channel), HealthGrpc.newBlockingStub(channel)));
+        }
+        this.shards = List.copyOf(opened);
+    }
+
+    @Override
+    public void addRoutedExperts(int layer, float[][] xs, int n, Routing[] routings, float[][] out) {
+        long step = nextStep(layer);
+        List<ShardBatch> batches = ShardBatch.split(placement, layer, step, xs, n, routings, hidden);
+        List<ListenableFuture<ForwardResponse>> calls = new ArrayList<>(batches.size());
+        for (ShardBatch batch : batches) {
+            calls.add(shards.get(batch.shard()).calls().forward(batch.request()));
+        }
+        ForwardResponse[] responses = new ForwardResponse[batches.size()];
+        List<Integer> failed = new ArrayList<>();
+        List<String> reasons = new ArrayList<>();
+        for (int i = 0; i < calls.size(); i++) {
+            Shard shard = shards.get(batches.get(i).shard());
+            try {
+                responses[i] = calls.get(i).get();   // bounded by the call's deadline
+                long expected = FloatRows.byteSize(batches.get(i).rows().length, hidden);
+                if (responses[i].getPartialSums().size() != expected) {
+                    failed.add(shard.index());
+                    reasons.add(describe(shard) + " answered " + responses[i].getPartialSums().size() + " bytes of partial sums, "
+                            + expected + " expected");
+                }
+            } catch (ExecutionException e) {
+                failed.add(shard.index());
+                reasons.add(describe(shard) + " " + failure(Status.fromThrowable(e.getCause())));
+            } catch (InterruptedException e) {
+                calls.forEach(call -> call.cancel(true));
+                Thread.currentThread().interrupt();
+                throw new ExpertShardException("layer " + layer + ", step " + step + ": interrupted while waiting for the expert shards",
+                        List.of());
+            }
+        }
+        if (!failed.isEmpty()) {
+            throw new ExpertShardException("layer " + layer + ", step " + step + ": " + String.join("; ", reasons), failed);
+        }
+        for (int i = 0; i < batches.size(); i++) {
+            FloatRows.addInto(responses[i].getPartialSums(), batches.get(i).rows(), out, hidden);
+        }
+    }
+
+    /**
+     * Waits until every shard's health check answers SERVING; throws naming the shards that do not by {@code timeout}
+     * (unreachable, or still loading).
+     */
+    public void awaitServing(Duration timeout) {
+        long end = System.nanoTime() + timeout.toNanos();
+        List<Integer> waiting = new ArrayList<>();
+        List<String> reasons = new ArrayList<>();
+        for (Shard shard : shards) {
+            String problem = healthProblem(shard, end);
+            while (problem != null && System.nanoTime() < end) {
+                shard.channel().resetConnectBackoff();   // a shard still starting is retried now, not after the channel's backoff
+                sleep(HEALTH_POLL);
+                problem = healthProblem(shard, end);
+            }
+            if (problem != null) {
+                waiting.add(shard.index());
+                reasons.add(describe(shard) + " " + problem);
+            }
+        }
+        if (!waiting.isEmpty()) {
+            throw new ExpertShardException("not serving after " + timeout.toMillis() + " ms: " + String.join("; ", reasons), waiting);
+        }
+    }
+
+    /** Null when the shard's health check answers SERVING, else what it answered. */
+    private static String healthProblem(Shard shard, long end) {
+        long wait = Math.clamp(end - System.nanoTime(), HEALTH_POLL.toNanos(), Duration.ofSeconds(1).toNanos());
+        try {
+            ServingStatus status = shard.health().withDeadlineAfter(wait, TimeUnit.NANOSECONDS)
+                    .check(HealthCheckRequest.newBuilder().setService(ExpertServiceGrpc.SERVICE_NAME).build())
+                    .getStatus();
+            return status == ServingStatus.SERVING ? null : "answers " + status;
+        } catch (StatusRuntimeException e) {
+            return failure(e.getStatus());
+        }
+    }
+
+    /** Every shard's counters, in shard order. */
+    public List<ShardStats> stats() {
+        List<ShardStats> all = new ArrayList<>();
+        for (Shard shard : shards) {
+            StatsResponse stats;
+            try {
+                stats = shard.stats().stats(StatsRequest.getDefaultInstance());
+            } catch (StatusRuntimeException e) {
+                throw new ExpertShardException("stats: " + describe(shard) + " " + failure(e.getStatus()), List.of(shard.index()));
+            }
+            all.add(new ShardStats(shard.index(), shard.address(), stats.getCalls(), stats.getTokens(),
+                    stats.getExpertsList().stream()
+                            .map(e -> new ShardStats.ExpertTokens(e.getLayer(), e.getExpert(), e.getTokens()))
+                            .toList()));
+        }
+        return all;
+    }
+
+    /** Shuts every channel down. */
+    @Override
+    public void close() {
+        shards.forEach(shard -> shard.channel().shutdownNow());
+        try {
+            for (Shard shard : shards) {
+                shard.channel().awaitTermination(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The step id of this call: how often the layer has been dispatched before (the model calls each MoE layer once per step). */
+    private long nextStep(int layer) {
+        if (layer >= dispatches.length) {
+            dispatches = Arrays.copyOf(dispatches, layer + 1);
+        }
+        return dispatches[layer]++;
+    }
+
+    private static String describe(Shard shard) {
+        return "expert shard " + shard.index() + " at " + shard.address();
+    }
+
+    private static String failure(Status status) {
+        String detail = status.getCode()
+                + (status.getDescription() == null ? "" : ": " + status.getDescription())
+                + (status.getCause() == null ? "" : " (" + status.getCause().getMessage() + ")");
+        return switch (status.getCode()) {
+            case UNAVAILABLE -> "is unavailable (not running, unreachable or still loading): " + detail;
+            case DEADLINE_EXCEEDED -> "did not answer in time: " + detail;
+            default -> "failed: " + detail;
+        };
+    }
+
+    private static void sleep(Duration duration) {
+        try {
+            Thread.sleep(duration);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ExpertShardException("interrupted while waiting for the expert shards to serve", List.of());
+        }
+    }
+}

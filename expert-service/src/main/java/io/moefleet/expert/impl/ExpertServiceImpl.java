@@ -1,0 +1,92 @@
+package io.moefleet.expert.impl;
+
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.ServiceDescriptor;
+import io.grpc.Status;
+import io.grpc.StatusException;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.moefleet.proto.expert.ExpertServiceGrpc;
+import io.moefleet.proto.expert.ForwardRequest;
+import io.moefleet.proto.expert.ForwardResponse;
+import io.moefleet.proto.expert.StatsRequest;
+import io.moefleet.proto.expert.StatsResponse;
+import io.opentelemetry.api.trace.Span;
+
+/** The ExpertService of one shard: Forward applies the shard's experts to the tokens routed to them; Stats reports counters. */
+public final class ExpertServiceImpl extends ExpertServiceGrpc.ExpertServiceImplBase {
+
+    private final int shard;
+    private final ShardExperts experts;
+    private final ServedCounters counters;
+
+    public ExpertServiceImpl(int shard, ShardExperts experts) {
+        this.shard = shard;
+        this.experts = experts;
+        this.counters = new ServedCounters(experts.config().numHiddenLayers(), experts.config().nRoutedExperts());
+    }
+
+    @Override
+    public void forward(ForwardRequest request, StreamObserver<ForwardResponse> response) {
+        Span.current()
+                .setAttribute("moefleet.expert.shard", shard)
+                .setAttribute("moefleet.expert.layer", request.getLayer())
+                .setAttribute("moefleet.expert.step", request.getStepId())
+                .setAttribute("moefleet.expert.tokens", request.getTokensCount());
+        ForwardBatch batch;
+        try {
+            batch = ForwardBatch.decode(request, shard, experts);
+        } catch (StatusException e) {
+            response.onError(e);
+            return;
+        }
+        if (((ServerCallStreamObserver<ForwardResponse>) response).isCancelled()) {
+            return;   // the router gave up (deadline passed, or it was interrupted): nobody would read the sums
+        }
+        float[][] sums;
+        try {
+            sums = experts.apply(batch.layer(), batch.rows(), batch.routings());
+        } catch (RuntimeException e) {
+            // gRPC would answer UNKNOWN without a word; the router's error should say what broke where
+            response.onError(Status.INTERNAL.withDescription("expert shard " + shard + ": " + e).withCause(e).asException());
+            return;
+        }
+        counters.record(batch.layer(), request.getTokensList());
+        response.onNext(ForwardResponse.newBuilder()
+                .setPartialSums(FloatRows.encode(sums, sums.length, experts.config().hiddenSize()))
+                .build());
+        response.onCompleted();
+    }
+
+    @Override
+    public void stats(StatsRequest request, StreamObserver<StatsResponse> response) {
+        response.onNext(counters.snapshot(shard, experts));
+        response.onCompleted();
+    }
+
+    /**
+     * Stands in for the service while the shard's experts load: the same methods (so reflection lists them), each
+     * answered UNAVAILABLE. The server swaps in the real service once loading is done.
+     */
+    public static ServerServiceDefinition whileLoading(int shard) {
+        ServerCallHandler<Object, Object> unavailable = (call, headers) -> {
+            call.close(Status.UNAVAILABLE.withDescription("expert shard " + shard + " is still loading its experts"), new Metadata());
+            return new ServerCall.Listener<>() {};
+        };
+        ServiceDescriptor service = ExpertServiceGrpc.getServiceDescriptor();
+        ServerServiceDefinition.Builder standIn = ServerServiceDefinition.builder(service);
+        for (MethodDescriptor<?, ?> method : service.getMethods()) {
+            standIn.addMethod(unchecked(method), unavailable);
+        }
+        return standIn.build();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static MethodDescriptor<Object, Object> unchecked(MethodDescriptor<?, ?> method) {
+        return (MethodDescriptor<Object, Object>) method;   // the handler never reads or writes a message
+    }
+}

@@ -1,0 +1,74 @@
+package io.moefleet.expert.impl;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+
+/**
+ * Rows of floats as the wire carries them: float32 little-endian, row-major, in one {@code bytes} field. Encoding
+ * writes into a fresh array that the message then wraps without a copy; decoding reads straight from the received
+ * bytes' read-only buffer.
+ */
+public final class FloatRows {
+
+    /**
+     * The largest message either side accepts (gRPC's default is 4 MiB): a prefill chunk of 4096 tokens of Kimi K2's
+     * 7168 floats is 117 MB, and a chunk that large is the router's choice, not an attack.
+     */
+    public static final int MAX_MESSAGE_BYTES = 256 << 20;
+
+    private FloatRows() {}
+
+    /** Rows {@code rows[which[0]], rows[which[1]], ...} (each {@code width} floats) as one wire tensor. */
+    public static ByteString encode(float[][] rows, int[] which, int width) {
+        byte[] bytes = new byte[Math.multiplyExact(which.length, width * Float.BYTES)];
+        FloatBuffer out = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        for (int row : which) {
+            out.put(rows[row], 0, width);
+        }
+        return UnsafeByteOperations.unsafeWrap(bytes);   // the array is never written again
+    }
+
+    /** The first {@code n} rows of {@code rows} as one wire tensor. */
+    public static ByteString encode(float[][] rows, int n, int width) {
+        int[] all = new int[n];
+        for (int i = 0; i < n; i++) {
+            all[i] = i;
+        }
+        return encode(rows, all, width);
+    }
+
+    /** The wire tensor's rows, each {@code width} floats; the caller has checked the size. */
+    public static float[][] decode(ByteString bytes, int rows, int width) {
+        FloatBuffer in = floats(bytes);
+        float[][] out = new float[rows][width];
+        for (float[] row : out) {
+            in.get(row);
+        }
+        return out;
+    }
+
+    /** Adds the wire tensor's row i into {@code out[targets[i]]}; the caller has checked the size. */
+    public static void addInto(ByteString bytes, int[] targets, float[][] out, int width) {
+        FloatBuffer in = floats(bytes);
+        float[] row = new float[width];
+        for (int target : targets) {
+            in.get(row);
+            float[] sum = out[target];
+            for (int j = 0; j < width; j++) {
+                sum[j] += row[j];
+            }
+        }
+    }
+
+    /** The byte size of {@code rows} rows of {@code width} floats. */
+    public static long byteSize(int rows, int width) {
+        return (long) rows * width * Float.BYTES;
+    }
+
+    private static FloatBuffer floats(ByteString bytes) {
+        return bytes.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    }
+}

@@ -1,0 +1,64 @@
+package io.moefleet.expert.impl;
+
+import io.grpc.Status;
+import io.grpc.StatusException;
+import io.moefleet.model.ModelConfig;
+import io.moefleet.model.forward.Routing;
+import io.moefleet.proto.expert.ForwardRequest;
+import io.moefleet.proto.expert.TokenExperts;
+
+/** A Forward request checked against the shard and decoded: the token rows and, per row, the experts to apply here. */
+public record ForwardBatch(int layer, float[][] rows, Routing[] routings) {
+
+    /**
+     * Decodes {@code request}; a malformed request is INVALID_ARGUMENT, an expert this shard does not hold
+     * FAILED_PRECONDITION (the router's placement disagrees with the shard's).
+     */
+    public static ForwardBatch decode(ForwardRequest request, int shard, ShardExperts experts) throws StatusException {
+        ModelConfig config = experts.config();
+        int layer = request.getLayer();
+        if (layer >= config.numHiddenLayers() || !config.isMoeLayer(layer)) {
+            throw invalid("layer " + layer + " is not an MoE layer of the model");
+        }
+        int hidden = config.hiddenSize();
+        if (request.getHiddenSize() != hidden) {
+            throw invalid("hidden_size " + request.getHiddenSize() + " differs from the model's " + hidden);
+        }
+        int n = request.getTokensCount();
+        long expected = FloatRows.byteSize(n, hidden);
+        if (request.getHiddenStates().size() != expected) {
+            throw invalid("hidden_states holds " + request.getHiddenStates().size() + " bytes; " + n + " tokens x " + hidden
+                    + " float32 need " + expected);
+        }
+        Routing[] routings = new Routing[n];
+        for (int t = 0; t < n; t++) {
+            TokenExperts token = request.getTokens(t);
+            if (token.getExpertsCount() == 0 || token.getExpertsCount() != token.getWeightsCount()) {
+                throw invalid("token row " + t + " has " + token.getExpertsCount() + " experts and " + token.getWeightsCount()
+                        + " weights; it needs at least one expert and one weight per expert");
+            }
+            int[] chosen = new int[token.getExpertsCount()];
+            float[] weights = new float[chosen.length];
+            for (int k = 0; k < chosen.length; k++) {
+                int expert = token.getExperts(k);
+                if (expert < 0 || expert >= config.nRoutedExperts()) {   // negative: a uint32 past Integer.MAX_VALUE
+                    throw invalid("token row " + t + ": expert " + Integer.toUnsignedString(expert) + " is outside the model's "
+                            + config.nRoutedExperts() + " routed experts");
+                }
+                if (!experts.holds(layer, expert)) {
+                    throw Status.FAILED_PRECONDITION.withDescription("shard " + shard + " does not hold layer " + layer
+                            + " expert " + expert + ": the router's placement differs from this shard's").asException();
+                }
+                chosen[k] = expert;
+                weights[k] = token.getWeights(k);
+            }
+            // selection margins are the router's business; the shard only applies the choice
+            routings[t] = new Routing(chosen, weights, Float.NaN, Float.NaN);
+        }
+        return new ForwardBatch(layer, FloatRows.decode(request.getHiddenStates(), n, hidden), routings);
+    }
+
+    private static StatusException invalid(String description) {
+        return Status.INVALID_ARGUMENT.withDescription(description).asException();
+    }
+}

@@ -1,0 +1,62 @@
+package io.moefleet.expert.impl;
+
+import io.moefleet.expert.ExpertPlacement;
+import io.moefleet.model.forward.Routing;
+import io.moefleet.proto.expert.ForwardRequest;
+import io.moefleet.proto.expert.TokenExperts;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/** The part of one layer's dispatch that goes to one shard: which of the step's token rows it gets, and the request carrying them. */
+public record ShardBatch(int shard, int[] rows, ForwardRequest request) {
+
+    /**
+     * Splits a layer's routed tokens by shard, in shard order, leaving out shards that get nothing. Each (token, expert)
+     * goes to one replica of the expert: replica {@code (step + expert) mod replicas}, so all of an expert's tokens in
+     * a step meet on one shard (its weights are read once) while successive steps and neighbouring experts rotate
+     * over the replicas.
+     */
+    public static List<ShardBatch> split(ExpertPlacement placement, int layer, long step, float[][] xs, int n,
+            Routing[] routings, int hidden) {
+        int shards = placement.shards();
+        int[][] rows = new int[shards][n];
+        int[] rowCount = new int[shards];
+        List<List<TokenExperts.Builder>> tokens = new ArrayList<>(shards);
+        for (int s = 0; s < shards; s++) {
+            tokens.add(new ArrayList<>());
+        }
+        TokenExperts.Builder[] current = new TokenExperts.Builder[shards];
+        for (int t = 0; t < n; t++) {
+            Arrays.fill(current, null);
+            int[] experts = routings[t].experts();
+            float[] weights = routings[t].weights();
+            for (int k = 0; k < experts.length; k++) {
+                int e = experts[k];
+                int replica = (int) Math.floorMod(step + e, (long) placement.replicas(layer, e));
+                int s = placement.shardOf(layer, e, replica);
+                if (current[s] == null) {
+                    current[s] = TokenExperts.newBuilder();
+                    tokens.get(s).add(current[s]);
+                    rows[s][rowCount[s]++] = t;
+                }
+                current[s].addExperts(e).addWeights(weights[k]);
+            }
+        }
+        List<ShardBatch> batches = new ArrayList<>();
+        for (int s = 0; s < shards; s++) {
+            if (rowCount[s] == 0) {
+                continue;
+            }
+            int[] shardRows = Arrays.copyOf(rows[s], rowCount[s]);
+            ForwardRequest.Builder request = ForwardRequest.newBuilder()
+                    .setLayer(layer)
+                    .setStepId(step)
+                    .setHiddenSize(hidden)
+                    .setHiddenStates(FloatRows.encode(xs, shardRows, hidden));
+            tokens.get(s).forEach(request::addTokens);
+            batches.add(new ShardBatch(s, shardRows, request.build()));
+        }
+        return batches;
+    }
+}

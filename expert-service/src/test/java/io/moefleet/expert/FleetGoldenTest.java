@@ -1,0 +1,100 @@
+package io.moefleet.expert;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.moefleet.engine.Engine;
+import io.moefleet.model.GoldenData;
+import io.moefleet.model.KnifeEdges;
+import io.moefleet.model.ModelConfig;
+import io.moefleet.model.weights.ModelWeights;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The fleet against the single-process engine on the golden checkpoints: a 215-token prompt pass within 1e-5 of the
+ * engine's logits, the golden greedy continuation token for token, and every shard and every replica of every expert
+ * serving traffic.
+ */
+class FleetGoldenTest {
+
+    private static final double TOLERANCE = 1e-5;
+    private static final int GREEDY = 16;
+
+    /** The engine's answers per checkpoint, computed once. */
+    private record EngineRun(float[][] logits, int[] greedy) {}
+
+    private static final Map<String, EngineRun> ENGINE = new HashMap<>();
+
+    @ParameterizedTest(name = "{0}, {1} shard(s) x {2} replica(s)")
+    @CsvSource({
+        "tiny-k2, 1, 1",
+        "tiny-k2, 4, 1",
+        "tiny-k2, 4, 2",
+        "tiny-v3, 1, 1",
+        "tiny-v3, 4, 1",
+        "tiny-v3, 4, 2",
+        "tiny-k2-fp8, 4, 2",
+    })
+    void fleetMatchesTheEngine(String checkpoint, int shards, int replicas) {
+        GoldenData.Case golden = GoldenData.forwardCase(checkpoint);
+        EngineRun engine = engineRun(golden);
+        ModelConfig config = ModelConfig.read(golden.model().resolve("config.json"));
+        int moeLayers = (int) IntStream.range(0, config.numHiddenLayers()).filter(config::isMoeLayer).count();
+        ExpertPlacement placement = ExpertPlacement.spread(config.nRoutedExperts(), shards, replicas);
+        try (LocalFleet fleet = LocalFleet.start(golden.model(), placement)) {
+            float[][] logits = fleet.logits(golden.inputIds());
+            KnifeEdges.Report greedy = KnifeEdges.greedy(fleet.model, golden.prompt(), GREEDY);
+
+            double worst = maxDifference(engine.logits(), logits);
+            System.err.printf("%s, %d x %d: max |fleet - engine| = %.3g%n", checkpoint, shards, replicas, worst);
+            assertTrue(worst < TOLERANCE, "max |logit difference| " + worst);
+            assertArrayEquals(golden.greedy(), greedy.greedy(), "greedy ids against the golden data");
+            assertArrayEquals(engine.greedy(), greedy.greedy(), "greedy ids against the engine");
+
+            List<ShardStats> stats = fleet.experts.stats();
+            assertEquals(shards, stats.size());
+            long picks = 0;
+            for (ShardStats shard : stats) {
+                assertTrue(shard.calls() > 0, "shard " + shard.shard() + " served no call");
+                for (ShardStats.ExpertTokens expert : shard.experts()) {
+                    assertTrue(placement.holds(shard.shard(), expert.layer(), expert.expert()));
+                    assertTrue(expert.tokens() > 0, "shard " + shard.shard() + ": layer " + expert.layer() + " expert "
+                            + expert.expert() + " (a replica) served no token");
+                    picks += expert.tokens();
+                }
+                // every MoE layer's share of the placement, and nothing else
+                assertEquals(moeLayers * placement.expertsOf(shard.shard(), config.firstKDenseReplace()).length,
+                        shard.experts().size());
+            }
+            // the prompt pass, the greedy prompt and its decode steps: each token's top-k experts in each MoE layer
+            long tokens = golden.inputIds().length + golden.prompt().length + GREEDY - 1;
+            assertEquals(tokens * config.numExpertsPerTok() * moeLayers, picks, "(token, expert) pairs served over all shards");
+        }
+    }
+
+    private static synchronized EngineRun engineRun(GoldenData.Case golden) {
+        return ENGINE.computeIfAbsent(golden.name(), name -> {
+            try (Engine engine = Engine.open(golden.model(), ModelWeights.LoadProgress.NONE)) {
+                return new EngineRun(engine.logits(golden.inputIds()), KnifeEdges.greedy(engine.model(), golden.prompt(), GREEDY).greedy());
+            }
+        });
+    }
+
+    static double maxDifference(float[][] expected, float[][] actual) {
+        assertEquals(expected.length, actual.length, "rows");
+        double worst = 0;
+        for (int r = 0; r < expected.length; r++) {
+            for (int v = 0; v < expected[r].length; v++) {
+                double d = Math.abs(expected[r][v] - actual[r][v]);
+                worst = Double.isNaN(d) ? Double.POSITIVE_INFINITY : Math.max(worst, d);
+            }
+        }
+        return worst;
+    }
+}
