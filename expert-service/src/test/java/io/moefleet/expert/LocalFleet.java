@@ -55,7 +55,7 @@ final class LocalFleet implements AutoCloseable {
         Checkpoint checkpoint = Checkpoint.open(model);
         RemoteExperts experts = new RemoteExperts(checkpoint.config(), placement, addresses, deadline, routerTelemetry);
         Workers workers = new Workers(1);
-        Transformer transformer = new Transformer(checkpoint.config(), ModelWeights.load(checkpoint), workers, experts);
+        Transformer transformer = new Transformer(checkpoint.config(), ModelWeights.load(checkpoint), workers, null, experts);
         return new LocalFleet(servers, experts, transformer, checkpoint, workers);
     }
 

@@ -78,7 +78,7 @@ class ShardFailureTest {
             assertTrue(notServing.getMessage().contains("expert shard 1 at " + nowhere + " is unavailable"), notServing.getMessage());
             assertTrue(notServing.getMessage().contains("Connection refused"), notServing.getMessage());
 
-            Transformer model = new Transformer(checkpoint.config(), ModelWeights.load(checkpoint), workers, experts);
+            Transformer model = new Transformer(checkpoint.config(), ModelWeights.load(checkpoint), workers, null, experts);
             long start = System.nanoTime();
             ExpertShardException e = assertThrows(ExpertShardException.class,
                     () -> model.step(List.of(StepChunk.next(model.newSequence(), new int[] {1, 2, 3, 4, 5, 6, 7, 8}, false))));
@@ -110,7 +110,7 @@ class ShardFailureTest {
              Workers workers = new Workers(1);
              RemoteExperts experts = new RemoteExperts(checkpoint.config(), placement, List.of("127.0.0.1:" + silent.getPort()),
                      deadline, OpenTelemetry.noop())) {
-            Transformer model = new Transformer(checkpoint.config(), ModelWeights.load(checkpoint), workers, experts);
+            Transformer model = new Transformer(checkpoint.config(), ModelWeights.load(checkpoint), workers, null, experts);
             long start = System.nanoTime();
             ExpertShardException e = assertThrows(ExpertShardException.class,
                     () -> model.step(List.of(StepChunk.next(model.newSequence(), new int[] {1, 2, 3}, false))));

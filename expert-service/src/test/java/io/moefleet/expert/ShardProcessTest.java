@@ -51,7 +51,7 @@ class ShardProcessTest {
                  RemoteExperts experts = new RemoteExperts(checkpoint.config(), ExpertPlacement.spread(16, 2, 1), addresses,
                          Duration.ofSeconds(10), OpenTelemetry.noop())) {
                 experts.awaitServing(Duration.ofSeconds(30));
-                Transformer model = new Transformer(checkpoint.config(), ModelWeights.load(checkpoint), workers, experts);
+                Transformer model = new Transformer(checkpoint.config(), ModelWeights.load(checkpoint), workers, null, experts);
 
                 float[][] logits = model.step(List.of(new StepChunk(model.newSequence(), 0, golden.inputIds(), true))).getFirst();
                 double worst = FleetGoldenTest.maxDifference(expected, logits);

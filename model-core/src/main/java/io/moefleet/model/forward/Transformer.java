@@ -25,8 +25,7 @@ public final class Transformer {
     private final ModelConfig config;
     private final ModelWeights weights;
     private final MatMul matMul;
-    private final Rope rope;
-    private final MlaAttention attention;
+    private final AttentionBackend attention;
     private final ExpertRouter[] routers;
     private final SwiGlu swiGlu;
     private final ExpertBackend experts;
@@ -39,19 +38,19 @@ public final class Transformer {
     private float[][] routerLogits = new float[0][];
 
     public Transformer(ModelConfig config, ModelWeights weights, Workers workers) {
-        this(config, weights, workers, null);
+        this(config, weights, workers, null, null);
     }
 
     /**
-     * A model whose routed experts run on {@code experts} (null: in this process, from {@code weights}); the rest of
-     * the forward pass, the shared experts included, runs here.
+     * A model whose attention runs on {@code attention} and whose routed experts run on {@code experts} (null: in this
+     * process, from {@code weights}); the rest of the forward pass, the shared experts included, runs here.
      */
-    public Transformer(ModelConfig config, ModelWeights weights, Workers workers, ExpertBackend experts) {
+    public Transformer(ModelConfig config, ModelWeights weights, Workers workers, AttentionBackend attention, ExpertBackend experts) {
         this.config = config;
         this.weights = weights;
         this.matMul = new MatMul(workers);
-        this.rope = new Rope(config);
-        this.attention = new MlaAttention(config, matMul, rope);
+        this.attention = attention != null ? attention
+                : new LocalAttention(config, layer -> weights.layers()[layer].attention(), matMul);
         this.routers = new ExpertRouter[config.numHiddenLayers()];
         for (int i = 0; i < routers.length; i++) {
             MoeWeights moe = weights.layers()[i].moe();
@@ -79,6 +78,11 @@ public final class Transformer {
         this.observer = observer == null ? ForwardObserver.NONE : observer;
     }
 
+    /** Frees what the attention backend holds for a finished or cancelled sequence. */
+    public void release(Sequence sequence) {
+        attention.release(sequence);
+    }
+
     public Sequence newSequence() {
         return new Sequence(new LatentCache(config.numHiddenLayers(), config.latentWidth(), 64));
     }
@@ -92,11 +96,8 @@ public final class Transformer {
         int hidden = config.hiddenSize();
         grow(total);
         float[][] h = new float[total][hidden];
-        RopeTable[] angles = new RopeTable[chunks.size()];
         int row = 0;
-        for (int ci = 0; ci < chunks.size(); ci++) {
-            StepChunk chunk = chunks.get(ci);
-            angles[ci] = new RopeTable(rope, config.qkRopeHeadDim() / 2, chunk.start(), chunk.tokens().length);
+        for (StepChunk chunk : chunks) {
             for (int token : chunk.tokens()) {
                 weights.embedding().row(token, h[row++], 0);
             }
@@ -104,7 +105,7 @@ public final class Transformer {
         for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
             LayerWeights lw = weights.layers()[layer];
             normalise(h, total, lw.inputNorm(), config.rmsNormEps());
-            attention.forward(layer, lw.attention(), chunks, angles, normed, total, delta);
+            attention.attend(layer, chunks, normed, total, delta);
             addInto(h, delta, total);
             normalise(h, total, lw.postAttentionNorm(), config.rmsNormEps());
             if (lw.denseMlp() != null) {

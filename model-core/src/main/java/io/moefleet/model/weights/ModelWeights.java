@@ -39,6 +39,14 @@ public record ModelWeights(Linear embedding, LayerWeights[] layers, float[] fina
         return new Loader(checkpoint, progress).experts(selection);
     }
 
+    /**
+     * Only each layer's attention weights (projections, latent norms), bound and paged in: what an attention instance
+     * loads. Indexed by layer.
+     */
+    public static AttentionWeights[] loadAttention(Checkpoint checkpoint, LoadProgress progress) {
+        return new Loader(checkpoint, progress).attentionLayers();
+    }
+
     /** How projections are held once loaded. */
     public enum Quantize {
         /** As the checkpoint stores them: exact. */
@@ -118,6 +126,15 @@ public record ModelWeights(Linear embedding, LayerWeights[] layers, float[] fina
                     : binder.matrix("lm_head.weight", c.vocabSize(), c.hiddenSize(), "vocab_size x hidden_size");
             binder.finished();
             return new ModelWeights(embedding, layers, finalNorm, lmHead);
+        }
+
+        AttentionWeights[] attentionLayers() {
+            AttentionWeights[] layers = new AttentionWeights[c.numHiddenLayers()];
+            for (int i = 0; i < layers.length; i++) {
+                layers[i] = attention("model.layers." + i + ".self_attn.");
+            }
+            binder.finished();
+            return layers;
         }
 
         MlpWeights[][] experts(ExpertSelection selection) {
