@@ -37,5 +37,15 @@ public final class LocalAttention implements AttentionBackend {
             anglesFor = chunks;
         }
         attention.forward(layer, weightsOfLayer.apply(layer), chunks, angles, normed, total, out);
+        if (layer == config.numHiddenLayers() - 1) {
+            for (StepChunk chunk : chunks) {
+                chunk.sequence().setLength(chunk.end());     // an attention instance has no step loop to do it
+            }
+        }
+    }
+
+    /** A sequence whose cache this backend keeps (an attention instance keeps one per sequence it serves). */
+    public Sequence newSequence() {
+        return new Sequence(new LatentCache(config.numHiddenLayers(), config.latentWidth(), 64));
     }
 }
