@@ -9,8 +9,6 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
-import io.moefleet.expert.impl.CallDeadlines;
-import io.moefleet.expert.impl.FloatRows;
 import io.moefleet.expert.impl.ShardBatch;
 import io.moefleet.model.ModelConfig;
 import io.moefleet.model.forward.ExpertBackend;
@@ -19,6 +17,9 @@ import io.moefleet.proto.expert.ExpertServiceGrpc;
 import io.moefleet.proto.expert.ForwardResponse;
 import io.moefleet.proto.expert.StatsRequest;
 import io.moefleet.proto.expert.StatsResponse;
+import io.moefleet.rpc.CallDeadlines;
+import io.moefleet.rpc.CallFailures;
+import io.moefleet.rpc.FloatRows;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.instrumentation.grpc.v1_6.GrpcTelemetry;
 import java.time.Duration;
@@ -100,7 +101,7 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
                 }
             } catch (ExecutionException e) {
                 failed.add(shard.index());
-                reasons.add(describe(shard) + " " + failure(Status.fromThrowable(e.getCause())));
+                reasons.add(describe(shard) + " " + CallFailures.describe(Status.fromThrowable(e.getCause())));
             } catch (InterruptedException e) {
                 calls.forEach(call -> call.cancel(true));
                 Thread.currentThread().interrupt();
@@ -150,7 +151,7 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
                     .getStatus();
             return status == ServingStatus.SERVING ? null : "answers " + status;
         } catch (StatusRuntimeException e) {
-            return failure(e.getStatus());
+            return CallFailures.describe(e.getStatus());
         }
     }
 
@@ -162,7 +163,7 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
             try {
                 stats = shard.stats().stats(StatsRequest.getDefaultInstance());
             } catch (StatusRuntimeException e) {
-                throw new ExpertShardException("stats: " + describe(shard) + " " + failure(e.getStatus()), List.of(shard.index()));
+                throw new ExpertShardException("stats: " + describe(shard) + " " + CallFailures.describe(e.getStatus()), List.of(shard.index()));
             }
             all.add(new ShardStats(shard.index(), shard.address(), stats.getCalls(), stats.getTokens(),
                     stats.getExpertsList().stream()
@@ -195,17 +196,6 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
 
     private static String describe(Shard shard) {
         return "expert shard " + shard.index() + " at " + shard.address();
-    }
-
-    private static String failure(Status status) {
-        String detail = status.getCode()
-                + (status.getDescription() == null ? "" : ": " + status.getDescription())
-                + (status.getCause() == null ? "" : " (" + status.getCause().getMessage() + ")");
-        return switch (status.getCode()) {
-            case UNAVAILABLE -> "is unavailable (not running, unreachable or still loading): " + detail;
-            case DEADLINE_EXCEEDED -> "did not answer in time: " + detail;
-            default -> "failed: " + detail;
-        };
     }
 
     private static void sleep(Duration duration) {

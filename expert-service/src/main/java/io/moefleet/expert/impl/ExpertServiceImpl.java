@@ -1,11 +1,6 @@
 package io.moefleet.expert.impl;
 
-import io.grpc.Metadata;
-import io.grpc.MethodDescriptor;
-import io.grpc.ServerCall;
-import io.grpc.ServerCallHandler;
 import io.grpc.ServerServiceDefinition;
-import io.grpc.ServiceDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -15,6 +10,8 @@ import io.moefleet.proto.expert.ForwardRequest;
 import io.moefleet.proto.expert.ForwardResponse;
 import io.moefleet.proto.expert.StatsRequest;
 import io.moefleet.proto.expert.StatsResponse;
+import io.moefleet.rpc.FloatRows;
+import io.moefleet.rpc.LoadingStandIn;
 import io.opentelemetry.api.trace.Span;
 
 /** The ExpertService of one shard: Forward applies the shard's experts to the tokens routed to them; Stats reports counters. */
@@ -68,25 +65,8 @@ public final class ExpertServiceImpl extends ExpertServiceGrpc.ExpertServiceImpl
         response.onCompleted();
     }
 
-    /**
-     * Stands in for the service while the shard's experts load: the same methods (so reflection lists them), each
-     * answered UNAVAILABLE. The server swaps in the real service once loading is done.
-     */
+    /** Stands in for the service while the shard's experts load: every method answers UNAVAILABLE. */
     public static ServerServiceDefinition whileLoading(int shard) {
-        ServerCallHandler<Object, Object> unavailable = (call, headers) -> {
-            call.close(Status.UNAVAILABLE.withDescription("expert shard " + shard + " is still loading its experts"), new Metadata());
-            return new ServerCall.Listener<>() {};
-        };
-        ServiceDescriptor service = ExpertServiceGrpc.getServiceDescriptor();
-        ServerServiceDefinition.Builder standIn = ServerServiceDefinition.builder(service);
-        for (MethodDescriptor<?, ?> method : service.getMethods()) {
-            standIn.addMethod(unchecked(method), unavailable);
-        }
-        return standIn.build();
-    }
-
-    @SuppressWarnings("unchecked")
-    private static MethodDescriptor<Object, Object> unchecked(MethodDescriptor<?, ?> method) {
-        return (MethodDescriptor<Object, Object>) method;   // the handler never reads or writes a message
+        return LoadingStandIn.of(ExpertServiceGrpc.getServiceDescriptor(), "expert shard " + shard + " is still loading its experts");
     }
 }

@@ -6,6 +6,7 @@ import io.moefleet.model.ModelConfig;
 import io.moefleet.model.forward.Routing;
 import io.moefleet.proto.expert.ForwardRequest;
 import io.moefleet.proto.expert.TokenExperts;
+import io.moefleet.rpc.FloatRows;
 
 /** A Forward request checked against the shard and decoded: the token rows and, per row, the experts to apply here. */
 public record ForwardBatch(int layer, float[][] rows, Routing[] routings) {

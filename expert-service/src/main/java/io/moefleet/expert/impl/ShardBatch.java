@@ -4,6 +4,7 @@ import io.moefleet.expert.ExpertPlacement;
 import io.moefleet.model.forward.Routing;
 import io.moefleet.proto.expert.ForwardRequest;
 import io.moefleet.proto.expert.TokenExperts;
+import io.moefleet.rpc.FloatRows;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.moefleet.expert.impl;
+package io.moefleet.rpc;
 
 import io.grpc.CallOptions;
 import io.grpc.Channel;
@@ -8,7 +8,7 @@ import io.grpc.MethodDescriptor;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
-/** Gives every call on a channel a deadline unless its caller set one, so that no call to a shard can wait forever. */
+/** Gives every call on a channel a deadline unless its caller set one, so that no call to another service can wait forever. */
 public final class CallDeadlines implements ClientInterceptor {
 
     private final long timeoutNanos;

@@ -1,4 +1,4 @@
-package io.moefleet.expert.impl;
+package io.moefleet.rpc;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
@@ -60,6 +60,14 @@ public final class FloatRows {
             for (int j = 0; j < width; j++) {
                 sum[j] += row[j];
             }
+        }
+    }
+
+    /** Writes the wire tensor's row i over {@code out[targets[i]]}; the caller has checked the size. */
+    public static void copyInto(ByteString bytes, int[] targets, float[][] out, int width) {
+        FloatBuffer in = floats(bytes);
+        for (int target : targets) {
+            in.get(out[target], 0, width);
         }
     }
 

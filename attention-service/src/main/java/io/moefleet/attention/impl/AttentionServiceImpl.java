@@ -1,0 +1,72 @@
+package io.moefleet.attention.impl;
+
+import io.grpc.ServerServiceDefinition;
+import io.grpc.Status;
+import io.grpc.StatusException;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.moefleet.proto.attention.AttendRequest;
+import io.moefleet.proto.attention.AttendResponse;
+import io.moefleet.proto.attention.AttentionServiceGrpc;
+import io.moefleet.proto.attention.ReleaseRequest;
+import io.moefleet.proto.attention.ReleaseResponse;
+import io.moefleet.proto.attention.StatsRequest;
+import io.moefleet.proto.attention.StatsResponse;
+import io.moefleet.rpc.FloatRows;
+import io.moefleet.rpc.LoadingStandIn;
+import io.opentelemetry.api.trace.Span;
+
+/** The AttentionService of one instance: Attend runs a layer's attention for its chunks; Release frees sequences; Stats reports. */
+public final class AttentionServiceImpl extends AttentionServiceGrpc.AttentionServiceImplBase {
+
+    private final InstanceAttention attention;
+
+    public AttentionServiceImpl(InstanceAttention attention) {
+        this.attention = attention;
+    }
+
+    @Override
+    public void attend(AttendRequest request, StreamObserver<AttendResponse> response) {
+        Span.current()
+                .setAttribute("moefleet.attention.layer", request.getLayer())
+                .setAttribute("moefleet.attention.step", request.getStepId())
+                .setAttribute("moefleet.attention.chunks", request.getChunksCount());
+        float[][] out;
+        try {
+            AttendBatch batch = AttendBatch.decode(request, attention.config());
+            if (((ServerCallStreamObserver<AttendResponse>) response).isCancelled()) {
+                return;   // the router gave up (deadline passed, or it was interrupted): nobody would read the rows
+            }
+            out = attention.attend(batch);
+        } catch (StatusException e) {
+            response.onError(e);
+            return;
+        } catch (RuntimeException e) {
+            // gRPC would answer UNKNOWN without a word; the router's error should say what broke
+            response.onError(Status.INTERNAL.withDescription("attention instance: " + e).withCause(e).asException());
+            return;
+        }
+        response.onNext(AttendResponse.newBuilder()
+                .setOutput(FloatRows.encode(out, out.length, attention.config().hiddenSize()))
+                .build());
+        response.onCompleted();
+    }
+
+    @Override
+    public void release(ReleaseRequest request, StreamObserver<ReleaseResponse> response) {
+        int released = attention.release(request.getSequenceIdsList());
+        response.onNext(ReleaseResponse.newBuilder().setReleased(released).build());
+        response.onCompleted();
+    }
+
+    @Override
+    public void stats(StatsRequest request, StreamObserver<StatsResponse> response) {
+        response.onNext(attention.stats());
+        response.onCompleted();
+    }
+
+    /** Stands in for the service while the attention weights load: every method answers UNAVAILABLE. */
+    public static ServerServiceDefinition whileLoading() {
+        return LoadingStandIn.of(AttentionServiceGrpc.getServiceDescriptor(), "the attention instance is still loading its weights");
+    }
+}
