@@ -46,6 +46,6 @@ public final class LocalAttention implements AttentionBackend {
 
     /** A sequence whose cache this backend keeps (an attention instance keeps one per sequence it serves). */
     public Sequence newSequence() {
-        return new Sequence(new LatentCache(config.numHiddenLayers(), config.latentWidth(), 64));
+        return new Sequence(config.numHiddenLayers(), config.latentWidth());
     }
 }

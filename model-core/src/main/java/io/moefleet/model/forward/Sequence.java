@@ -11,11 +11,15 @@ public final class Sequence {
     private static final AtomicLong IDS = new AtomicLong();
 
     private final long id = IDS.incrementAndGet();
-    private final LatentCache cache;
+    private final int layers;
+    private final int width;
+    private LatentCache cache;
     private int length;
 
-    Sequence(LatentCache cache) {
-        this.cache = cache;
+    /** A sequence whose latent cache ({@code layers} x {@code width} floats per position) is made when first used. */
+    Sequence(int layers, int width) {
+        this.layers = layers;
+        this.width = width;
     }
 
     /** Unique in this process. */
@@ -28,7 +32,11 @@ public final class Sequence {
         return length;
     }
 
+    /** Made on first use: a router whose attention runs elsewhere never holds one. */
     LatentCache cache() {
+        if (cache == null) {
+            cache = new LatentCache(layers, width, 64);
+        }
         return cache;
     }
 

@@ -84,7 +84,7 @@ public final class Transformer {
     }
 
     public Sequence newSequence() {
-        return new Sequence(new LatentCache(config.numHiddenLayers(), config.latentWidth(), 64));
+        return new Sequence(config.numHiddenLayers(), config.latentWidth());
     }
 
     /**
