@@ -1,0 +1,282 @@
+package io.moefleet.cli.fleet;
+
+import com.hazelcast.client.HazelcastClient;
+import com.hazelcast.client.config.ClientConfig;
+import com.hazelcast.core.HazelcastInstance;
+import io.moefleet.attention.AttentionServiceMain;
+import io.moefleet.attention.RemoteAttention;
+import io.moefleet.attention.RoundRobinAssignment;
+import io.moefleet.expert.ExpertPlacement;
+import io.moefleet.expert.ExpertServiceMain;
+import io.moefleet.expert.RemoteExperts;
+import io.moefleet.kvcache.KvCacheMain;
+import io.moefleet.kvcache.impl.ClientConfigs;
+import io.moefleet.model.ModelConfig;
+import io.moefleet.model.weights.Checkpoint;
+import io.opentelemetry.api.OpenTelemetry;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A whole fleet on this machine, each service a JVM of its own on free loopback ports: the KV members (one Hazelcast
+ * cluster), the expert shards, the attention instances. Each JVM gets an explicit heap bound ({@link HeapBounds}) and
+ * the build's JVM flags ({@link ServiceJvmFlags}); all logs go to one folder, one file per process. {@link #start}
+ * returns once every service is healthy; {@link #close} (or this JVM's exit) stops them all.
+ */
+public final class FleetProcesses implements AutoCloseable {
+
+    /** Loading a large checkpoint's headers and mapping its shards can take minutes; a dead process fails at once. */
+    private static final Duration START_TIMEOUT = Duration.ofMinutes(10);
+    private static final Duration HEALTH_SLICE = Duration.ofMillis(500);
+    private static final Duration RETRY_PAUSE = Duration.ofMillis(50);
+    private static final Duration STOP_GRACE = Duration.ofSeconds(10);
+    private static final long KV_MEMORY_BUDGET = 256L << 20;
+    private static final String LOOPBACK = "127.0.0.1";
+
+    private final Path logs;
+    private final ModelConfig config;
+    private final ExpertPlacement placement;
+    private final String kvClusterName;
+    private final List<ServiceProcess> processes = new ArrayList<>();
+    private final List<String> kvAddresses = new ArrayList<>();
+    private final List<String> expertAddresses = new ArrayList<>();
+    private final List<String> attentionAddresses = new ArrayList<>();
+    private final Thread stopOnExit = new Thread(this::stopAll, "fleet-stop");
+
+    private FleetProcesses(Path logs, ModelConfig config, ExpertPlacement placement, String kvClusterName) {
+        this.logs = logs;
+        this.config = config;
+        this.placement = placement;
+        this.kvClusterName = kvClusterName;
+    }
+
+    /**
+     * Starts the fleet of {@code layout}, its logs in a new folder under {@code logsRoot} (named on {@code err}), and
+     * waits until every service is healthy. On any failure every process started is stopped before it throws.
+     *
+     * @throws FleetStartException naming the service that failed and its log
+     */
+    public static FleetProcesses start(FleetLayout layout, Path logsRoot, PrintStream err) {
+        long begin = System.nanoTime();
+        String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss-SSS"));
+        Path logs = logsRoot.resolve(stamp);
+        FleetProcesses fleet;
+        try (Checkpoint checkpoint = Checkpoint.open(layout.model())) {
+            Files.createDirectories(logs);
+            err.println("fleet: service logs in " + logs.toAbsolutePath());
+            fleet = new FleetProcesses(logs, checkpoint.config(), layout.placement(),
+                    "moefleet-kv-" + ProcessHandle.current().pid() + "-" + stamp);
+            Runtime.getRuntime().addShutdownHook(fleet.stopOnExit);
+            try {
+                fleet.launch(layout, new HeapBounds(checkpoint), ServiceJvmFlags.ofThisBuild());
+            } catch (IOException | RuntimeException e) {
+                fleet.close();
+                throw new FleetStartException("could not start the fleet's processes: " + e.getMessage(), e);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("fleet: cannot create the log folder " + logs, e);
+        }
+        try {
+            fleet.awaitHealthy(layout.kvMembers(), System.nanoTime() + START_TIMEOUT.toNanos());
+        } catch (RuntimeException e) {
+            fleet.close();
+            throw e;
+        }
+        err.printf("fleet: %d kv member(s), %d expert shard(s), %d attention instance(s) serving after %.1f s%n",
+                fleet.kvAddresses.size(), fleet.expertAddresses.size(), fleet.attentionAddresses.size(),
+                (System.nanoTime() - begin) / 1e9);
+        return fleet;
+    }
+
+    private void launch(FleetLayout layout, HeapBounds heaps, ServiceJvmFlags flags) throws IOException {
+        String model = layout.model().toAbsolutePath().toString();
+        String threads = Integer.toString(layout.serviceThreads());
+        List<Integer> kvPorts = new ArrayList<>();
+        for (int m = 0; m < layout.kvMembers(); m++) {
+            kvPorts.add(freePort());
+            kvAddresses.add(LOOPBACK + ":" + kvPorts.get(m));
+        }
+        List<String> kvFlags = new ArrayList<>(flags.common());
+        kvFlags.addAll(flags.hazelcast());
+        kvFlags.add(HeapBounds.xmx(HeapBounds.kvMember(KV_MEMORY_BUDGET)));
+        for (int m = 0; m < layout.kvMembers(); m++) {
+            launch("kv-" + m, kvFlags, KvCacheMain.class, "--port", kvPorts.get(m).toString(),
+                    "--members", String.join(",", kvAddresses), "--memory-budget", (KV_MEMORY_BUDGET >> 20) + "m",
+                    "--cluster-name", kvClusterName);
+        }
+        for (int s = 0; s < placement.shards(); s++) {
+            int port = freePort();
+            expertAddresses.add(LOOPBACK + ":" + port);
+            // every shard gets the whole placement (as JSON, the one form that carries any layout) and serves its part
+            launch("expert-" + s, withHeap(flags.common(), heaps.expertShard(placement, s)), ExpertServiceMain.class,
+                    "--model", model, "--port", Integer.toString(port), "--shard", Integer.toString(s),
+                    "--placement", placementFile().toString(), "--threads", threads);
+        }
+        for (int a = 0; a < layout.attentionInstances(); a++) {
+            int port = freePort();
+            attentionAddresses.add(LOOPBACK + ":" + port);
+            launch("attention-" + a, withHeap(flags.common(), heaps.attentionInstance()), AttentionServiceMain.class,
+                    "--model", model, "--port", Integer.toString(port), "--threads", threads);
+        }
+    }
+
+    private Path placementFile() throws IOException {
+        Path file = logs.resolve("placement.json");
+        if (!Files.exists(file)) {
+            Files.writeString(file, placement.toJson());
+        }
+        return file;
+    }
+
+    private void launch(String name, List<String> jvmFlags, Class<?> main, String... args) throws IOException {
+        ServiceProcess process = ServiceProcess.start(name, jvmFlags, main.getName(), List.of(args), logs);
+        synchronized (processes) {
+            processes.add(process);
+        }
+    }
+
+    private static List<String> withHeap(List<String> flags, long heapBytes) {
+        List<String> all = new ArrayList<>(flags);
+        all.add(HeapBounds.xmx(heapBytes));
+        return all;
+    }
+
+    private void awaitHealthy(int kvMembers, long deadline) {
+        for (String address : kvAddresses) {
+            retryUntil(deadline, "kv member at " + address, () -> probePort(address));
+        }
+        retryUntil(deadline, "kv cluster " + kvClusterName, () -> checkKvCluster(kvMembers));
+        try (RemoteExperts experts = new RemoteExperts(config, placement, expertAddresses, HEALTH_SLICE, OpenTelemetry.noop())) {
+            retryUntil(deadline, "expert shards", () -> experts.awaitServing(HEALTH_SLICE));
+        }
+        try (RemoteAttention attention = new RemoteAttention(config, attentionAddresses, new RoundRobinAssignment(), HEALTH_SLICE,
+                OpenTelemetry.noop())) {
+            retryUntil(deadline, "attention instances", () -> attention.awaitServing(HEALTH_SLICE));
+        }
+    }
+
+    /** Runs {@code check} until it passes; fails at once, naming it, when any process has died, else at the deadline. */
+    private void retryUntil(long deadline, String what, Runnable check) {
+        while (true) {
+            failIfAnyDied();
+            try {
+                check.run();
+                return;
+            } catch (RuntimeException e) {
+                if (System.nanoTime() > deadline) {
+                    throw new FleetStartException(what + " not healthy after " + START_TIMEOUT.toSeconds() + " s: "
+                            + e.getMessage() + " (logs in " + logs + ")", e);
+                }
+                pause();
+            }
+        }
+    }
+
+    private void failIfAnyDied() {
+        synchronized (processes) {
+            for (ServiceProcess process : processes) {
+                String notice = process.deathNotice();
+                if (notice != null) {
+                    throw new FleetStartException(notice);
+                }
+            }
+        }
+    }
+
+    /** A member's port answering is cheap to poll; the cluster check below costs a Hazelcast client. */
+    private static void probePort(String address) {
+        int colon = address.lastIndexOf(':');
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1))),
+                    (int) HEALTH_SLICE.toMillis());
+        } catch (IOException e) {
+            throw new UncheckedIOException("not accepting connections", e);
+        }
+    }
+
+    private void checkKvCluster(int members) {
+        ClientConfig probe = ClientConfigs.of(kvClusterName, kvAddresses, HEALTH_SLICE);
+        probe.setProperty("hazelcast.logging.type", "none");   // a probe's connect and disconnect are no news on stderr
+        HazelcastInstance client = HazelcastClient.newHazelcastClient(probe);
+        try {
+            int joined = client.getCluster().getMembers().size();
+            if (joined != members) {
+                throw new IllegalStateException(joined + " of " + members + " members joined");
+            }
+        } finally {
+            client.shutdown();
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+
+    private static void pause() {
+        try {
+            Thread.sleep(RETRY_PAUSE);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new FleetStartException("interrupted while waiting for the fleet to start", e);
+        }
+    }
+
+    public ExpertPlacement placement() {
+        return placement;
+    }
+
+    /** Shard s's "host:port" at index s. */
+    public List<String> expertAddresses() {
+        return List.copyOf(expertAddresses);
+    }
+
+    /** Attention instance i's "host:port" at index i. */
+    public List<String> attentionAddresses() {
+        return List.copyOf(attentionAddresses);
+    }
+
+    /** Stops every process (SIGTERM, a grace period, then kill) and waits until each is gone. */
+    @Override
+    public void close() {
+        try {
+            Runtime.getRuntime().removeShutdownHook(stopOnExit);
+        } catch (IllegalStateException | IllegalArgumentException e) {
+            // the JVM is exiting and the hook is already running, or it was never registered: stopAll is idempotent
+        }
+        stopAll();
+    }
+
+    private void stopAll() {
+        synchronized (processes) {
+            processes.forEach(ServiceProcess::requestStop);
+            long end = System.nanoTime() + STOP_GRACE.toNanos();
+            boolean interrupted = false;
+            for (ServiceProcess process : processes) {
+                try {
+                    process.awaitStop((end - System.nanoTime()) / 1_000_000);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                    process.process().destroyForcibly();
+                }
+            }
+            processes.clear();
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
