@@ -1,19 +1,15 @@
 package io.moefleet.cli;
 
-import io.moefleet.cli.fleet.FleetGeneration;
+import io.moefleet.cli.fleet.FleetRouter;
 import io.moefleet.cli.fleet.FleetLayout;
 import io.moefleet.cli.fleet.FleetProcesses;
 import io.moefleet.cli.fleet.FleetStartException;
 import io.moefleet.engine.Engine;
-import io.moefleet.expert.ExpertPlacement;
-import io.moefleet.expert.PlacementFlags;
-import io.moefleet.model.ModelConfig;
 import io.moefleet.model.weights.ModelWeights;
 import io.moefleet.sampling.SamplingParams;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.List;
 import java.util.stream.Collectors;
 
 /**
@@ -21,9 +17,6 @@ import java.util.stream.Collectors;
  * With {@code --fleet} it starts a fleet for the run (this process the router) and stops it after.
  */
 final class GenerateCommand implements Command {
-
-    private static final List<String> FLEET_OPTIONS = List.of("expert-shards", "experts-per-shard", "replicas",
-            "attention-instances", "kv-members", "service-threads");
 
     @Override
     public java.util.Set<String> switches() {
@@ -33,8 +26,7 @@ final class GenerateCommand implements Command {
     @Override
     public String usage() {
         return "generate --model DIR --tokens 1,2,3 --max-tokens N [--threads T] [--quantize q8] "
-                + "| --fleet (--expert-shards N | --experts-per-shard K) [--replicas R] [--attention-instances A] "
-                + "[--kv-members M] [--service-threads T]";
+                + "| --fleet " + FleetOptions.USAGE;
     }
 
     @Override
@@ -49,19 +41,19 @@ final class GenerateCommand implements Command {
             if (quantize != ModelWeights.Quantize.NONE) {
                 throw new UsageException("generate: --quantize is not supported with --fleet (the services hold the checkpoint's own format)");
             }
-            FleetLayout layout = fleetLayout(args, model);
+            FleetLayout layout = FleetOptions.layout("generate", args, model);
             args.rejectUnknown();
-            try (FleetProcesses fleet = FleetProcesses.start(layout, logsRoot(), err)) {
+            try (FleetProcesses fleet = FleetProcesses.start(layout, FleetOptions.logsRoot(), err);
+                 FleetRouter router = FleetRouter.open(fleet, model, threads, new ConsoleProgress(err, "loading " + model.getFileName()))) {
                 long start = System.nanoTime();
-                generated = FleetGeneration.greedy(fleet, model, prompt, count, threads,
-                        new ConsoleProgress(err, "loading " + model.getFileName()));
+                generated = router.greedy(prompt, count);
                 err.printf("generated %d tokens through the fleet in %.2f s%n", count, (System.nanoTime() - start) / 1e9);
             } catch (FleetStartException e) {
                 err.println("fleet generate: " + e.getMessage());
                 return 1;
             }
         } else {
-            for (String option : FLEET_OPTIONS) {
+            for (String option : FleetOptions.NAMES) {
                 if (args.optional(option, null) != null) {
                     throw new UsageException("generate: --" + option + " goes with --fleet");
                 }
@@ -77,32 +69,4 @@ final class GenerateCommand implements Command {
         return 0;
     }
 
-    /** The placement flags, as {@code serve} takes them, checked against the model's config. */
-    private static FleetLayout fleetLayout(Args args, Path model) {
-        ModelConfig config = ModelConfig.read(model.resolve("config.json"));
-        ExpertPlacement placement;
-        try {
-            placement = new PlacementFlags(optionalInt(args, "expert-shards"), optionalInt(args, "experts-per-shard"),
-                    optionalInt(args, "replicas"), null).resolve(config);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException("generate: " + e.getMessage());
-        }
-        int attentionInstances = args.intValue("attention-instances", "1", 1);
-        int kvMembers = args.intValue("kv-members", "2", 1);
-        int serviceThreads = args.intValue("service-threads",
-                Integer.toString(FleetLayout.defaultServiceThreads(placement, attentionInstances)), 1);
-        return new FleetLayout(model, placement, attentionInstances, kvMembers, serviceThreads);
-    }
-
-    private static Integer optionalInt(Args args, String name) {
-        String value = args.optional(name, null);
-        return value == null ? null : args.intValue(name, value, 1);
-    }
-
-    /** Under {@code ./fleet}, the repository's {@code build/fleet-logs}; else the temporary folder's. */
-    private static Path logsRoot() {
-        String home = System.getProperty("fleet.home");
-        return home != null ? Path.of(home, "build", "fleet-logs")
-                : Path.of(System.getProperty("java.io.tmpdir"), "moefleet-fleet-logs");
-    }
 }

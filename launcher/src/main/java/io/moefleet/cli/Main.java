@@ -17,6 +17,7 @@ public final class Main {
         COMMANDS.put("tokenize", new TokenizeCommand());
         COMMANDS.put("demo", new DemoCommand());
         COMMANDS.put("bench", new BenchCommand());
+        COMMANDS.put("serve", new ServeCommand());
     }
 
     private Main() {}

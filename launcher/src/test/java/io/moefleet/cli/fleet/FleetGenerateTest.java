@@ -27,9 +27,6 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(120)   // a hang fails the test rather than stalling the build
 class FleetGenerateTest {
 
-    private static final List<String> SERVICE_MAINS = List.of("io.moefleet.expert.ExpertServiceMain",
-            "io.moefleet.attention.AttentionServiceMain", "io.moefleet.kvcache.KvCacheMain");
-
     @TempDir
     static Path dir;
 
@@ -86,19 +83,11 @@ class FleetGenerateTest {
         assertFalse(withoutFleet.err().contains("serving after"), withoutFleet.err());
     }
 
-    /** The command line in a JVM of its own, as {@code ./fleet} runs it; {@code serviceFlags} overrides the services' JVM flags. */
     private static Result cli(String serviceFlags, String... argv) throws Exception {
-        String flags = System.getProperty("fleet.jvm.flags");
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(Arrays.asList(flags.trim().split("\\s+")));
-        command.addAll(List.of("-Xmx512m", "-Dfleet.jvm.flags=" + (serviceFlags != null ? serviceFlags : flags),
-                "-Dhazelcast.jvm.flags=" + System.getProperty("hazelcast.jvm.flags"),
-                "-Dfleet.home=" + dir, "-cp", System.getProperty("java.class.path"), Main.class.getName()));
-        command.addAll(Arrays.asList(argv));
         Path out = Files.createTempFile(dir, "cli", ".out");
         Path err = Files.createTempFile(dir, "cli", ".err");
-        Process cli = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        Process cli = new ProcessBuilder(FleetCli.command(dir, serviceFlags, argv))
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         try {
             assertTrue(cli.waitFor(100, TimeUnit.SECONDS), "the command did not finish");
         } finally {
@@ -108,17 +97,7 @@ class FleetGenerateTest {
         return new Result(cli.exitValue(), Files.readString(out), Files.readString(err), cli.pid());
     }
 
-    /**
-     * Once the command has exited, a service it left behind is no longer its descendant (the OS re-parents it), so
-     * every process is searched: services of this test name its checkpoint, KV members the command's pid in their cluster.
-     */
     private static void assertNoServiceProcessLeft(Result run) {
-        String kvCluster = "moefleet-kv-" + run.pid() + "-";
-        List<String> left = ProcessHandle.allProcesses()
-                .map(p -> p.pid() + " " + p.info().commandLine().orElse(""))
-                .filter(line -> SERVICE_MAINS.stream().anyMatch(line::contains)
-                        && (line.contains(tiny.toString()) || line.contains(kvCluster)))
-                .toList();
-        assertTrue(left.isEmpty(), "service processes left: " + left);
+        FleetCli.assertNoServiceProcessLeft(run.pid(), tiny);
     }
 }

@@ -1,0 +1,49 @@
+package io.moefleet.cli;
+
+import io.moefleet.cli.fleet.FleetLayout;
+import io.moefleet.expert.ExpertPlacement;
+import io.moefleet.expert.PlacementFlags;
+import io.moefleet.model.ModelConfig;
+import java.nio.file.Path;
+import java.util.List;
+
+/** The fleet's placement options, shared by {@code serve} and {@code generate --fleet}, read into a {@link FleetLayout}. */
+final class FleetOptions {
+
+    static final List<String> NAMES = List.of("expert-shards", "experts-per-shard", "replicas",
+            "attention-instances", "kv-members", "service-threads");
+
+    static final String USAGE = "(--expert-shards N | --experts-per-shard K) [--replicas R] [--attention-instances A] "
+            + "[--kv-members M] [--service-threads T]";
+
+    private FleetOptions() {}
+
+    /** The placement flags checked against the model's config; errors are usage errors of {@code command}. */
+    static FleetLayout layout(String command, Args args, Path model) {
+        ModelConfig config = ModelConfig.read(model.resolve("config.json"));
+        ExpertPlacement placement;
+        try {
+            placement = new PlacementFlags(optionalInt(args, "expert-shards"), optionalInt(args, "experts-per-shard"),
+                    optionalInt(args, "replicas"), null).resolve(config);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(command + ": " + e.getMessage());
+        }
+        int attentionInstances = args.intValue("attention-instances", "1", 1);
+        int kvMembers = args.intValue("kv-members", "2", 1);
+        int serviceThreads = args.intValue("service-threads",
+                Integer.toString(FleetLayout.defaultServiceThreads(placement, attentionInstances)), 1);
+        return new FleetLayout(model, placement, attentionInstances, kvMembers, serviceThreads);
+    }
+
+    private static Integer optionalInt(Args args, String name) {
+        String value = args.optional(name, null);
+        return value == null ? null : args.intValue(name, value, 1);
+    }
+
+    /** Under {@code ./fleet}, the repository's {@code build/fleet-logs}; else the temporary folder's. */
+    static Path logsRoot() {
+        String home = System.getProperty("fleet.home");
+        return home != null ? Path.of(home, "build", "fleet-logs")
+                : Path.of(System.getProperty("java.io.tmpdir"), "moefleet-fleet-logs");
+    }
+}

@@ -1,0 +1,98 @@
+package io.moefleet.cli.fleet;
+
+import io.moefleet.attention.RemoteAttention;
+import io.moefleet.attention.RoundRobinAssignment;
+import io.moefleet.expert.RemoteExperts;
+import io.moefleet.model.compute.Workers;
+import io.moefleet.model.forward.Sequence;
+import io.moefleet.model.forward.StepChunk;
+import io.moefleet.model.forward.Transformer;
+import io.moefleet.model.weights.Checkpoint;
+import io.moefleet.model.weights.ModelWeights;
+import io.moefleet.sampling.SamplingParams;
+import io.moefleet.sampling.SequenceSampler;
+import io.opentelemetry.api.OpenTelemetry;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The router side of a running fleet, this process for now: embeddings, gates, shared experts and {@code lm_head}
+ * here, attention on the fleet's attention instances, routed experts on its shards. Its greedy loop is
+ * {@code Engine.generate}'s, so the ids are the engine's.
+ */
+public final class FleetRouter implements AutoCloseable {
+
+    /** Per RPC (one layer's call): generous, as a large prompt's prefill is one call per layer. */
+    private static final Duration CALL_DEADLINE = Duration.ofSeconds(60);
+
+    private final Checkpoint checkpoint;
+    private final Workers workers;
+    private final RemoteAttention attention;
+    private final RemoteExperts experts;
+    private final Transformer transformer;
+
+    private FleetRouter(Checkpoint checkpoint, Workers workers, RemoteAttention attention, RemoteExperts experts,
+            Transformer transformer) {
+        this.checkpoint = checkpoint;
+        this.workers = workers;
+        this.attention = attention;
+        this.experts = experts;
+        this.transformer = transformer;
+    }
+
+    public static FleetRouter open(FleetProcesses fleet, Path model, int threads, ModelWeights.LoadProgress progress) {
+        Checkpoint checkpoint = Checkpoint.open(model);
+        Workers workers = new Workers(threads);
+        RemoteAttention attention = null;
+        RemoteExperts experts = null;
+        try {
+            attention = new RemoteAttention(checkpoint.config(), fleet.attentionAddresses(), new RoundRobinAssignment(),
+                    CALL_DEADLINE, OpenTelemetry.noop());
+            experts = new RemoteExperts(checkpoint.config(), fleet.placement(), fleet.expertAddresses(), CALL_DEADLINE,
+                    OpenTelemetry.noop());
+            Transformer transformer = new Transformer(checkpoint.config(), ModelWeights.load(checkpoint, progress), workers,
+                    attention, experts);
+            return new FleetRouter(checkpoint, workers, attention, experts, transformer);
+        } catch (RuntimeException e) {
+            if (experts != null) {
+                experts.close();
+            }
+            if (attention != null) {
+                attention.close();
+            }
+            workers.close();
+            checkpoint.close();
+            throw e;
+        }
+    }
+
+    /** Exactly {@code count} greedy tokens after {@code prompt}; end-of-sequence ids do not stop it. */
+    public int[] greedy(int[] prompt, int count) {
+        if (prompt.length == 0) {
+            throw new IllegalArgumentException("the prompt has no tokens");
+        }
+        Sequence sequence = transformer.newSequence();
+        try {
+            SequenceSampler sampler = new SequenceSampler(SamplingParams.greedy(), prompt, transformer.config().vocabSize());
+            float[] last = transformer.step(List.of(StepChunk.next(sequence, prompt, false))).getFirst()[0];
+            for (int i = 0; i < count; i++) {
+                int token = sampler.next(last);
+                if (i + 1 < count) {
+                    last = transformer.step(List.of(StepChunk.next(sequence, new int[] {token}, false))).getFirst()[0];
+                }
+            }
+            return sampler.generated();
+        } finally {
+            transformer.release(sequence);
+        }
+    }
+
+    @Override
+    public void close() {
+        experts.close();
+        attention.close();
+        workers.close();
+        checkpoint.close();
+    }
+}

@@ -1,0 +1,45 @@
+package io.moefleet.cli.fleet;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.moefleet.cli.Main;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/** The command line in a JVM of its own, as {@code ./fleet} runs it, and the check that no service outlives it. */
+final class FleetCli {
+
+    private static final List<String> SERVICE_MAINS = List.of("io.moefleet.expert.ExpertServiceMain",
+            "io.moefleet.attention.AttentionServiceMain", "io.moefleet.kvcache.KvCacheMain");
+
+    private FleetCli() {}
+
+    /** The java command for {@code argv}; {@code serviceFlags} (null: the build's) overrides the services' JVM flags. */
+    static List<String> command(Path home, String serviceFlags, String... argv) {
+        String flags = System.getProperty("fleet.jvm.flags");
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(Arrays.asList(flags.trim().split("\\s+")));
+        command.addAll(List.of("-Xmx512m", "-Dfleet.jvm.flags=" + (serviceFlags != null ? serviceFlags : flags),
+                "-Dhazelcast.jvm.flags=" + System.getProperty("hazelcast.jvm.flags"),
+                "-Dfleet.home=" + home, "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        command.addAll(Arrays.asList(argv));
+        return command;
+    }
+
+    /**
+     * Once the command has exited, a service it left behind is no longer its descendant (the OS re-parents it), so
+     * every process is searched: services of a test name its checkpoint, KV members the command's pid in their cluster.
+     */
+    static void assertNoServiceProcessLeft(long commandPid, Path checkpoint) {
+        String kvCluster = "moefleet-kv-" + commandPid + "-";
+        List<String> left = ProcessHandle.allProcesses()
+                .map(p -> p.pid() + " " + p.info().commandLine().orElse(""))
+                .filter(line -> SERVICE_MAINS.stream().anyMatch(line::contains)
+                        && (line.contains(checkpoint.toString()) || line.contains(kvCluster)))
+                .toList();
+        assertTrue(left.isEmpty(), "service processes left: " + left);
+    }
+}

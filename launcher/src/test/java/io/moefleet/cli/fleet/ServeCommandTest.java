@@ -1,0 +1,74 @@
+package io.moefleet.cli.fleet;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.moefleet.checkpoint.CheckpointWriter;
+import io.moefleet.checkpoint.Preset;
+import io.moefleet.checkpoint.WeightFormat;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code ./fleet serve}: health answers 503 while the fleet starts, 200 once it serves; stopping it leaves no service. */
+@Timeout(150)
+class ServeCommandTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void healthTurnsServingAndStoppingLeavesNoProcess() throws Exception {
+        Path tiny = dir.resolve("tiny");
+        CheckpointWriter.write(Preset.config("tiny"), 5, WeightFormat.BF16, tiny);
+        int port;
+        try (ServerSocket probe = new ServerSocket(0)) {
+            port = probe.getLocalPort();
+        }
+        Path err = dir.resolve("serve.err");
+        Process serve = new ProcessBuilder(FleetCli.command(dir, null, "serve", "--model", tiny.toString(), "--port",
+                Integer.toString(port), "--expert-shards", "2", "--attention-instances", "1", "--kv-members", "1",
+                "--service-threads", "1"))
+                .redirectOutput(dir.resolve("serve.out").toFile()).redirectError(err.toFile()).start();
+        try {
+            HttpClient http = HttpClient.newHttpClient();
+            URI health = URI.create("http://127.0.0.1:" + port + "/health");
+            HttpResponse<String> last = null;
+            boolean sawStarting = false;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (System.nanoTime() < deadline && serve.isAlive()) {
+                try {
+                    last = http.send(HttpRequest.newBuilder(health).timeout(Duration.ofSeconds(5)).build(),
+                            HttpResponse.BodyHandlers.ofString());
+                    sawStarting |= last.statusCode() == 503;
+                    if (last.statusCode() == 200) {
+                        break;
+                    }
+                } catch (IOException notListeningYet) {
+                    // the command has not bound its port yet
+                }
+                Thread.sleep(200);
+            }
+            assertTrue(last != null && last.statusCode() == 200, "health never turned 200: " + Files.readString(err));
+            assertEquals("{\"status\": \"serving\"}", last.body());
+            assertTrue(sawStarting, "health answered 503 while the fleet started");
+            assertTrue(Files.readString(err).contains("serving tiny on http://127.0.0.1:" + port), Files.readString(err));
+            assertEquals(404, http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/nothing")).build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode());
+        } finally {
+            serve.destroy();                                   // SIGTERM, as Ctrl-C or a pod's stop
+            assertTrue(serve.waitFor(60, TimeUnit.SECONDS), "serve did not stop");
+        }
+        FleetCli.assertNoServiceProcessLeft(serve.pid(), tiny);
+    }
+}
