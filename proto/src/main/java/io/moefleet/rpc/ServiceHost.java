@@ -1,0 +1,136 @@
+package io.moefleet.rpc;
+
+import io.grpc.Grpc;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.grpc.util.MutableHandlerRegistry;
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.instrumentation.grpc.v1_6.GrpcTelemetry;
+import java.io.IOException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The gRPC server lifecycle every fleet service shares: listen first with a stand-in that answers UNAVAILABLE and health
+ * NOT_SERVING (a port clash shows at once, and callers can watch the load), then {@link #serve} the real service,
+ * traced, with health SERVING; server reflection throughout; a bounded request pool; a graceful stop on
+ * {@link #stop} or at JVM exit, after which the owner's resources are freed.
+ */
+public final class ServiceHost {
+
+    private static final System.Logger LOG = System.getLogger(ServiceHost.class.getName());
+
+    private final String name;
+    private final int port;
+    private final String serviceName;
+    private final Runnable afterStop;
+    private final HealthStatusManager health = new HealthStatusManager();
+    private final MutableHandlerRegistry service = new MutableHandlerRegistry();
+    private final ExecutorService executor;
+    private final Thread shutdownHook;
+    private Server server;
+    private boolean stopped;
+
+    /**
+     * @param name how logs and thread names call this service, e.g. "expert shard 2"
+     * @param serviceName the gRPC service whose health is reported besides the server's ("")
+     * @param requestThreads threads that decode, encode and wait: the service computes one batch at a time (its workers
+     *     parallelise inside it), so a few threads overlap the next call's wire work with the current batch
+     * @param afterStop frees what the service holds once no call runs any more
+     */
+    public ServiceHost(String name, int port, String serviceName, int requestThreads, Runnable afterStop) {
+        this.name = name;
+        this.port = port;
+        this.serviceName = serviceName;
+        this.afterStop = afterStop;
+        AtomicInteger threads = new AtomicInteger();
+        String threadPrefix = name.replace(' ', '-') + "-grpc-";
+        this.executor = Executors.newFixedThreadPool(requestThreads, task -> Thread.ofPlatform().daemon()
+                .name(threadPrefix + threads.incrementAndGet()).unstarted(task));
+        this.shutdownHook = new Thread(this::stop, threadPrefix + "shutdown");
+    }
+
+    /** Starts listening with {@code whileLoading} in the service's place and health NOT_SERVING. */
+    public synchronized void listen(ServerServiceDefinition whileLoading) throws IOException {
+        if (server != null) {
+            throw new IllegalStateException(name + " was already started");
+        }
+        setHealth(ServingStatus.NOT_SERVING);
+        service.addService(whileLoading);
+        server = Grpc.newServerBuilderForPort(port, InsecureServerCredentials.create())
+                .executor(executor)
+                .maxInboundMessageSize(FloatRows.MAX_MESSAGE_BYTES)
+                .addService(health.getHealthService())
+                .addService(ProtoReflectionServiceV1.newInstance())
+                .fallbackHandlerRegistry(service)
+                .build()
+                .start();
+        Runtime.getRuntime().addShutdownHook(shutdownHook);
+    }
+
+    /** Replaces the stand-in with the service, every call traced (W3C context continued), and reports SERVING. */
+    public synchronized void serve(ServerServiceDefinition definition, OpenTelemetry openTelemetry) {
+        // traced here rather than server-wide: health probes would otherwise fill traces with spans
+        service.addService(ServerInterceptors.intercept(definition, GrpcTelemetry.create(openTelemetry).createServerInterceptor()));
+        setHealth(ServingStatus.SERVING);
+        LOG.log(System.Logger.Level.INFO, "{0} serving on port {1}", name, Integer.toString(server.getPort()));
+    }
+
+    /** The port the server listens on (the one chosen when 0 was asked for). */
+    public synchronized int port() {
+        if (server == null) {
+            throw new IllegalStateException(name + " is not started");
+        }
+        return server.getPort();
+    }
+
+    /** Stops taking calls, lets calls in flight finish (up to 30 s), then runs {@code afterStop}. Safe to call more than once. */
+    public synchronized void stop() {
+        if (server == null || stopped) {
+            return;
+        }
+        stopped = true;
+        health.enterTerminalState();
+        server.shutdown();
+        try {
+            if (!server.awaitTermination(30, TimeUnit.SECONDS)) {
+                server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            }
+            executor.shutdown();
+            executor.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            server.shutdownNow();
+            executor.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+        afterStop.run();
+        try {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        } catch (IllegalStateException e) {
+            // the JVM is shutting down: this is the hook running
+        }
+    }
+
+    /** Waits until the server has stopped (by {@link #stop} or the shutdown hook). */
+    public void blockUntilShutdown() throws InterruptedException {
+        Server started;
+        synchronized (this) {
+            started = server;
+        }
+        if (started != null) {
+            started.awaitTermination();
+        }
+    }
+
+    private void setHealth(ServingStatus status) {
+        health.setStatus("", status);
+        health.setStatus(serviceName, status);
+    }
+}
