@@ -100,6 +100,30 @@ public final class Fp8BlockLinear implements Linear {
         return sum;
     }
 
+    /** The absorbed attention's product with W's transpose: per row, each column block's coefficient scaled once. */
+    @Override
+    public void accumulateRows(int rowFrom, int rowTo, float[] coefficients, int coefficientOffset, float[] out) {
+        for (int r = rowFrom; r < rowTo; r++) {
+            long base = (long) r * cols;
+            int scaleRow = (r / blockRows) * scaleCols;
+            for (int c0 = 0, block = 0; c0 < cols; c0 += blockCols, block++) {
+                int end = Math.min(cols, c0 + blockCols);
+                int vectorEnd = c0 + (end - c0) / L * L;
+                float k = coefficients[coefficientOffset + r - rowFrom] * scales[scaleRow + block];
+                FloatVector kv = FloatVector.broadcast(F, k);
+                for (int c = c0; c < vectorEnd; c += L) {
+                    FloatVector w = ((IntVector) ByteVector.fromMemorySegment(B, weights, base + c, ByteOrder.LITTLE_ENDIAN)
+                            .convertShape(VectorOperators.B2I, I, 0))
+                            .lanewise(VectorOperators.LSHL, 20).and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().mul(TWO_POW_120);
+                    w.fma(kv, FloatVector.fromArray(F, out, c)).intoArray(out, c);
+                }
+                for (int c = vectorEnd; c < end; c++) {
+                    out[c] += k * code(base + c);
+                }
+            }
+        }
+    }
+
     @Override
     public void multiply(float[][] xs, int xOffset, int n, float[][] outs, int outOffset, int rowFrom, int rowTo) {
         for (int r = rowFrom; r < rowTo; r++) {

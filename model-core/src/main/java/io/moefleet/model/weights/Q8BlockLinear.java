@@ -107,6 +107,34 @@ public final class Q8BlockLinear implements Linear {
         return sum;
     }
 
+    /** The absorbed attention's product with W's transpose: per row, each block's coefficient scaled once. */
+    @Override
+    public void accumulateRows(int rowFrom, int rowTo, float[] coefficients, int coefficientOffset, float[] out) {
+        int vectorBlocks = BLOCK % L == 0 ? cols / BLOCK : 0;
+        for (int r = rowFrom; r < rowTo; r++) {
+            long base = (long) r * cols;
+            int scaleBase = r * blocksPerRow;
+            float coefficient = coefficients[coefficientOffset + r - rowFrom];
+            for (int block = 0; block < blocksPerRow; block++) {
+                float k = coefficient * scales[scaleBase + block];
+                int from = block * BLOCK;
+                int to = Math.min(cols, from + BLOCK);
+                if (block < vectorBlocks) {
+                    FloatVector kv = FloatVector.broadcast(F, k);
+                    for (int c = from; c < to; c += L) {
+                        FloatVector w = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, values, base + c, ByteOrder.LITTLE_ENDIAN)
+                                .convertShape(VectorOperators.B2I, I, 0)).convertShape(VectorOperators.I2F, F, 0);
+                        w.fma(kv, FloatVector.fromArray(F, out, c)).intoArray(out, c);
+                    }
+                } else {
+                    for (int c = from; c < to; c++) {
+                        out[c] += k * values.get(ValueLayout.JAVA_BYTE, base + c);
+                    }
+                }
+            }
+        }
+    }
+
     /**
      * Per (row, token): whole blocks by vectors, each block's sum scaled once into one of four running totals (block b
      * into total b % 4, rotating as in {@link DenseLinear}, so that blocks do not wait on each other); a ragged last
