@@ -43,8 +43,14 @@ public final class FloatCodec {
         if (t.shape().length != 1 || t.shape()[0] != length) {
             throw new CheckpointException("tensor " + t.describe() + " must have shape [" + length + "] by config.json");
         }
-        float[] v = new float[length];
-        for (int i = 0; i < length; i++) {
+        return floats(t);
+    }
+
+    /** Every element of a BF16, F16 or F32 tensor, copied to the heap (norms, biases, quantisation scales). */
+    public static float[] floats(TensorInfo t) {
+        int n = Math.toIntExact(t.elementCount());
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
             v[i] = get(t.data(), t.dtype(), i);
         }
         return v;

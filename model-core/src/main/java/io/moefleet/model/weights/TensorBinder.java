@@ -83,7 +83,7 @@ public final class TensorBinder {
                 "ceil(rows/" + blockRows + ") x ceil(cols/" + blockCols + ") for weight_block_size");
         touched(w);
         touched(s);
-        return new Fp8BlockLinear(w.data(), floats(s), rows, cols, blockRows, blockCols);
+        return new Fp8BlockLinear(w.data(), FloatCodec.floats(s), rows, cols, blockRows, blockCols);
     }
 
     private Linear packed(String prefix, int rows, int cols, String shapeMeaning) {
@@ -109,16 +109,7 @@ public final class TensorBinder {
         checkShape(scale, rows, Math.ceilDiv(cols, groupSize), "rows x ceil(cols/group_size " + groupSize + ")");
         touched(packed);
         touched(scale);
-        return new PackedIntLinear(packed.data(), floats(scale), scale.dtype().bytes(), rows, cols, bits, groupSize);
-    }
-
-    private static float[] floats(TensorInfo t) {
-        int n = Math.toIntExact(t.elementCount());
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) {
-            v[i] = FloatCodec.get(t.data(), t.dtype(), i);
-        }
-        return v;
+        return new PackedIntLinear(packed.data(), FloatCodec.floats(scale), scale.dtype().bytes(), rows, cols, bits, groupSize);
     }
 
     private static long[] integers(TensorInfo t) {
