@@ -1,11 +1,12 @@
 package io.moefleet.cli;
 
-import io.moefleet.cli.fleet.FleetRouter;
 import io.moefleet.cli.fleet.FleetLayout;
 import io.moefleet.cli.fleet.FleetProcesses;
 import io.moefleet.cli.fleet.FleetStartException;
 import io.moefleet.engine.Engine;
 import io.moefleet.model.weights.ModelWeights;
+import io.moefleet.router.FleetEndpoints;
+import io.moefleet.router.FleetRouter;
 import io.moefleet.sampling.SamplingParams;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -44,7 +45,8 @@ final class GenerateCommand implements Command {
             FleetLayout layout = FleetOptions.layout("generate", args, model);
             args.rejectUnknown();
             try (FleetProcesses fleet = FleetProcesses.start(layout, FleetOptions.logsRoot(), err);
-                 FleetRouter router = FleetRouter.open(fleet, model, threads, new ConsoleProgress(err, "loading " + model.getFileName()))) {
+                 FleetRouter router = FleetRouter.open(
+                    new FleetEndpoints(fleet.attentionAddresses(), fleet.placement(), fleet.expertAddresses()), model, threads, new ConsoleProgress(err, "loading " + model.getFileName()))) {
                 long start = System.nanoTime();
                 generated = router.greedy(prompt, count);
                 err.printf("generated %d tokens through the fleet in %.2f s%n", count, (System.nanoTime() - start) / 1e9);

@@ -4,8 +4,9 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.moefleet.cli.fleet.FleetLayout;
 import io.moefleet.cli.fleet.FleetProcesses;
-import io.moefleet.cli.fleet.FleetRouter;
 import io.moefleet.cli.fleet.FleetStartException;
+import io.moefleet.router.FleetEndpoints;
+import io.moefleet.router.FleetRouter;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
@@ -47,7 +48,8 @@ final class ServeCommand implements Command {
             return 1;
         }
         try {
-            router = FleetRouter.open(fleet, model, threads, new ConsoleProgress(err, "loading " + model.getFileName()));
+            router = FleetRouter.open(
+                    new FleetEndpoints(fleet.attentionAddresses(), fleet.placement(), fleet.expertAddresses()), model, threads, new ConsoleProgress(err, "loading " + model.getFileName()));
             router.greedy(new int[] {0}, 1);                 // one token through every service before saying "serving"
         } catch (RuntimeException e) {
             fleet.close();

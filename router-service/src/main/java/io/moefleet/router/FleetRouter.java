@@ -1,4 +1,4 @@
-package io.moefleet.cli.fleet;
+package io.moefleet.router;
 
 import io.moefleet.attention.RemoteAttention;
 import io.moefleet.attention.RoundRobinAssignment;
@@ -17,7 +17,7 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * The router side of a running fleet, this process for now: embeddings, gates, shared experts and {@code lm_head}
+ * The router side of a running fleet: embeddings, gates, shared experts and {@code lm_head}
  * here, attention on the fleet's attention instances, routed experts on its shards. Its greedy loop is
  * {@code Engine.generate}'s, so the ids are the engine's.
  */
@@ -41,7 +41,8 @@ public final class FleetRouter implements AutoCloseable {
         this.transformer = transformer;
     }
 
-    public static FleetRouter open(FleetProcesses fleet, Path model, int threads, ModelWeights.LoadProgress progress) {
+    /** Opens the router over a running fleet's services, the checkpoint's router-side weights loaded here. */
+    public static FleetRouter open(FleetEndpoints fleet, Path model, int threads, ModelWeights.LoadProgress progress) {
         Checkpoint checkpoint = Checkpoint.open(model);
         Workers workers = new Workers(threads);
         RemoteAttention attention = null;
@@ -65,6 +66,11 @@ public final class FleetRouter implements AutoCloseable {
             checkpoint.close();
             throw e;
         }
+    }
+
+    /** The model whose steps run through the fleet: the step loop's entry point. */
+    public Transformer transformer() {
+        return transformer;
     }
 
     /** Exactly {@code count} greedy tokens after {@code prompt}; end-of-sequence ids do not stop it. */
