@@ -6,7 +6,6 @@ import io.moefleet.chat.output.AssistantOutputParser;
 import io.moefleet.chat.output.ChatDelta;
 import io.moefleet.chat.output.KimiMarkers;
 import io.moefleet.engine.Engine;
-import io.moefleet.grammar.AllowedTokens;
 import io.moefleet.grammar.GrammarMatcher;
 import io.moefleet.grammar.TokenVocabulary;
 import io.moefleet.model.forward.Sequence;
@@ -15,7 +14,6 @@ import io.moefleet.model.forward.Transformer;
 import io.moefleet.sampling.SequenceSampler;
 import io.moefleet.tokenizer.StreamingDecoder;
 import io.moefleet.tokenizer.TextTokenizer;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -43,7 +41,12 @@ public final class ChatGenerator {
     private final boolean checkpointThinks;
 
     public ChatGenerator(Engine engine, ChatEncoder encoder) {
-        this.model = engine.model();
+        this(engine.model(), encoder);
+    }
+
+    /** Over any model (the engine's, or the fleet's): {@link #prepare} only reads its configuration. */
+    public ChatGenerator(Transformer model, ChatEncoder encoder) {
+        this.model = model;
         this.encoder = encoder;
         this.tokenizer = encoder.tokenizer();
         if (tokenizer.vocabSize() > model.config().vocabSize()) {
@@ -61,12 +64,26 @@ public final class ChatGenerator {
     }
 
     /**
-     * Generates one answer, handing each delta to {@code stream} as it is decoded.
+     * Generates one answer on the engine, handing each delta to {@code stream} as it is decoded.
      *
-     * @throws IllegalArgumentException when the request cannot be served (template error, unsupported response schema,
-     *     missing marker tokens, a continued message the request's constraints do not allow, a prompt that fills the context)
+     * @throws IllegalArgumentException when the request cannot be served (see {@link #prepare})
      */
     public ChatResult generate(ChatRequest request, Consumer<ChatDelta> stream) {
+        ChatTurn turn = prepare(request);
+        turn.begin(stream);
+        synchronized (model) {
+            return decode(turn, stream);
+        }
+    }
+
+    /**
+     * Renders and encodes the request and builds its answer grammar: a turn ready for any step loop.
+     *
+     * @throws IllegalArgumentException when the request cannot be served (template error, unsupported response schema,
+     *     missing marker tokens, a step bias beyond the vocabulary, a continued message the request's constraints do
+     *     not allow, a prompt that fills the context)
+     */
+    public ChatTurn prepare(ChatRequest request) {
         int vocabularySize = model.config().vocabSize();
         for (StepBias bias : request.stepBiases()) {
             for (int id : bias.bias().keySet()) {
@@ -93,45 +110,35 @@ public final class ChatGenerator {
                         + " constraints (tool choice, declared tools, response format): '" + continued + "'");
             }
         }
-        AssistantOutputParser parser = new AssistantOutputParser(thinking, request.callableNames());
-        parser.push(continued, stream);
-        synchronized (model) {
-            return decode(request, prompt, budget, grammar, parser, stream);
-        }
+        return new ChatTurn(request, prompt, budget, tokenizer.sequenceMarkers().eos(), grammar,
+                new AssistantOutputParser(thinking, request.callableNames()), new StreamingDecoder(tokenizer), continued);
     }
 
-    private ChatResult decode(ChatRequest request, int[] prompt, int budget, GrammarMatcher grammar,
-            AssistantOutputParser parser, Consumer<ChatDelta> stream) {
+    private ChatResult decode(ChatTurn turn, Consumer<ChatDelta> stream) {
+        int[] prompt = turn.prompt();
         Sequence sequence = model.newSequence();
-        SequenceSampler sampler = new SequenceSampler(request.sampling(), prompt, model.config().vocabSize());
-        StreamingDecoder decoder = new StreamingDecoder(tokenizer);
-        int[] ends = tokenizer.sequenceMarkers().eos();
-        float[] logits = model.step(List.of(StepChunk.next(sequence, prompt, false))).getFirst()[0];
-        FinishReason finish = FinishReason.LENGTH;
-        for (int step = 0; step < budget; step++) {
-            AllowedTokens allowed = grammar.allowedTokens();
-            if (allowed.count() == 0) {
-                throw new IllegalStateException("the answer grammar allows no token at step " + step + " (a grammar bug)");
+        try {
+            SequenceSampler sampler = new SequenceSampler(turn.request().sampling(), prompt, model.config().vocabSize());
+            float[] logits = model.step(List.of(StepChunk.next(sequence, prompt, false))).getFirst()[0];
+            FinishReason finish = FinishReason.LENGTH;
+            for (int step = 0; step < turn.maxNewTokens(); step++) {
+                int token = sampler.next(turn.biased(logits, step), turn.allowedTokens(step));
+                turn.accept(token);
+                if (turn.isEnd(token)) {
+                    finish = FinishReason.STOP;
+                    break;
+                }
+                turn.pushText(turn.decode(token), stream);
+                if (step + 1 < turn.maxNewTokens()) {
+                    logits = model.step(List.of(StepChunk.next(sequence, new int[] {token}, false))).getFirst()[0];
+                }
             }
-            int token = sampler.next(biased(logits, request.stepBiases(), step), allowed);
-            if (!grammar.accept(token)) {
-                throw new IllegalStateException("token " + token + " was sampled against the grammar's mask");
-            }
-            if (Arrays.stream(ends).anyMatch(end -> end == token)) {
-                finish = FinishReason.STOP;
-                break;
-            }
-            parser.push(decoder.push(token), stream);
-            if (step + 1 < budget) {
-                logits = model.step(List.of(StepChunk.next(sequence, new int[] {token}, false))).getFirst()[0];
-            }
+            turn.pushText(turn.flushText(), stream);
+            AssistantMessage message = turn.finish(stream);
+            return new ChatResult(message, ChatTurn.finishReason(finish, message), prompt.length, sampler.generated());
+        } finally {
+            model.release(sequence);
         }
-        parser.push(decoder.flush(), stream);
-        AssistantMessage message = parser.finish(stream);
-        if (finish == FinishReason.STOP && !message.toolCalls().isEmpty()) {
-            finish = FinishReason.TOOL_CALLS;
-        }
-        return new ChatResult(message, finish, prompt.length, sampler.generated());
     }
 
     /** The continued message as the prompt ends with it (the template may have trimmed its leading whitespace). */
@@ -151,20 +158,5 @@ public final class ChatGenerator {
             case String text -> !text.isEmpty();
             default -> true;
         };
-    }
-
-    private static float[] biased(float[] logits, List<StepBias> biases, int step) {
-        float[] out = logits;
-        for (StepBias bias : biases) {
-            if (step >= bias.fromStep()) {
-                if (out == logits) {
-                    out = logits.clone();
-                }
-                for (Map.Entry<Integer, Float> entry : bias.bias().entrySet()) {
-                    out[entry.getKey()] += entry.getValue();
-                }
-            }
-        }
-        return out;
     }
 }

@@ -79,7 +79,13 @@ public record ChatRequest(ChatPrompt prompt, List<ToolDefinition> tools, ToolCho
         return callableTools().stream().map(ToolDefinition::name).collect(Collectors.toUnmodifiableSet());
     }
 
-    private static SamplingParams sampling(JsonNode body) {
+    /**
+     * The sampling fields of an OpenAI body (chat or completions): {@code temperature}, {@code top_p}, {@code top_k},
+     * {@code min_p}, the penalties, {@code seed}, {@code logit_bias}.
+     *
+     * @throws IllegalArgumentException naming a field of the wrong type or out of range
+     */
+    public static SamplingParams sampling(JsonNode body) {
         SamplingParams.Builder params = SamplingParams.builder()
                 .temperature(number(body, "temperature", 1.0))
                 .topP(number(body, "top_p", 1.0))

@@ -1,0 +1,144 @@
+package io.moefleet.router.api;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.util.Optional;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The HTTP front door on Vert.x: OpenAI's chat and text completions and model list, Anthropic's messages, vLLM's
+ * tokenize and detokenize, health and Prometheus metrics. Handlers only parse and answer on the event loop; template
+ * rendering and encoding run on workers, model steps on the scheduler's thread.
+ */
+public final class ApiServer {
+
+    /** Default body limit: room for a full-context prompt as token ids (about 7 bytes per id) and then some. */
+    public static final long MIN_BODY_LIMIT = 8L << 20;
+
+    private final Vertx vertx;
+    private final ServedModel served;
+    private final PrometheusRegistry registry;
+    private final BooleanSupplier fleetHealthy;
+    private final long bodyLimit;
+    private final Counter requests;
+    private HttpServer server;
+
+    /**
+     * @param fleetHealthy whether the services behind the scheduler are up (always true for the engine alone)
+     */
+    public ApiServer(ServedModel served, PrometheusRegistry registry, BooleanSupplier fleetHealthy) {
+        this.vertx = Vertx.vertx();
+        this.served = served;
+        this.registry = registry;
+        this.fleetHealthy = fleetHealthy;
+        this.bodyLimit = Math.max(MIN_BODY_LIMIT, 16L * served.contextLength());
+        this.requests = Counter.builder().name("moefleet_http_requests")
+                .help("HTTP requests answered, by route and status").labelNames("route", "status").register(registry);
+    }
+
+    /** Starts listening; completes with the bound port (useful with port 0). */
+    public Future<Integer> start(String host, int port) {
+        Router router = Router.router(vertx);
+        router.route().handler(this::countRequest);
+        router.route().handler(BodyHandler.create(false).setBodyLimit(bodyLimit));
+        ChatCompletionsHandler chat = new ChatCompletionsHandler(vertx, served);
+        CompletionsHandler completions = new CompletionsHandler(vertx, served);
+        TokenizeHandler tokenize = new TokenizeHandler(vertx, served);
+        router.post("/v1/chat/completions").handler(openAi(chat::handle));
+        router.post("/v1/completions").handler(openAi(completions::handle));
+        router.post("/tokenize").handler(openAi(tokenize::tokenize));
+        router.post("/detokenize").handler(openAi(tokenize::detokenize));
+        router.get("/v1/models").handler(this::models);
+        router.get("/health").handler(this::health);
+        router.get("/metrics").handler(this::metrics);
+        router.route().last().handler(ctx -> ApiErrors.send(ctx.response(),
+                ApiException.notFound("no route " + ctx.request().method() + " " + ctx.request().path()), false));
+        router.route().failureHandler(this::failure);
+        return vertx.createHttpServer().requestHandler(router).listen(port, host).map(bound -> {
+            server = bound;
+            return bound.actualPort();
+        });
+    }
+
+    /** Stops listening and closes Vert.x (the scheduler is stopped by its owner). */
+    public Future<Void> stop() {
+        return (server == null ? Future.<Void>succeededFuture() : server.close()).eventually(vertx::close);
+    }
+
+    /** Runs a handler step, answering any failure it throws with the API's error body. */
+    static void guarded(RoutingContext ctx, boolean anthropic, Runnable step) {
+        try {
+            step.run();
+        } catch (RuntimeException e) {
+            ApiErrors.send(ctx.response(), ApiErrors.of(e), anthropic);
+        }
+    }
+
+    private static Handler<RoutingContext> openAi(Handler<RoutingContext> handler) {
+        return ctx -> guarded(ctx, false, () -> handler.handle(ctx));
+    }
+
+    private void countRequest(RoutingContext ctx) {
+        String route = ctx.request().path();
+        ctx.addEndHandler(v -> requests.labelValues(route, Integer.toString(ctx.response().getStatusCode())).inc());
+        ctx.next();
+    }
+
+    /** Failures Vert.x raises itself: a body over the limit (413), and anything a handler let through. */
+    private void failure(RoutingContext ctx) {
+        boolean anthropic = ctx.request().path().startsWith("/v1/messages");
+        ApiException error = ctx.statusCode() == 413
+                ? new ApiException(413, "invalid_request_error", "the request body exceeds the limit of " + bodyLimit + " bytes",
+                        Optional.empty())
+                : ctx.failure() != null ? ApiErrors.of(ctx.failure())
+                : new ApiException(ctx.statusCode(), "invalid_request_error", "request failed with status " + ctx.statusCode(),
+                        Optional.empty());
+        ApiErrors.send(ctx.response(), error, anthropic);
+    }
+
+    private void models(RoutingContext ctx) {
+        ObjectNode body = Json.object();
+        body.put("object", "list");
+        ArrayNode data = body.putArray("data");
+        ObjectNode model = data.addObject();
+        model.put("id", served.name());
+        model.put("object", "model");
+        model.put("created", served.created().getEpochSecond());
+        model.put("owned_by", "moefleet");
+        model.put("max_model_len", served.contextLength());
+        ctx.response().putHeader("content-type", "application/json").end(Json.write(body));
+    }
+
+    /** 200 while serving; 503 while draining or when a service of the fleet is down (checked on a worker). */
+    private void health(RoutingContext ctx) {
+        boolean draining = served.scheduler().isDraining();
+        vertx.executeBlocking(() -> !draining && fleetHealthy.getAsBoolean(), false).onComplete(result -> {
+            boolean healthy = result.succeeded() && result.result();
+            ctx.response().setStatusCode(healthy ? 200 : 503).putHeader("content-type", "application/json")
+                    .end(Json.write(Json.object().put("status", healthy ? "serving" : draining ? "draining" : "fleet down")));
+        });
+    }
+
+    private void metrics(RoutingContext ctx) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            PrometheusTextFormatWriter.create().write(out, registry.scrape());
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        ctx.response().putHeader("content-type", PrometheusTextFormatWriter.CONTENT_TYPE).end(Buffer.buffer(out.toByteArray()));
+    }
+}

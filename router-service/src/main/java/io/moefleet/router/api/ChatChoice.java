@@ -1,0 +1,73 @@
+package io.moefleet.router.api;
+
+import io.moefleet.chat.generation.ChatTurn;
+import io.moefleet.chat.generation.FinishReason;
+import io.moefleet.chat.output.AssistantMessage;
+import io.moefleet.chat.output.ChatDelta;
+import io.moefleet.router.scheduler.GenerationListener;
+import io.moefleet.router.scheduler.TokenLogprobs;
+import io.moefleet.router.scheduler.TokenPolicy;
+import io.moefleet.sampling.TokenMask;
+import io.vertx.core.Context;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One choice of a chat completion on the scheduler's side: the turn's grammar and biases constrain each token
+ * ({@link TokenPolicy}); each token is decoded, cut at a stop string and parsed into deltas there, in order, and the
+ * deltas are handed to the response on its event loop.
+ */
+final class ChatChoice implements TokenPolicy, GenerationListener {
+
+    private final int index;
+    private final ChatTurn turn;
+    private final StopStrings stops;
+    private final Context context;
+    private final ChatResponse response;
+
+    ChatChoice(int index, ChatTurn turn, StopStrings stops, Context context, ChatResponse response) {
+        this.index = index;
+        this.turn = turn;
+        this.stops = stops;
+        this.context = context;
+        this.response = response;
+    }
+
+    @Override
+    public TokenMask mask(int step) {
+        return turn.allowedTokens(step);
+    }
+
+    @Override
+    public float[] adjust(float[] logits, int step) {
+        return turn.biased(logits, step);
+    }
+
+    @Override
+    public void accept(int token) {
+        turn.accept(token);
+    }
+
+    @Override
+    public boolean onToken(int token, TokenLogprobs logprobs) {
+        List<ChatDelta> deltas = new ArrayList<>();
+        turn.pushText(stops.push(turn.decode(token)), deltas::add);
+        context.runOnContext(v -> response.onDeltas(index, deltas, logprobs));
+        return !stops.stopped();
+    }
+
+    @Override
+    public void onFinish(FinishReason reason, int generated) {
+        List<ChatDelta> deltas = new ArrayList<>();
+        turn.pushText(stops.push(turn.flushText()), deltas::add);
+        turn.pushText(stops.flush(), deltas::add);
+        AssistantMessage message = turn.finish(deltas::add);
+        FinishReason finish = ChatTurn.finishReason(reason, message);
+        context.runOnContext(v -> response.onFinish(index, deltas, message, finish, generated));
+    }
+
+    @Override
+    public void onError(RuntimeException error) {
+        context.runOnContext(v -> response.onError(error));
+    }
+}

@@ -1,0 +1,399 @@
+package io.moefleet.router.scheduler;
+
+import io.moefleet.chat.generation.FinishReason;
+import io.moefleet.model.forward.Sequence;
+import io.moefleet.model.forward.StepChunk;
+import io.moefleet.model.forward.Transformer;
+import io.moefleet.sampling.SequenceSampler;
+import io.moefleet.sampling.TokenMask;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * Continuous batching: one stepping thread runs the model over a batch that requests join and leave between steps.
+ * Each step carries one decode token of every running sequence, then prefill chunks of the newly admitted prompts in
+ * arrival order, up to {@link SchedulerLimits#stepTokenBudget()} tokens, so a long prompt is spread over several steps
+ * while the others keep decoding. Requests beyond {@link SchedulerLimits#maxRunning()} wait in a bounded queue; a full
+ * queue, a wait past the limit, or a draining scheduler turn a request away ({@link RejectedException}) instead of
+ * letting queues grow. A cancelled generation leaves the batch at the next step and its KV cache is freed.
+ *
+ * <p>A sequence's tokens depend only on its own prompt, sampler and policy: the model's steps are bitwise
+ * batch-invariant and each sampler has its own seeded generator, so a request gives the same tokens alone or among
+ * others.
+ */
+public final class Scheduler implements AutoCloseable {
+
+    private static final System.Logger LOG = System.getLogger(Scheduler.class.getName());
+
+    private final Transformer model;
+    private final Function<List<StepChunk>, List<float[][]>> step;
+    private final SequenceAdmission admission;
+    private final SchedulerLimits limits;
+    private final SchedulerMetrics metrics;
+    private final Thread thread;
+
+    private final Object lock = new Object();
+    private final ArrayDeque<Active> waiting = new ArrayDeque<>();   // guarded by lock
+    private boolean draining;                                       // guarded by lock
+    private boolean stopped;                                        // guarded by lock
+
+    private final List<Active> running = new ArrayList<>();         // the stepping thread's alone
+
+    /**
+     * A scheduler over {@code model}, whose steps run through {@code step} (the model's own step, or one wrapped in a
+     * span), admitting sequences through {@code admission}.
+     */
+    public Scheduler(Transformer model, Function<List<StepChunk>, List<float[][]>> step, SequenceAdmission admission,
+            SchedulerLimits limits, SchedulerMetrics metrics) {
+        this.model = model;
+        this.step = step;
+        this.admission = admission;
+        this.limits = limits;
+        this.metrics = metrics;
+        this.thread = Thread.ofPlatform().name("scheduler-step").daemon().unstarted(this::run);
+        thread.start();
+    }
+
+    /** A scheduler stepping {@code model} directly, nothing cached at admission. */
+    public Scheduler(Transformer model, SchedulerLimits limits, SchedulerMetrics metrics) {
+        this(model, model::step, SequenceAdmission.NONE, limits, metrics);
+    }
+
+    public int contextLength() {
+        return model.config().maxPositionEmbeddings();
+    }
+
+    public int vocabSize() {
+        return model.config().vocabSize();
+    }
+
+    /**
+     * Queues a generation; its results go to its listener.
+     *
+     * @throws RejectedException when the queue is full or the scheduler is draining (nothing is queued then)
+     */
+    public Handle submit(Generation generation) {
+        int context = contextLength();
+        if (generation.prompt().length + generation.maxTokens() > context) {
+            throw new IllegalArgumentException("the prompt's " + generation.prompt().length + " tokens and " + generation.maxTokens()
+                    + " tokens to generate exceed the context of " + context);
+        }
+        for (int token : generation.prompt()) {
+            if (token < 0 || token >= vocabSize()) {
+                throw new IllegalArgumentException("prompt token " + token + " is not in the vocabulary [0, " + vocabSize() + ")");
+            }
+        }
+        Active active = new Active(generation, System.nanoTime());
+        synchronized (lock) {
+            if (draining || stopped) {
+                throw reject(RejectedException.Reason.DRAINING, "the server is draining and takes no new requests", Duration.ofSeconds(30));
+            }
+            if (waiting.size() >= limits.maxWaiting()) {
+                throw reject(RejectedException.Reason.QUEUE_FULL, "too many requests are waiting (" + waiting.size()
+                        + "); try again shortly", Duration.ofSeconds(1));
+            }
+            waiting.add(active);
+            metrics.waiting.set(waiting.size());
+            lock.notifyAll();
+        }
+        return active;
+    }
+
+    /** Takes no new requests; those queued and running finish. */
+    public void drain() {
+        synchronized (lock) {
+            draining = true;
+        }
+    }
+
+    public boolean isDraining() {
+        synchronized (lock) {
+            return draining || stopped;
+        }
+    }
+
+    /** Stops stepping: waiting requests are turned away and running ones fail; their caches are freed. */
+    @Override
+    public void close() {
+        synchronized (lock) {
+            stopped = true;
+            lock.notifyAll();
+        }
+        try {
+            thread.join(Duration.ofSeconds(30));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A queued or running generation, as its submitter sees it. */
+    public interface Handle {
+
+        /** Ends the generation at the next step boundary and frees its KV cache; its listener gets no further call. */
+        void cancel();
+    }
+
+    private RejectedException reject(RejectedException.Reason reason, String message, Duration retryAfter) {
+        metrics.rejected.labelValues(reason.name().toLowerCase()).inc();
+        return new RejectedException(reason, message, retryAfter);
+    }
+
+    private void run() {
+        try {
+            while (admitAndWait()) {
+                dropCancelled();
+                if (!running.isEmpty()) {
+                    step();
+                }
+            }
+        } catch (RuntimeException | Error e) {
+            LOG.log(System.Logger.Level.ERROR, "the scheduler's stepping thread died", e);
+            throw e;
+        } finally {
+            shutDown();
+        }
+    }
+
+    /** Moves waiting requests into the batch while it has room, turning away those that waited too long. */
+    private boolean admitAndWait() {
+        List<Active> expired = new ArrayList<>();
+        List<Active> admitted = new ArrayList<>();
+        synchronized (lock) {
+            while (!stopped && waiting.isEmpty() && running.isEmpty()) {
+                try {
+                    lock.wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+            if (stopped) {
+                return false;
+            }
+            long now = System.nanoTime();
+            for (Iterator<Active> it = waiting.iterator(); it.hasNext(); ) {
+                Active active = it.next();
+                if (active.cancelled) {
+                    it.remove();
+                    metrics.cancelled.inc();
+                } else if (now - active.submittedNanos > limits.maxQueueWait().toNanos()) {
+                    it.remove();
+                    expired.add(active);
+                }
+            }
+            while (running.size() + admitted.size() < limits.maxRunning() && !waiting.isEmpty()) {
+                admitted.add(waiting.poll());
+            }
+            metrics.waiting.set(waiting.size());
+        }
+        for (Active active : expired) {
+            active.fail(reject(RejectedException.Reason.QUEUE_TIMEOUT, "the request waited over "
+                    + limits.maxQueueWait().toSeconds() + " s for a place in the batch", Duration.ofSeconds(5)));
+        }
+        for (Active active : admitted) {
+            start(active);
+        }
+        metrics.running.set(running.size());
+        return true;
+    }
+
+    private void start(Active active) {
+        metrics.queueWaitSeconds.observe((System.nanoTime() - active.submittedNanos) / 1e9);
+        try {
+            active.sequence = model.newSequence();
+            active.prefilled = admission.admit(active.sequence, active.generation.prompt());
+            active.sampler = new SequenceSampler(active.generation.sampling(), active.generation.prompt(), vocabSize());
+            running.add(active);
+        } catch (RuntimeException e) {
+            release(active);
+            active.fail(e);
+        }
+    }
+
+    private void dropCancelled() {
+        for (Iterator<Active> it = running.iterator(); it.hasNext(); ) {
+            Active active = it.next();
+            if (active.cancelled) {
+                it.remove();
+                release(active);
+                metrics.cancelled.inc();
+            }
+        }
+        metrics.running.set(running.size());
+    }
+
+    /** One model step: every decode token, then prefill chunks within the budget; then sampling. */
+    private void step() {
+        int budget = limits.stepTokenBudget();
+        List<StepChunk> chunks = new ArrayList<>();
+        List<Active> members = new ArrayList<>();
+        for (Active active : running) {
+            if (active.decoding()) {
+                chunks.add(StepChunk.next(active.sequence, new int[] {active.lastToken}, false));
+                members.add(active);
+                budget--;
+            }
+        }
+        for (Active active : running) {
+            if (!active.decoding() && budget > 0) {
+                int[] prompt = active.generation.prompt();
+                int end = Math.min(prompt.length, active.prefilled + budget);
+                chunks.add(StepChunk.next(active.sequence, Arrays.copyOfRange(prompt, active.prefilled, end), false));
+                members.add(active);
+                budget -= end - active.prefilled;
+            }
+        }
+        long start = System.nanoTime();
+        List<float[][]> logits;
+        try {
+            logits = step.apply(chunks);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "a step over " + members.size() + " sequence(s) failed: " + e.getMessage());
+            for (Active active : members) {
+                running.remove(active);
+                release(active);
+                active.fail(e);
+            }
+            metrics.running.set(running.size());
+            return;
+        }
+        metrics.steps.inc();
+        metrics.stepSeconds.observe((System.nanoTime() - start) / 1e9);
+        for (int i = 0; i < members.size(); i++) {
+            Active active = members.get(i);
+            int tokens = chunks.get(i).tokens().length;
+            if (!active.decoding()) {
+                active.prefilled += tokens;
+                metrics.promptTokens.inc(tokens);
+                if (active.prefilled < active.generation.prompt().length) {
+                    continue;                                    // more prompt to prefill: these logits are not wanted
+                }
+            }
+            sample(active, logits.get(i)[0]);
+        }
+        metrics.running.set(running.size());
+    }
+
+    /** Samples a sequence's next token and tells its listener; a finished or failed sequence leaves the batch. */
+    private void sample(Active active, float[] logits) {
+        Generation generation = active.generation;
+        try {
+            int step = active.generated;
+            TokenMask mask = generation.policy().mask(step);
+            if (step < generation.minTokens() && !generation.stopTokens().isEmpty()) {
+                TokenMask policyMask = mask;
+                mask = id -> !generation.stopTokens().contains(id) && policyMask.allowed(id);
+            }
+            int token = active.sampler.next(generation.policy().adjust(logits, step), mask);
+            generation.policy().accept(token);
+            active.generated++;
+            metrics.generatedTokens.inc();
+            if (active.generated == 1) {
+                metrics.timeToFirstTokenSeconds.observe((System.nanoTime() - active.submittedNanos) / 1e9);
+            }
+            if (generation.stopTokens().contains(token)) {
+                finish(active, FinishReason.STOP);
+                return;
+            }
+            TokenLogprobs logprobs = generation.logprobs() >= 0 ? TokenLogprobs.of(logits, token, generation.logprobs()) : null;
+            if (!generation.listener().onToken(token, logprobs)) {
+                finish(active, FinishReason.STOP);
+            } else if (active.generated == generation.maxTokens()) {
+                finish(active, FinishReason.LENGTH);
+            } else {
+                active.lastToken = token;
+            }
+        } catch (RuntimeException e) {
+            running.remove(active);
+            release(active);
+            active.fail(e);
+        }
+    }
+
+    private void finish(Active active, FinishReason reason) {
+        running.remove(active);
+        release(active);
+        metrics.finished.labelValues(reason.openAiName()).inc();
+        if (!active.cancelled) {
+            active.generation.listener().onFinish(reason, active.generated);
+        }
+    }
+
+    private void release(Active active) {
+        if (active.sequence == null) {
+            return;
+        }
+        try {
+            model.release(active.sequence);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "freeing sequence " + active.sequence.id() + " failed: " + e.getMessage());
+        }
+        active.sequence = null;
+    }
+
+    private void shutDown() {
+        List<Active> left;
+        synchronized (lock) {
+            stopped = true;
+            left = new ArrayList<>(waiting);
+            waiting.clear();
+            metrics.waiting.set(0);
+        }
+        for (Active active : left) {
+            active.fail(reject(RejectedException.Reason.DRAINING, "the server stopped before the request ran", Duration.ofSeconds(30)));
+        }
+        for (Active active : List.copyOf(running)) {
+            running.remove(active);
+            release(active);
+            active.fail(new IllegalStateException("the server stopped while the request ran"));
+        }
+        metrics.running.set(0);
+    }
+
+    /** One generation's state in the scheduler. */
+    private final class Active implements Handle {
+
+        final Generation generation;
+        final long submittedNanos;
+        volatile boolean cancelled;
+        Sequence sequence;
+        SequenceSampler sampler;
+        int prefilled;
+        int generated;
+        int lastToken;
+
+        Active(Generation generation, long submittedNanos) {
+            this.generation = generation;
+            this.submittedNanos = submittedNanos;
+        }
+
+        boolean decoding() {
+            return generated > 0;
+        }
+
+        @Override
+        public void cancel() {
+            cancelled = true;
+            synchronized (lock) {
+                lock.notifyAll();
+            }
+        }
+
+        void fail(RuntimeException error) {
+            metrics.failed.inc();
+            if (cancelled) {
+                return;
+            }
+            try {
+                generation.listener().onError(error);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "a listener failed on an error: " + e.getMessage());
+            }
+        }
+    }
+}
