@@ -19,7 +19,9 @@ import java.util.List;
 /**
  * The router side of a running fleet: embeddings, gates, shared experts and {@code lm_head}
  * here, attention on the fleet's attention instances, routed experts on its shards. Its greedy loop is
- * {@code Engine.generate}'s, so the ids are the engine's.
+ * {@code Engine.generate}'s, so the ids are the engine's. Every step it runs is traced ({@link StepTracer}), every
+ * layer's attention and expert calls too ({@link TracedAttention}, {@link TracedExperts}), and their wall times and
+ * bytes are recorded ({@link #attentionCalls()}, {@link #expertCalls()}).
  */
 public final class FleetRouter implements AutoCloseable {
 
@@ -31,30 +33,45 @@ public final class FleetRouter implements AutoCloseable {
     private final RemoteAttention attention;
     private final RemoteExperts experts;
     private final Transformer transformer;
+    private final StepTracer steps;
+    private final LayerCallRecorder attentionCalls;
+    private final LayerCallRecorder expertCalls;
 
     private FleetRouter(Checkpoint checkpoint, Workers workers, RemoteAttention attention, RemoteExperts experts,
-            Transformer transformer) {
+            Transformer transformer, StepTracer steps, LayerCallRecorder attentionCalls, LayerCallRecorder expertCalls) {
         this.checkpoint = checkpoint;
         this.workers = workers;
         this.attention = attention;
         this.experts = experts;
         this.transformer = transformer;
+        this.steps = steps;
+        this.attentionCalls = attentionCalls;
+        this.expertCalls = expertCalls;
     }
 
-    /** Opens the router over a running fleet's services, the checkpoint's router-side weights loaded here. */
-    public static FleetRouter open(FleetEndpoints fleet, Path model, int threads, ModelWeights.LoadProgress progress) {
+    /**
+     * Opens the router over a running fleet's services, the checkpoint's router-side weights loaded here; its spans
+     * and the gRPC client spans under them go to {@code openTelemetry}, whose sampler decides for the whole trace (the
+     * services follow the sampled flag of the W3C context the calls carry).
+     */
+    public static FleetRouter open(FleetEndpoints fleet, Path model, int threads, ModelWeights.LoadProgress progress,
+            OpenTelemetry openTelemetry) {
         Checkpoint checkpoint = Checkpoint.open(model);
         Workers workers = new Workers(threads);
         RemoteAttention attention = null;
         RemoteExperts experts = null;
         try {
             attention = new RemoteAttention(checkpoint.config(), fleet.attentionAddresses(), new RoundRobinAssignment(),
-                    CALL_DEADLINE, OpenTelemetry.noop());
+                    CALL_DEADLINE, openTelemetry);
             experts = new RemoteExperts(checkpoint.config(), fleet.placement(), fleet.expertAddresses(), CALL_DEADLINE,
-                    OpenTelemetry.noop());
+                    openTelemetry);
+            LayerCallRecorder attentionCalls = new LayerCallRecorder();
+            LayerCallRecorder expertCalls = new LayerCallRecorder();
             Transformer transformer = new Transformer(checkpoint.config(), ModelWeights.load(checkpoint, progress), workers,
-                    attention, experts);
-            return new FleetRouter(checkpoint, workers, attention, experts, transformer);
+                    new TracedAttention(attention, openTelemetry, attentionCalls),
+                    new TracedExperts(experts, openTelemetry, expertCalls));
+            return new FleetRouter(checkpoint, workers, attention, experts, transformer, new StepTracer(openTelemetry),
+                    attentionCalls, expertCalls);
         } catch (RuntimeException e) {
             if (experts != null) {
                 experts.close();
@@ -68,9 +85,24 @@ public final class FleetRouter implements AutoCloseable {
         }
     }
 
-    /** The model whose steps run through the fleet: the step loop's entry point. */
+    /** The model whose steps run through the fleet; run them through {@link #steps()} to trace them. */
     public Transformer transformer() {
         return transformer;
+    }
+
+    /** The step loop's entry point: {@code steps().step(transformer(), chunks)}, one step at a time. */
+    public StepTracer steps() {
+        return steps;
+    }
+
+    /** Each layer's attention call: wall time, and the hidden-state rows sent and received. */
+    public LayerCallRecorder attentionCalls() {
+        return attentionCalls;
+    }
+
+    /** Each MoE layer's dispatch and combine over the expert shards: wall time, and message bytes both ways. */
+    public LayerCallRecorder expertCalls() {
+        return expertCalls;
     }
 
     /** Exactly {@code count} greedy tokens after {@code prompt}; end-of-sequence ids do not stop it. */
@@ -81,11 +113,11 @@ public final class FleetRouter implements AutoCloseable {
         Sequence sequence = transformer.newSequence();
         try {
             SequenceSampler sampler = new SequenceSampler(SamplingParams.greedy(), prompt, transformer.config().vocabSize());
-            float[] last = transformer.step(List.of(StepChunk.next(sequence, prompt, false))).getFirst()[0];
+            float[] last = steps.step(transformer, List.of(StepChunk.next(sequence, prompt, false))).getFirst()[0];
             for (int i = 0; i < count; i++) {
                 int token = sampler.next(last);
                 if (i + 1 < count) {
-                    last = transformer.step(List.of(StepChunk.next(sequence, new int[] {token}, false))).getFirst()[0];
+                    last = steps.step(transformer, List.of(StepChunk.next(sequence, new int[] {token}, false))).getFirst()[0];
                 }
             }
             return sampler.generated();

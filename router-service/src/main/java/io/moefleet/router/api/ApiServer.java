@@ -15,6 +15,9 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
 
@@ -24,6 +27,8 @@ import java.util.function.BooleanSupplier;
  * rendering and encoding run on workers, model steps on the scheduler's thread.
  */
 public final class ApiServer {
+
+    private static final System.Logger LOG = System.getLogger(ApiServer.class.getName());
 
     /** Default body limit: room for a full-context prompt as token ids (about 7 bytes per id) and then some. */
     public static final long MIN_BODY_LIMIT = 8L << 20;
@@ -73,9 +78,19 @@ public final class ApiServer {
         });
     }
 
-    /** Stops listening and closes Vert.x (the scheduler is stopped by its owner). */
-    public Future<Void> stop() {
-        return (server == null ? Future.<Void>succeededFuture() : server.close()).eventually(vertx::close);
+    /**
+     * Stops listening, gives open connections {@code grace} to finish, and closes Vert.x (the scheduler is stopped by
+     * its owner).
+     */
+    public void stop(Duration grace) {
+        try {
+            if (server != null) {
+                server.shutdown(grace).await(grace.toMillis() + 5_000, TimeUnit.MILLISECONDS);
+            }
+            vertx.close().await(10, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            LOG.log(System.Logger.Level.WARNING, "the HTTP server did not stop in time: " + e.getMessage());
+        }
     }
 
     /** Runs a handler step, answering any failure it throws with the API's error body. */

@@ -1,0 +1,59 @@
+package io.moefleet.router;
+
+import io.moefleet.model.forward.AttentionBackend;
+import io.moefleet.model.forward.Sequence;
+import io.moefleet.model.forward.StepChunk;
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Scope;
+import java.util.List;
+
+/**
+ * An attention backend inside a span per layer call, "attention layer N", current while the backend runs so that its
+ * gRPC client spans are the span's children; each call's wall time and bytes go to a {@link LayerCallRecorder}. The
+ * bytes are the hidden-state rows that cross the wire, o_proj's input out and its output back ({@code 4 · hidden}
+ * per token each way): they are what the step's arguments tell; the chunk list and headers add a few bytes per
+ * sequence. Not thread-safe, as the model that calls it.
+ */
+public final class TracedAttention implements AttentionBackend {
+
+    private final AttentionBackend backend;
+    private final Tracer tracer;
+    private final LayerCallRecorder calls;
+
+    public TracedAttention(AttentionBackend backend, OpenTelemetry openTelemetry, LayerCallRecorder calls) {
+        this.backend = backend;
+        this.tracer = RouterSpans.tracer(openTelemetry);
+        this.calls = calls;
+    }
+
+    @Override
+    public void attend(int layer, List<StepChunk> chunks, float[][] normed, int total, float[][] out) {
+        long rowBytes = total == 0 ? 0 : (long) total * normed[0].length * Float.BYTES;
+        Span span = tracer.spanBuilder("attention layer " + layer)
+                .setAttribute(RouterSpans.LAYER, (long) layer)
+                .setAttribute(RouterSpans.TOKENS, (long) total)
+                .setAttribute(RouterSpans.SEQUENCES, (long) chunks.size())
+                .setAttribute(RouterSpans.BYTES_SENT, rowBytes)
+                .setAttribute(RouterSpans.BYTES_RECEIVED, rowBytes)
+                .startSpan();
+        long start = System.nanoTime();
+        try (Scope ignored = span.makeCurrent()) {
+            backend.attend(layer, chunks, normed, total, out);
+            calls.record(System.nanoTime() - start, rowBytes, rowBytes);
+        } catch (RuntimeException e) {
+            span.recordException(e);
+            span.setStatus(StatusCode.ERROR, e.getMessage());
+            throw e;
+        } finally {
+            span.end();
+        }
+    }
+
+    @Override
+    public void release(Sequence sequence) {
+        backend.release(sequence);
+    }
+}

@@ -1,0 +1,62 @@
+package io.moefleet.router;
+
+import io.moefleet.expert.RemoteExperts;
+import io.moefleet.model.forward.ExpertBackend;
+import io.moefleet.model.forward.Routing;
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Scope;
+
+/**
+ * The expert shards inside a span per MoE layer call, "experts layer N", current while the calls run so that the gRPC
+ * client spans (one per shard) are its children. Each call's wall time, dispatch to combine (split, every shard's
+ * round trip, the sum), and its message bytes both ways (from {@link RemoteExperts}) go to a
+ * {@link LayerCallRecorder}. Not thread-safe, as the model that calls it.
+ */
+public final class TracedExperts implements ExpertBackend {
+
+    private final RemoteExperts experts;
+    private final Tracer tracer;
+    private final LayerCallRecorder calls;
+
+    public TracedExperts(RemoteExperts experts, OpenTelemetry openTelemetry, LayerCallRecorder calls) {
+        this.experts = experts;
+        this.tracer = RouterSpans.tracer(openTelemetry);
+        this.calls = calls;
+    }
+
+    @Override
+    public void addRoutedExperts(int layer, float[][] xs, int n, Routing[] routings, float[][] out) {
+        Span span = tracer.spanBuilder("experts layer " + layer)
+                .setAttribute(RouterSpans.LAYER, (long) layer)
+                .setAttribute(RouterSpans.TOKENS, (long) n)
+                .startSpan();
+        long start = System.nanoTime();
+        try (Scope ignored = span.makeCurrent()) {
+            experts.addRoutedExperts(layer, xs, n, routings, out);
+            long wall = System.nanoTime() - start;
+            calls.record(wall, experts.lastBytesSent(), experts.lastBytesReceived());
+            if (span.isRecording()) {
+                span.setAttribute(RouterSpans.EXPERT_ASSIGNMENTS, assignments(routings, n));
+                span.setAttribute(RouterSpans.BYTES_SENT, experts.lastBytesSent());
+                span.setAttribute(RouterSpans.BYTES_RECEIVED, experts.lastBytesReceived());
+            }
+        } catch (RuntimeException e) {
+            span.recordException(e);
+            span.setStatus(StatusCode.ERROR, e.getMessage());
+            throw e;
+        } finally {
+            span.end();
+        }
+    }
+
+    private static long assignments(Routing[] routings, int n) {
+        long pairs = 0;
+        for (int t = 0; t < n; t++) {
+            pairs += routings[t].experts().length;
+        }
+        return pairs;
+    }
+}
