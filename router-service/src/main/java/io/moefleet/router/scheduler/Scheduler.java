@@ -117,6 +117,18 @@ public final class Scheduler implements AutoCloseable {
         }
     }
 
+    /** Waits until nothing is queued or running, at most {@code timeout}; returns whether that happened. */
+    public boolean awaitIdle(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (metrics.waiting.get() > 0 || metrics.running.get() > 0) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            Thread.sleep(20);
+        }
+        return true;
+    }
+
     /** Stops stepping: waiting requests are turned away and running ones fail; their caches are freed. */
     @Override
     public void close() {
