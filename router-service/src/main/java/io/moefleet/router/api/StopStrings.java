@@ -1,6 +1,7 @@
 package io.moefleet.router.api;
 
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Cuts generated text at the first stop string: text is released as soon as no stop string can start in it, the rest
@@ -12,6 +13,7 @@ final class StopStrings {
     private final int holdBack;
     private final StringBuilder pending = new StringBuilder();
     private boolean stopped;
+    private String matched;
 
     StopStrings(List<String> stops) {
         this.stops = List.copyOf(stops);
@@ -21,6 +23,11 @@ final class StopStrings {
     /** Whether a stop string has been met: nothing more is released. */
     boolean stopped() {
         return stopped;
+    }
+
+    /** The stop string that was met (the earliest in the text; the first listed on a tie), once {@link #stopped}. */
+    Optional<String> matched() {
+        return Optional.ofNullable(matched);
     }
 
     /** Takes more text; returns what may be shown now. */
@@ -37,6 +44,7 @@ final class StopStrings {
             int at = pending.indexOf(stop);
             if (at >= 0 && (cut < 0 || at < cut)) {
                 cut = at;
+                matched = stop;
             }
         }
         if (cut >= 0) {
