@@ -8,8 +8,8 @@ import io.opentelemetry.api.OpenTelemetry;
 import java.io.IOException;
 
 /**
- * One attention instance's gRPC server: the AttentionService over the latent caches of the sequences assigned to it,
- * health checking (NOT_SERVING while the attention weights load) and server reflection. Every call gets a server span
+ * One attention instance's gRPC server: the AttentionService over the latent caches of the sequences assigned to it
+ * (and, with a KV pool, the pages it publishes and restores), health checking (NOT_SERVING while the attention weights load) and server reflection. Every call gets a server span
  * that continues the caller's W3C trace context.
  */
 public final class AttentionServer implements AutoCloseable {
@@ -35,7 +35,7 @@ public final class AttentionServer implements AutoCloseable {
         LOG.log(System.Logger.Level.INFO, "attention instance listening on port {0}, loading attention weights from {1}",
                 Integer.toString(host.port()), settings.model());
         try {
-            attention = InstanceAttention.load(settings.model(), settings.threads());
+            attention = InstanceAttention.load(settings.model(), settings.threads(), settings.kvPool());
         } catch (RuntimeException e) {
             stop();
             throw e;
@@ -49,7 +49,10 @@ public final class AttentionServer implements AutoCloseable {
         return host.port();
     }
 
-    /** Stops taking calls, lets calls in flight finish (up to 30 s), then frees the caches and unmaps the weights. Safe to call more than once. */
+    /**
+     * Stops taking calls, lets calls in flight finish (up to 30 s), publishes the pages still queued (up to 5 s), then
+     * frees the caches, leaves the pool and unmaps the weights. Safe to call more than once.
+     */
     public void stop() {
         host.stop();
     }

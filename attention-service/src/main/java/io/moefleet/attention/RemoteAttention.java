@@ -14,8 +14,13 @@ import io.moefleet.model.ModelConfig;
 import io.moefleet.model.forward.AttentionBackend;
 import io.moefleet.model.forward.Sequence;
 import io.moefleet.model.forward.StepChunk;
+import io.moefleet.proto.attention.AdmitRequest;
+import io.moefleet.proto.attention.AdmitResponse;
 import io.moefleet.proto.attention.AttendResponse;
 import io.moefleet.proto.attention.AttentionServiceGrpc;
+import io.moefleet.proto.attention.HotPrefixRequest;
+import io.moefleet.proto.attention.HotPrefixResponse;
+import io.moefleet.proto.attention.PageStats;
 import io.moefleet.proto.attention.ReleaseRequest;
 import io.moefleet.proto.attention.StatsRequest;
 import io.moefleet.proto.attention.StatsResponse;
@@ -34,20 +39,27 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The router's side of the attention instances: each new sequence is assigned to an instance (by a
- * {@link SequenceAssignment}) and stays there, since its latent cache lives there. Per layer per step it sends one
- * Attend per instance that holds chunks of the step, to all of them at once, each call under a deadline, and writes the
- * returned o_proj rows back at the chunks' rows. An instance that does not answer fails the step with an
+ * {@link SequenceAssignment}) and stays there, since its latent cache lives there. A new request goes through
+ * {@link #admit} (the instance restores the prompt's cached prefix from its hot pages or the KV pool), steps only the
+ * rest of the prompt, from the position admit returns, then decodes, then is {@link #release}d. Per layer per step it
+ * sends one Attend per instance that holds chunks of the step, to all of them at once, each call under a deadline, and
+ * writes the returned o_proj rows back at the chunks' rows. An instance that does not answer fails the step with an
  * {@link AttentionInstanceException} naming it and its address. Not thread-safe: one step at a time, as the model that
  * calls it.
  */
 public final class RemoteAttention implements AttentionBackend, AutoCloseable {
 
+    private static final System.Logger LOG = System.getLogger(RemoteAttention.class.getName());
     private static final Duration HEALTH_POLL = Duration.ofMillis(50);
+    /** A HotPrefix probe is a hash chain and a map lookup: an instance this slow to answer it is no place for a new sequence. */
+    private static final Duration PROBE_DEADLINE = Duration.ofSeconds(2);
 
     private final int hidden;
     private final List<Instance> instances;
     private final SequenceAssignment assignment;
+    private final Duration deadline;
     private final Map<Long, Integer> instanceOfSequence = new HashMap<>();
+    private final int[] sequencesOn;
     private long step = -1;
 
     /** The instances a router talks to: one channel each, to {@code addresses.get(i)} ("host:port") for instance i. */
@@ -67,6 +79,8 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
         }
         this.hidden = config.hiddenSize();
         this.assignment = assignment;
+        this.deadline = deadline;
+        this.sequencesOn = new int[addresses.size()];
         CallDeadlines deadlines = new CallDeadlines(deadline);
         GrpcTelemetry telemetry = GrpcTelemetry.create(openTelemetry);
         List<Instance> opened = new ArrayList<>();
@@ -127,6 +141,53 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
         }
     }
 
+    /**
+     * Starts a new request's sequence: assigns it an instance (the {@link SequenceAssignment}, which may ask every
+     * instance which pages of the prompt it holds hot), has that instance restore the longest cached prefix of the
+     * prompt's full pages (hot in its memory, else from the KV pool) and returns how many leading tokens are cached:
+     * the sequence resumes there, so the caller's first step is {@code StepChunk.next(sequence, prompt[cached..])},
+     * whose logits are those of the whole prompt. Always fewer than the prompt's tokens (0 without a pool).
+     *
+     * <p>It also moves a sequence whose instance was lost: once {@link #release} has forgotten it (it does even when the
+     * instance does not answer), admit it again with every token it has taken so far and the next one as the prompt;
+     * the new instance restores what the pool holds and the step from the returned position computes the rest.
+     *
+     * @throws IllegalStateException        when the sequence is assigned to an instance
+     * @throws AttentionInstanceException   when the chosen instance does not answer
+     */
+    public int admit(Sequence sequence, int[] prompt) {
+        if (prompt.length == 0) {
+            throw new IllegalArgumentException("the prompt of sequence " + sequence.id() + " has no tokens");
+        }
+        if (instanceOfSequence.containsKey(sequence.id())) {
+            throw new IllegalStateException("sequence " + sequence.id() + " is held by instance " + instanceOf(sequence)
+                    + " already: admit starts a sequence on an instance (release it first to move it)");
+        }
+        int chosen = assign(prompt);
+        Instance instance = instances.get(chosen);
+        AdmitRequest.Builder request = AdmitRequest.newBuilder().setSequenceId(sequence.id());
+        for (int token : prompt) {
+            request.addTokenIds(token);
+        }
+        AdmitResponse answer;
+        try {
+            answer = instance.blocking().admit(request.build());
+        } catch (StatusRuntimeException e) {
+            throw new AttentionInstanceException("admit of sequence " + sequence.id() + ": " + describe(instance) + " "
+                    + CallFailures.describe(e.getStatus()), List.of(chosen));
+        }
+        int cached = answer.getCachedTokens();
+        if (cached < 0 || cached >= prompt.length) {
+            throw new AttentionInstanceException("admit of sequence " + sequence.id() + ": " + describe(instance)
+                    + " answered " + Integer.toUnsignedString(cached) + " cached tokens for a prompt of " + prompt.length,
+                    List.of(chosen));
+        }
+        sequence.resumeAt(cached);
+        instanceOfSequence.put(sequence.id(), chosen);
+        sequencesOn[chosen]++;
+        return cached;
+    }
+
     /** Frees the sequence's cache on its instance and forgets where it was; a sequence never attended is ignored. */
     @Override
     public void release(Sequence sequence) {
@@ -134,6 +195,7 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
         if (index == null) {
             return;
         }
+        sequencesOn[index]--;
         Instance instance = instances.get(index);
         try {
             instance.blocking().release(ReleaseRequest.newBuilder().addSequenceIds(sequence.id()).build());
@@ -186,7 +248,8 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
                         List.of(instance.index()));
             }
             all.add(new InstanceStats(instance.index(), instance.address(), stats.getCalls(), stats.getTokenRows(),
-                    stats.getSequencesStarted(), stats.getSequencesReleased(), stats.getSequencesHeld(), stats.getCachedPositions()));
+                    stats.getSequencesStarted(), stats.getSequencesReleased(), stats.getSequencesHeld(), stats.getCachedPositions(),
+                    pageStats(stats.getPages())));
         }
         return all;
     }
@@ -204,18 +267,58 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
         }
     }
 
-    /** The chunk's sequence's instance, assigning a new sequence on first sight. */
+    /** The chunk's sequence's instance, assigning a new sequence (one not admitted) on first sight. */
     private int instanceOf(StepChunk chunk) {
         Integer known = instanceOfSequence.get(chunk.sequence().id());
         if (known != null) {
             return known;
         }
-        int chosen = assignment.instanceFor(chunk, instances.size());
+        int chosen = assign(chunk.tokens());
+        instanceOfSequence.put(chunk.sequence().id(), chosen);
+        sequencesOn[chosen]++;
+        return chosen;
+    }
+
+    private int assign(int[] prompt) {
+        int chosen = assignment.instanceFor(new NewSequence(prompt, sequencesOn, () -> hotPages(prompt)));
         if (chosen < 0 || chosen >= instances.size()) {
             throw new IllegalStateException("the sequence assignment chose instance " + chosen + " of " + instances.size());
         }
-        instanceOfSequence.put(chunk.sequence().id(), chosen);
         return chosen;
+    }
+
+    /** Every instance's hot leading pages of {@code prompt}, asked all at once; an instance that does not answer counts 0. */
+    private int[] hotPages(int[] prompt) {
+        HotPrefixRequest.Builder request = HotPrefixRequest.newBuilder();
+        for (int token : prompt) {
+            request.addTokenIds(token);
+        }
+        HotPrefixRequest built = request.build();
+        Duration wait = deadline.compareTo(PROBE_DEADLINE) < 0 ? deadline : PROBE_DEADLINE;
+        List<ListenableFuture<HotPrefixResponse>> calls = new ArrayList<>(instances.size());
+        for (Instance instance : instances) {
+            calls.add(instance.calls().withDeadlineAfter(wait.toNanos(), TimeUnit.NANOSECONDS).hotPrefix(built));
+        }
+        int[] pages = new int[instances.size()];
+        for (int i = 0; i < pages.length; i++) {
+            try {
+                pages[i] = calls.get(i).get().getPages();   // bounded by the probe's deadline
+            } catch (ExecutionException e) {
+                LOG.log(System.Logger.Level.WARNING, "hot prefix probe: {0} {1}; placing the sequence as if it held none",
+                        describe(instances.get(i)), CallFailures.describe(Status.fromThrowable(e.getCause())));
+            } catch (InterruptedException e) {
+                calls.forEach(call -> call.cancel(true));
+                Thread.currentThread().interrupt();
+                throw new AttentionInstanceException("interrupted while asking the attention instances for hot pages", List.of());
+            }
+        }
+        return pages;
+    }
+
+    private static InstancePageStats pageStats(PageStats p) {
+        return new InstancePageStats(p.getPageTokens(), p.getAdmitted(), p.getRestoredTokens(), p.getHotPagesUsed(),
+                p.getPoolPagesFetched(), p.getPoolMisses(), p.getFetchFailures(), p.getPagesPublished(), p.getPublishesPresent(),
+                p.getPublishFailures(), p.getPublishesDropped(), p.getPublishesPending(), p.getHotPages(), p.getHotBytes());
     }
 
     /** Null when the instance's health check answers SERVING, else what it answered. */

@@ -1,14 +1,12 @@
 package io.moefleet.attention;
 
-import io.moefleet.model.forward.StepChunk;
-
 /**
- * Which attention instance a new sequence goes to; it stays there until released. A policy of its own so that KV-aware
- * routing (the instance holding the longest cached prefix) can replace {@link RoundRobinAssignment}.
+ * Which attention instance a new sequence goes to; it stays there until released, since its latent cache lives there.
+ * {@link RoundRobinAssignment} takes turns; {@link LongestPrefixAssignment} goes where the prompt's prefix is hot.
  */
 @FunctionalInterface
 public interface SequenceAssignment {
 
-    /** The instance, in {@code [0, instances)}, for the sequence whose first chunk is {@code first}. */
-    int instanceFor(StepChunk first, int instances);
+    /** The instance, in {@code [0, sequence.instances())}, for {@code sequence}. */
+    int instanceFor(NewSequence sequence);
 }

@@ -36,6 +36,7 @@ import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -79,7 +80,7 @@ class AttentionEndpointsTest {
                 .setFileContainingSymbol(AttentionServiceGrpc.SERVICE_NAME).build());
         FileDescriptorProto file = FileDescriptorProto.parseFrom(schema.getFileDescriptorResponse().getFileDescriptorProto(0));
         assertEquals("attention.proto", file.getName());
-        assertEquals(List.of("Attend", "Release", "Stats"),
+        assertEquals(List.of("Attend", "Release", "Stats", "Admit", "HotPrefix"),
                 file.getService(0).getMethodList().stream().map(m -> m.getName()).toList());
     }
 
@@ -112,11 +113,11 @@ class AttentionEndpointsTest {
                 good.toBuilder().setHiddenStates(ByteString.copyFrom(new byte[4])).build());
         assertRefused(Status.Code.INVALID_ARGUMENT, "no chunks", good.toBuilder().clearChunks().build());
         assertRefused(Status.Code.INVALID_ARGUMENT, "has no tokens",
-                good.toBuilder().setChunks(0, Chunk.newBuilder().setSequenceId(2_000_001).setTokens(0)).build());
+                good.toBuilder().setChunks(0, Chunk.newBuilder().setSequenceId(2_000_001)).build());
         assertRefused(Status.Code.INVALID_ARGUMENT, "sequence 2000001 appears twice in one call",
-                good.toBuilder().setChunks(0, Chunk.newBuilder().setSequenceId(2_000_001).setTokens(1))
-                        .addChunks(Chunk.newBuilder().setSequenceId(2_000_001).setTokens(1)).build());
-        assertRefused(Status.Code.FAILED_PRECONDITION, "only position 0 of layer 0 starts a sequence",
+                good.toBuilder().setChunks(0, Chunk.newBuilder().setSequenceId(2_000_001).addTokenIds(7))
+                        .addChunks(Chunk.newBuilder().setSequenceId(2_000_001).addTokenIds(8)).build());
+        assertRefused(Status.Code.FAILED_PRECONDITION, "only Admit or position 0 of layer 0 starts a sequence",
                 good.toBuilder().setLayer(1).build());
     }
 
@@ -150,7 +151,8 @@ class AttentionEndpointsTest {
             rows[t][HIDDEN - 1] = -0.5f;
         }
         return AttendRequest.newBuilder().setLayer(layer).setStepId(1).setHiddenSize(HIDDEN)
-                .addChunks(Chunk.newBuilder().setSequenceId(sequence).setStart(start).setTokens(tokens))
+                .addChunks(Chunk.newBuilder().setSequenceId(sequence).setStart(start)
+                        .addAllTokenIds(IntStream.range(0, tokens).map(t -> 100 + t).boxed().toList()))
                 .setHiddenStates(FloatRows.encode(rows, tokens, HIDDEN))
                 .build();
     }

@@ -38,20 +38,31 @@ final class AttentionFleet implements AutoCloseable {
         return start(model, instances, 0, OpenTelemetry.noop(), OpenTelemetry.noop(), UnaryOperator.identity());
     }
 
+    /** Instances using the KV pool of {@code kvPool}, new sequences placed by {@code assignment}; experts in the router. */
+    static AttentionFleet start(Path model, int instances, KvPoolSettings kvPool, SequenceAssignment assignment) {
+        return start(model, instances, 0, OpenTelemetry.noop(), OpenTelemetry.noop(), UnaryOperator.identity(), kvPool, assignment);
+    }
+
     /** {@code expertShards} 0: the routed experts are computed in the router; {@code wrap} may decorate the attention backend. */
     static AttentionFleet start(Path model, int instances, int expertShards, OpenTelemetry routerTelemetry,
             OpenTelemetry instanceTelemetry, UnaryOperator<AttentionBackend> wrap) {
+        return start(model, instances, expertShards, routerTelemetry, instanceTelemetry, wrap, null, new RoundRobinAssignment());
+    }
+
+    private static AttentionFleet start(Path model, int instances, int expertShards, OpenTelemetry routerTelemetry,
+            OpenTelemetry instanceTelemetry, UnaryOperator<AttentionBackend> wrap, KvPoolSettings kvPool,
+            SequenceAssignment assignment) {
         AttentionFleet fleet = new AttentionFleet();
         try {
             List<String> addresses = new ArrayList<>();
             for (int i = 0; i < instances; i++) {
-                AttentionServer server = new AttentionServer(new InstanceSettings(model, 0, 1), instanceTelemetry);
+                AttentionServer server = new AttentionServer(new InstanceSettings(model, 0, 1, kvPool), instanceTelemetry);
                 fleet.servers.add(server);
                 server.start();
                 addresses.add("127.0.0.1:" + server.port());
             }
             fleet.checkpoint = Checkpoint.open(model);
-            fleet.attention = new RemoteAttention(fleet.checkpoint.config(), addresses, new RoundRobinAssignment(),
+            fleet.attention = new RemoteAttention(fleet.checkpoint.config(), addresses, assignment,
                     Duration.ofSeconds(10), routerTelemetry);
             if (expertShards > 0) {
                 ExpertPlacement placement = ExpertPlacement.spread(fleet.checkpoint.config().nRoutedExperts(), expertShards, 1);

@@ -93,9 +93,11 @@ class AttentionFleetGoldenTest {
             int decoded = GREEDY - 1;
             // instance 0: the golden pass (released) and the second prompt; instance 1: the golden prompt
             assertEquals(new InstanceStats(0, stats.get(0).address(), (1 + decoded) * layers,
-                    (long) (golden.inputIds().length + other.length + decoded) * layers, 2, 1, 1, other.length + decoded), stats.get(0));
+                    (long) (golden.inputIds().length + other.length + decoded) * layers, 2, 1, 1, other.length + decoded,
+                    InstancePageStats.NONE), stats.get(0));
             assertEquals(new InstanceStats(1, stats.get(1).address(), (1 + decoded) * layers,
-                    (long) (golden.prompt().length + decoded) * layers, 1, 0, 1, golden.prompt().length + decoded), stats.get(1));
+                    (long) (golden.prompt().length + decoded) * layers, 1, 0, 1, golden.prompt().length + decoded,
+                    InstancePageStats.NONE), stats.get(1));
             if (fleet.experts != null) {
                 for (ShardStats shard : fleet.experts.stats()) {
                     assertTrue(shard.calls() > 0, "expert shard " + shard.shard() + " served no call");

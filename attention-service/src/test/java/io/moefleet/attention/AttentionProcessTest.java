@@ -8,6 +8,7 @@ import io.moefleet.engine.Engine;
 import io.moefleet.model.GoldenData;
 import io.moefleet.model.KnifeEdges;
 import io.moefleet.model.compute.Workers;
+import io.moefleet.model.forward.Sequence;
 import io.moefleet.model.forward.StepChunk;
 import io.moefleet.model.forward.Transformer;
 import io.moefleet.model.weights.Checkpoint;
@@ -24,7 +25,10 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** An attention instance as a real process ({@link AttentionServiceMain} in a JVM of its own), started as a launcher would start it. */
+/**
+ * An attention instance as a real process ({@link AttentionServiceMain} in a JVM of its own), started as a launcher would
+ * start it, with a KV pool member in this JVM.
+ */
 @Timeout(120)   // a hang fails the test rather than stalling the build
 class AttentionProcessTest {
 
@@ -34,7 +38,10 @@ class AttentionProcessTest {
     void anInstanceProcessServesWhatTheEngineComputes() throws Exception {
         GoldenData.Case golden = GoldenData.forwardCase("tiny-v3");
         int port = AttentionFailureTest.freePort();
-        Process instance = start("instance-0", "--model", golden.model().toString(), "--port", Integer.toString(port), "--threads", "1");
+        PoolMembers pool = PoolMembers.start(1);
+        Process instance = start("instance-0", "--model", golden.model().toString(), "--port", Integer.toString(port),
+                "--threads", "1", "--kv-pool", pool.addresses.getFirst(), "--kv-cluster-name", pool.clusterName,
+                "--kv-page-tokens", "8", "--kv-hot-memory", "0");
         try {
             float[][] expected;
             try (Engine engine = Engine.open(golden.model(), ModelWeights.LoadProgress.NONE)) {
@@ -54,9 +61,36 @@ class AttentionProcessTest {
                 InstanceStats stats = attention.stats().getFirst();
                 assertEquals(2, stats.sequencesStarted());
                 assertTrue(stats.calls() > 0 && stats.tokenRows() > 0, "the instance served nothing: " + stats);
+
+                // the pool flags reached the instance: a second run of the golden pass restores its pages from the pool
+                PagedRequests.awaitPublished(attention);
+                Sequence again = model.newSequence();
+                int cached = attention.admit(again, golden.inputIds());
+                float[][] rest = model.step(List.of(new StepChunk(again, cached, Arrays.copyOfRange(golden.inputIds(), cached,
+                        golden.inputIds().length), true))).getFirst();
+                InstancePageStats pages = attention.stats().getFirst().pages();
+                assertEquals(8, pages.pageTokens());
+                assertEquals((golden.inputIds().length - 2) / 8 * 8, cached, pages.toString());
+                assertEquals(cached / 8, pages.poolPagesFetched());
+                assertArrayEquals(logits[logits.length - 1], rest[rest.length - 1], "the last token's logits, bitwise");
             }
             instance.destroy();   // SIGTERM: the shutdown hook stops the server
             assertTrue(instance.waitFor(10, TimeUnit.SECONDS), "the instance process did not stop on SIGTERM");
+        } finally {
+            instance.destroyForcibly();
+            pool.close();
+        }
+    }
+
+    @Test
+    void poolFlagsWithoutAPoolStopTheProcessWithTheReason() throws Exception {
+        Process instance = start("pool-flags", "--model", GoldenData.checkpoint("tiny-v3").toString(), "--port", "0",
+                "--kv-page-tokens", "16");
+        try {
+            assertTrue(instance.waitFor(30, TimeUnit.SECONDS), "the process did not stop");
+            assertEquals(2, instance.exitValue());
+            String log = Files.readString(LOGS.resolve("pool-flags.log"));
+            assertTrue(log.contains("attention-service: --kv-page-tokens needs --kv-pool"), log);
         } finally {
             instance.destroyForcibly();
         }
@@ -76,10 +110,13 @@ class AttentionProcessTest {
         }
     }
 
-    /** {@code AttentionServiceMain} in a JVM of its own: this JVM's java and class path, the fleet's JVM flags; output to a log file. */
+    /**
+     * {@code AttentionServiceMain} in a JVM of its own: this JVM's java and class path, the fleet's and Hazelcast's JVM
+     * flags (an instance is a client of the pool); output to a log file.
+     */
     private static Process start(String name, String... args) throws IOException {
-        String flags = System.getProperty("fleet.jvm.flags");
-        assertTrue(flags != null && !flags.isBlank(), "the build passes the root pom's fleet.jvm.flags to the tests");
+        String flags = System.getProperty("fleet.jvm.flags") + " " + System.getProperty("hazelcast.jvm.flags");
+        assertTrue(!flags.contains("null") && !flags.isBlank(), "the build passes the fleet's and Hazelcast's JVM flags to the tests");
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(Arrays.asList(flags.trim().split("\\s+")));

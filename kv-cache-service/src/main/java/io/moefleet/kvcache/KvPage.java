@@ -41,6 +41,21 @@ public final class KvPage {
         return new KvPage(modelId, pageIndex, tokenCount, layers, width, latents.clone());
     }
 
+    /**
+     * A page over {@code latents}, float32 {@code [layers][tokenCount][width]} in one array (what an attention instance
+     * copies out of a sequence's cache), encoded once.
+     */
+    public static KvPage fromFloats(String modelId, int pageIndex, int tokenCount, int layers, int width, float[] latents) {
+        long expected = (long) layers * tokenCount * width;
+        if (latents.length != expected) {
+            throw new IllegalArgumentException("a page of " + layers + "x" + tokenCount + "x" + width + " float32 has "
+                    + expected + " values, not " + latents.length);
+        }
+        ByteBuffer bytes = ByteBuffer.allocate(4 * latents.length).order(ByteOrder.LITTLE_ENDIAN);
+        bytes.asFloatBuffer().put(latents);
+        return new KvPage(modelId, pageIndex, tokenCount, layers, width, bytes.array());
+    }
+
     /** A page over {@code latents[layer][position][value]}; every row must have the same width. */
     public static KvPage fromLatents(String modelId, int pageIndex, float[][][] latents) {
         int layers = latents.length;

@@ -28,33 +28,57 @@ public final class PageKeys {
      * @param modelId names the weights and the numerics that made the latents (pages of different ids never mix)
      */
     public static List<PageKey> of(String modelId, int[] tokens, int pageTokens) {
-        if (pageTokens < 1) {
-            throw new IllegalArgumentException("pageTokens must be at least 1, not " + pageTokens);
-        }
+        checkPageTokens(pageTokens);
         MessageDigest sha = sha256();
         byte[] model = modelId.getBytes(StandardCharsets.UTF_8);
-        ByteBuffer block = ByteBuffer.allocate(4 + 4 * pageTokens).order(ByteOrder.LITTLE_ENDIAN);
         List<PageKey> keys = new ArrayList<>(tokens.length / pageTokens);
         PageKey previous = null;
         for (int start = 0; start + pageTokens <= tokens.length; start += pageTokens) {
-            if (previous == null) {
-                sha.update(ROOT);
-                sha.update(littleEndian(model.length));
-                sha.update(model);
-            } else {
-                sha.update(LINK);
-                previous.feed(sha);
-            }
-            block.clear();
-            block.putInt(pageTokens);
-            for (int t = start; t < start + pageTokens; t++) {
-                block.putInt(tokens[t]);
-            }
-            sha.update(block.array());
-            previous = PageKey.of(sha.digest());
+            previous = link(sha, model, previous, tokens, start, pageTokens);
             keys.add(previous);
         }
         return keys;
+    }
+
+    /**
+     * The key of the page {@code tokens[start, start + pageTokens)} whose predecessor's key is {@code previous} (null
+     * for the first page, {@code start} 0): one link of the chain, for a sequence that grows a page at a time.
+     */
+    public static PageKey next(String modelId, PageKey previous, int[] tokens, int start, int pageTokens) {
+        checkPageTokens(pageTokens);
+        if ((previous == null) != (start == 0)) {
+            throw new IllegalArgumentException("the first page (start 0) has no predecessor and every later page has one;"
+                    + " got start " + start + (previous == null ? " without one" : " with one"));
+        }
+        if (start < 0 || start + pageTokens > tokens.length) {
+            throw new IllegalArgumentException("a page of " + pageTokens + " tokens at " + start + " is not within "
+                    + tokens.length + " tokens");
+        }
+        return link(sha256(), modelId.getBytes(StandardCharsets.UTF_8), previous, tokens, start, pageTokens);
+    }
+
+    private static PageKey link(MessageDigest sha, byte[] model, PageKey previous, int[] tokens, int start, int pageTokens) {
+        if (previous == null) {
+            sha.update(ROOT);
+            sha.update(littleEndian(model.length));
+            sha.update(model);
+        } else {
+            sha.update(LINK);
+            previous.feed(sha);
+        }
+        ByteBuffer block = ByteBuffer.allocate(4 + 4 * pageTokens).order(ByteOrder.LITTLE_ENDIAN);
+        block.putInt(pageTokens);
+        for (int t = start; t < start + pageTokens; t++) {
+            block.putInt(tokens[t]);
+        }
+        sha.update(block.array());
+        return PageKey.of(sha.digest());
+    }
+
+    private static void checkPageTokens(int pageTokens) {
+        if (pageTokens < 1) {
+            throw new IllegalArgumentException("pageTokens must be at least 1, not " + pageTokens);
+        }
     }
 
     private static byte[] littleEndian(int value) {

@@ -29,6 +29,16 @@ class KvPageTest {
     }
 
     @Test
+    void fromFloatsIsFromLatentsInOneArray() {
+        float[][][] latents = {{{1f, 2f}, {3f, 4f}, {5f, 6f}}, {{7f, 8f}, {9f, 10f}, {11f, 12f}}};
+        float[] flat = {1f, 2f, 3f, 4f, 5f, 6f, 7f, 8f, 9f, 10f, 11f, 12f};
+        KvPage page = KvPage.fromFloats("m", 3, 3, 2, 2, flat);
+        assertEquals(KvPage.fromLatents("m", 3, latents).latentBytes(), page.latentBytes());
+        assertEquals(3, page.pageIndex());
+        assertThrows(IllegalArgumentException.class, () -> KvPage.fromFloats("m", 0, 3, 2, 2, new float[11]));
+    }
+
+    @Test
     void aPageIsImmutable() {
         byte[] raw = new byte[4 * 2 * 3];
         raw[0] = 1;

@@ -68,6 +68,20 @@ class PageKeysTest {
     }
 
     @Test
+    void theChainGrownAPageAtATimeGivesTheSameKeys() {
+        int[] tokens = Pages.tokens(22, 7);
+        List<PageKey> all = PageKeys.of("m", tokens, P);
+        PageKey previous = null;
+        for (int i = 0; i < all.size(); i++) {
+            previous = PageKeys.next("m", previous, tokens, i * P, P);
+            assertEquals(all.get(i), previous, "page " + i);
+        }
+        assertThrows(IllegalArgumentException.class, () -> PageKeys.next("m", null, tokens, P, P), "page 1 without page 0's key");
+        assertThrows(IllegalArgumentException.class, () -> PageKeys.next("m", all.get(0), tokens, 0, P), "page 0 with a predecessor");
+        assertThrows(IllegalArgumentException.class, () -> PageKeys.next("m", all.get(4), tokens, 20, P), "a partial page");
+    }
+
+    @Test
     void keysAre256BitsAndSurviveHex() {
         PageKey key = PageKeys.of("m", Pages.tokens(4, 6), P).get(0);
         assertEquals(64, key.hex().length());

@@ -35,15 +35,15 @@ public record AttendBatch(int layer, long stepId, List<ChunkSpan> chunks, float[
             if (!seen.add(chunk.getSequenceId())) {
                 throw invalid("sequence " + Long.toUnsignedString(chunk.getSequenceId()) + " appears twice in one call");
             }
-            long end = Integer.toUnsignedLong(chunk.getStart()) + Integer.toUnsignedLong(chunk.getTokens());
-            if (chunk.getTokens() == 0) {
+            long end = Integer.toUnsignedLong(chunk.getStart()) + chunk.getTokenIdsCount();
+            if (chunk.getTokenIdsCount() == 0) {
                 throw invalid(which + " has no tokens");
             }
             if (end > config.maxPositionEmbeddings()) {
                 throw invalid(which + " ends at position " + end + ", past the context of " + config.maxPositionEmbeddings() + " tokens");
             }
-            chunks.add(new ChunkSpan(chunk.getSequenceId(), chunk.getStart(), chunk.getTokens()));
-            total += chunk.getTokens();
+            chunks.add(new ChunkSpan(chunk.getSequenceId(), chunk.getStart(), tokenIds(chunk.getTokenIdsList())));
+            total += chunk.getTokenIdsCount();
         }
         long expected = FloatRows.byteSize(Math.toIntExact(total), hidden);
         if (request.getHiddenStates().size() != expected) {
@@ -52,6 +52,15 @@ public record AttendBatch(int layer, long stepId, List<ChunkSpan> chunks, float[
         }
         return new AttendBatch(layer, request.getStepId(), List.copyOf(chunks),
                 FloatRows.decode(request.getHiddenStates(), (int) total, hidden));
+    }
+
+    /** Token ids as ints: a uint32 past Integer.MAX_VALUE stays negative, and only ever feeds a page key. */
+    public static int[] tokenIds(List<Integer> ids) {
+        int[] tokens = new int[ids.size()];
+        for (int i = 0; i < tokens.length; i++) {
+            tokens[i] = ids.get(i);
+        }
+        return tokens;
     }
 
     private static StatusException invalid(String description) {

@@ -31,7 +31,11 @@ public record InstanceBatch(int instance, int[] rows, AttendRequest request) {
                 StepChunk chunk = chunks.get(c);
                 int n = chunk.tokens().length;
                 if (instanceOf[c] == instance) {
-                    request.addChunks(Chunk.newBuilder().setSequenceId(chunk.sequence().id()).setStart(chunk.start()).setTokens(n));
+                    Chunk.Builder part = Chunk.newBuilder().setSequenceId(chunk.sequence().id()).setStart(chunk.start());
+                    for (int token : chunk.tokens()) {
+                        part.addTokenIds(token);
+                    }
+                    request.addChunks(part);
                     for (int i = 0; i < n; i++) {
                         rows[count++] = row + i;
                     }

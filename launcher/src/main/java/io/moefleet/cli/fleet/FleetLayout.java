@@ -5,14 +5,19 @@ import java.nio.file.Path;
 
 /**
  * What a fleet run starts: the expert shards of {@code placement}, {@code attentionInstances} attention instances and
- * {@code kvMembers} KV pool members, each service computing on {@code serviceThreads} threads.
+ * {@code kvMembers} KV pool members, each service computing on {@code serviceThreads} threads; the attention instances
+ * publish and restore KV pages of {@code kvPageTokens} tokens.
  */
-public record FleetLayout(Path model, ExpertPlacement placement, int attentionInstances, int kvMembers, int serviceThreads) {
+public record FleetLayout(Path model, ExpertPlacement placement, int attentionInstances, int kvMembers, int serviceThreads,
+        int kvPageTokens) {
 
     public FleetLayout {
         if (attentionInstances < 1 || kvMembers < 1 || serviceThreads < 1) {
             throw new IllegalArgumentException("a fleet needs at least one attention instance, one KV member and one thread "
                     + "per service");
+        }
+        if (kvPageTokens < 1) {
+            throw new IllegalArgumentException("a KV page holds at least one token, not " + kvPageTokens);
         }
     }
 

@@ -4,6 +4,7 @@ import com.hazelcast.client.HazelcastClient;
 import com.hazelcast.client.config.ClientConfig;
 import com.hazelcast.core.HazelcastInstance;
 import io.moefleet.attention.AttentionServiceMain;
+import io.moefleet.attention.KvPoolSettings;
 import io.moefleet.attention.RemoteAttention;
 import io.moefleet.attention.RoundRobinAssignment;
 import io.moefleet.expert.ExpertPlacement;
@@ -31,7 +32,8 @@ import java.util.List;
 
 /**
  * A whole fleet on this machine, each service a JVM of its own on free loopback ports: the KV members (one Hazelcast
- * cluster), the expert shards, the attention instances. Each JVM gets an explicit heap bound ({@link HeapBounds}) and
+ * cluster), the expert shards, the attention instances (clients of the KV members: they publish full pages of
+ * {@link FleetLayout#kvPageTokens()} tokens and restore cached prefixes from them). Each JVM gets an explicit heap bound ({@link HeapBounds}) and
  * the build's JVM flags ({@link ServiceJvmFlags}); all logs go to one folder, one file per process. {@link #start}
  * returns once every service is healthy; {@link #close} (or this JVM's exit) stops them all.
  */
@@ -43,6 +45,8 @@ public final class FleetProcesses implements AutoCloseable {
     private static final Duration RETRY_PAUSE = Duration.ofMillis(50);
     private static final Duration STOP_GRACE = Duration.ofSeconds(10);
     private static final long KV_MEMORY_BUDGET = 256L << 20;
+    /** The pages each attention instance keeps hot: the instance's default, counted in its heap bound. */
+    private static final long HOT_PAGE_BYTES = KvPoolSettings.DEFAULT_HOT_BYTES;
     private static final String LOOPBACK = "127.0.0.1";
 
     private final Path logs;
@@ -124,11 +128,16 @@ public final class FleetProcesses implements AutoCloseable {
                     "--model", model, "--port", Integer.toString(port), "--shard", Integer.toString(s),
                     "--placement", placementFile().toString(), "--threads", threads);
         }
+        // attention instances are Hazelcast clients of the KV members: the same JVM flags for Hazelcast as the members
+        List<String> attentionFlags = new ArrayList<>(flags.common());
+        attentionFlags.addAll(flags.hazelcast());
         for (int a = 0; a < layout.attentionInstances(); a++) {
             int port = freePort();
             attentionAddresses.add(LOOPBACK + ":" + port);
-            launch("attention-" + a, withHeap(flags.common(), heaps.attentionInstance()), AttentionServiceMain.class,
-                    "--model", model, "--port", Integer.toString(port), "--threads", threads);
+            launch("attention-" + a, withHeap(attentionFlags, heaps.attentionInstance(HOT_PAGE_BYTES)), AttentionServiceMain.class,
+                    "--model", model, "--port", Integer.toString(port), "--threads", threads,
+                    "--kv-pool", String.join(",", kvAddresses), "--kv-cluster-name", kvClusterName,
+                    "--kv-page-tokens", Integer.toString(layout.kvPageTokens()), "--kv-hot-memory", (HOT_PAGE_BYTES >> 20) + "m");
         }
     }
 

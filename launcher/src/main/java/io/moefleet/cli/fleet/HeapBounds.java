@@ -11,8 +11,9 @@ import java.util.regex.Pattern;
  * The {@code -Xmx} of each service JVM. Weights are memory-mapped, off the heap; on the heap are the norms, biases and
  * scales copied at load, activations, latent caches and gRPC buffers. The rule: a floor of 256 MiB, plus the bytes of
  * the tensors the process serves (an expert shard: its routed experts' tensors; an attention instance: every layer's
- * {@code self_attn} tensors), so that even a process that copied all its tensors to the heap fits. A KV member: the
- * floor plus twice its memory budget (its own pages and the backups of another member's).
+ * {@code self_attn} tensors, plus the memory its hot KV pages may take), so that even a process that copied all its
+ * tensors to the heap fits. A KV member: the floor plus twice its memory budget (its own pages and the backups of
+ * another member's).
  */
 final class HeapBounds {
 
@@ -38,10 +39,10 @@ final class HeapBounds {
         return FLOOR + bytes;
     }
 
-    long attentionInstance() {
+    long attentionInstance(long hotPageBytes) {
         long bytes = tensors.values().stream().filter(t -> ATTENTION.matcher(t.name()).find())
                 .mapToLong(t -> t.data().byteSize()).sum();
-        return FLOOR + bytes;
+        return FLOOR + bytes + hotPageBytes;
     }
 
     static long kvMember(long memoryBudget) {

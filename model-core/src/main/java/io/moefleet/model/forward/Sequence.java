@@ -1,5 +1,6 @@
 package io.moefleet.model.forward;
 
+import java.nio.FloatBuffer;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -42,5 +43,58 @@ public final class Sequence {
 
     void setLength(int length) {
         this.length = length;
+    }
+
+    /**
+     * Copies every layer's latents of positions {@code [from, to)} into {@code into}, layer after layer, position after
+     * position ({@code [layer][position][width]}, the layout of a KV pool page), so that an attention instance can
+     * publish them.
+     */
+    public void copyLatents(int from, int to, FloatBuffer into) {
+        if (from < 0 || from > to || to > length) {
+            throw new IllegalArgumentException("positions [" + from + ", " + to + ") are not within the " + length + " cached");
+        }
+        for (int layer = 0; layer < layers; layer++) {
+            float[][] rows = cache().layer(layer);
+            for (int p = from; p < to; p++) {
+                into.put(rows[p], 0, width);
+            }
+        }
+    }
+
+    /**
+     * Appends {@code count} positions whose latents were computed before (a KV pool page restored by an attention
+     * instance), read from {@code latents} in {@link #copyLatents}'s layout; the length grows by {@code count}.
+     */
+    public void appendLatents(int count, FloatBuffer latents) {
+        if (count < 0 || latents.remaining() < (long) count * layers * width) {
+            throw new IllegalArgumentException(count + " positions of " + layers + " layers x " + width + " floats, but "
+                    + latents.remaining() + " floats remain");
+        }
+        LatentCache cache = cache();
+        cache.ensureCapacity(length + count);
+        for (int layer = 0; layer < layers; layer++) {
+            float[][] rows = cache.layer(layer);
+            for (int p = length; p < length + count; p++) {
+                latents.get(rows[p], 0, width);
+            }
+        }
+        length += count;
+    }
+
+    /**
+     * For a sequence whose latents a remote attention backend holds (a router): that backend already holds its first
+     * {@code positions} positions (an attention instance restored them from the KV pool), so the next chunk starts
+     * there. Refused once this process holds latents of the sequence: they would not cover the positions.
+     */
+    public void resumeAt(int positions) {
+        if (cache != null) {
+            throw new IllegalStateException("sequence " + id + " holds its latents in this process: it cannot resume at "
+                    + positions + " without them");
+        }
+        if (positions < 0) {
+            throw new IllegalArgumentException("a sequence resumes at a position >= 0, not " + positions);
+        }
+        length = positions;
     }
 }
