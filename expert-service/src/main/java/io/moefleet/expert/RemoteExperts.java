@@ -45,6 +45,8 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
     private final int hidden;
     private final List<Shard> shards;
     private long[] dispatches = new long[0];
+    private long lastBytesSent;
+    private long lastBytesReceived;
 
     /** The shards a router talks to: one channel per shard, to {@code addresses.get(s)} ("host:port") for shard s. */
     private record Shard(int index, String address, ManagedChannel channel, ExpertServiceGrpc.ExpertServiceFutureStub calls,
@@ -86,6 +88,11 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
         for (ShardBatch batch : batches) {
             calls.add(shards.get(batch.shard()).calls().forward(batch.request()));
         }
+        lastBytesSent = 0;
+        lastBytesReceived = 0;
+        for (ShardBatch batch : batches) {
+            lastBytesSent += batch.request().getSerializedSize();   // memoised: the marshaller computed it already
+        }
         ForwardResponse[] responses = new ForwardResponse[batches.size()];
         List<Integer> failed = new ArrayList<>();
         List<String> reasons = new ArrayList<>();
@@ -93,6 +100,7 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
             Shard shard = shards.get(batches.get(i).shard());
             try {
                 responses[i] = calls.get(i).get();   // bounded by the call's deadline
+                lastBytesReceived += responses[i].getSerializedSize();
                 long expected = FloatRows.byteSize(batches.get(i).rows().length, hidden);
                 if (responses[i].getPartialSums().size() != expected) {
                     failed.add(shard.index());
@@ -115,6 +123,19 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
         for (int i = 0; i < batches.size(); i++) {
             FloatRows.addInto(responses[i].getPartialSums(), batches.get(i).rows(), out, hidden);
         }
+    }
+
+    /**
+     * Protobuf bytes of the last {@link #addRoutedExperts} call's Forward requests, all shards together: one layer's
+     * dispatch (gRPC framing and HTTP/2 headers not counted).
+     */
+    public long lastBytesSent() {
+        return lastBytesSent;
+    }
+
+    /** Protobuf bytes of the responses that reached this router in the last {@link #addRoutedExperts} call: one layer's combine. */
+    public long lastBytesReceived() {
+        return lastBytesReceived;
     }
 
     /**

@@ -1,33 +1,58 @@
 package io.moefleet.cli;
 
+import io.moefleet.cli.fleet.FleetBench;
+import io.moefleet.cli.fleet.FleetBenchReport;
+import io.moefleet.cli.fleet.FleetLayout;
+import io.moefleet.cli.fleet.FleetStartException;
 import io.moefleet.engine.Benchmark;
 import io.moefleet.engine.Engine;
 import io.moefleet.engine.MemoryBandwidth;
 import io.moefleet.model.compute.Workers;
 import io.moefleet.model.weights.ModelWeights;
+import io.opentelemetry.api.OpenTelemetry;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 
-/** {@code bench}: prefill and decode throughput of the engine beside the measured bandwidth roofline. */
+/**
+ * {@code bench}: prefill and decode throughput of the engine beside the measured bandwidth roofline; with
+ * {@code --fleet}, decode throughput of a fleet started for the run beside the engine's, per batch size, with the
+ * per-layer call latencies, bytes and floors of {@link FleetBench}.
+ */
 final class BenchCommand implements Command {
 
     @Override
     public java.util.Set<String> switches() {
-        return java.util.Set.of("json");
+        return java.util.Set.of("json", "fleet");
     }
 
     @Override
     public String usage() {
-        return "bench --model DIR [--threads T] [--quantize q8] [--batch B] [--json]";
+        return "bench --model DIR [--threads T] [--quantize q8] [--batch B] [--json] "
+                + "| --fleet [--batch 1,8,32] [--warm-up-steps 128] [--steps 64] [--floor-calls 2000] " + FleetOptions.USAGE;
     }
 
     @Override
     public int run(Args args, PrintStream out, PrintStream err) throws Exception {
         Path model = Path.of(args.required("model"));
         int threads = args.intValue("threads", "2", 1);
-        int batch = args.intValue("batch", "1", 1);
         boolean json = args.flag("json");
+        if (args.flag("fleet")) {
+            return runFleet(args, model, threads, json, out, err);
+        }
+        int batch = args.intValue("batch", "1", 1);
         ModelWeights.Quantize quantize = ModelWeights.Quantize.parse(args.optional("quantize", "none"));
+        for (String option : List.of("warm-up-steps", "steps", "floor-calls")) {
+            if (args.optional(option, null) != null) {
+                throw new UsageException("bench: --" + option + " goes with --fleet");
+            }
+        }
+        for (String option : FleetOptions.NAMES) {
+            if (args.optional(option, null) != null) {
+                throw new UsageException("bench: --" + option + " goes with --fleet");
+            }
+        }
         args.rejectUnknown();
         double bandwidth;
         try (Workers workers = new Workers(threads)) {
@@ -52,5 +77,44 @@ final class BenchCommand implements Command {
             }
         }
         return 0;
+    }
+
+    private static int runFleet(Args args, Path model, int threads, boolean json, PrintStream out, PrintStream err) {
+        if (!args.optional("quantize", "none").equals("none")) {
+            throw new UsageException("bench: --quantize is not supported with --fleet (the services hold the checkpoint's own format)");
+        }
+        List<Integer> batches = batchSizes(args.optional("batch", "1,8,32"));
+        int warmUpSteps = args.intValue("warm-up-steps", "128", 0);
+        int steps = args.intValue("steps", "64", 1);
+        int floorCalls = args.intValue("floor-calls", "2000", 1);
+        FleetLayout layout = FleetOptions.layout("bench", args, model);
+        OpenTelemetry telemetry = RouterTelemetry.open("bench", args);
+        args.rejectUnknown();
+        FleetBenchReport report;
+        try {
+            report = FleetBench.run(layout, new FleetBench.Settings(batches, threads, warmUpSteps, steps, floorCalls), telemetry,
+                    new ConsoleProgress(err, "loading " + model.getFileName()), FleetOptions.logsRoot(), err);
+        } catch (FleetStartException e) {
+            err.println("fleet bench: " + e.getMessage());
+            return 1;
+        }
+        out.print(report.table());
+        if (json) {
+            out.println(report.json());
+        }
+        return 0;
+    }
+
+    /** Comma-separated batch sizes, e.g. {@code 1,8,32}. */
+    private static List<Integer> batchSizes(String value) {
+        try {
+            List<Integer> batches = Arrays.stream(value.split(",")).map(String::strip).map(Integer::parseInt).toList();
+            if (batches.stream().allMatch(b -> b >= 1)) {
+                return batches;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new UsageException("bench: --batch must be comma-separated batch sizes of at least 1, got '" + value + "'");
     }
 }

@@ -1,5 +1,6 @@
 package io.moefleet.cli;
 
+import io.moefleet.attention.KvPoolSettings;
 import io.moefleet.cli.fleet.FleetLayout;
 import io.moefleet.expert.ExpertPlacement;
 import io.moefleet.expert.PlacementFlags;
@@ -11,10 +12,10 @@ import java.util.List;
 final class FleetOptions {
 
     static final List<String> NAMES = List.of("expert-shards", "experts-per-shard", "replicas",
-            "attention-instances", "kv-members", "service-threads");
+            "attention-instances", "kv-members", "service-threads", "trace-sampling");
 
     static final String USAGE = "(--expert-shards N | --experts-per-shard K) [--replicas R] [--attention-instances A] "
-            + "[--kv-members M] [--service-threads T]";
+            + "[--kv-members M] [--service-threads T] [--trace-sampling RATIO]";
 
     private FleetOptions() {}
 
@@ -32,7 +33,9 @@ final class FleetOptions {
         int kvMembers = args.intValue("kv-members", "2", 1);
         int serviceThreads = args.intValue("service-threads",
                 Integer.toString(FleetLayout.defaultServiceThreads(placement, attentionInstances)), 1);
-        return new FleetLayout(model, placement, attentionInstances, kvMembers, serviceThreads);
+        // tokens per KV page: the attention instances publish every full page and restore a new prompt's cached pages
+        int kvPageTokens = args.intValue("kv-page-tokens", Integer.toString(KvPoolSettings.DEFAULT_PAGE_TOKENS), 1);
+        return new FleetLayout(model, placement, attentionInstances, kvMembers, serviceThreads, kvPageTokens);
     }
 
     private static Integer optionalInt(Args args, String name) {

@@ -8,6 +8,7 @@ import io.moefleet.model.weights.ModelWeights;
 import io.moefleet.router.FleetEndpoints;
 import io.moefleet.router.FleetRouter;
 import io.moefleet.sampling.SamplingParams;
+import io.opentelemetry.api.OpenTelemetry;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -43,10 +44,12 @@ final class GenerateCommand implements Command {
                 throw new UsageException("generate: --quantize is not supported with --fleet (the services hold the checkpoint's own format)");
             }
             FleetLayout layout = FleetOptions.layout("generate", args, model);
+            OpenTelemetry telemetry = RouterTelemetry.open("generate", args);
             args.rejectUnknown();
             try (FleetProcesses fleet = FleetProcesses.start(layout, FleetOptions.logsRoot(), err);
                  FleetRouter router = FleetRouter.open(
-                    new FleetEndpoints(fleet.attentionAddresses(), fleet.placement(), fleet.expertAddresses()), model, threads, new ConsoleProgress(err, "loading " + model.getFileName()))) {
+                    new FleetEndpoints(fleet.attentionAddresses(), fleet.placement(), fleet.expertAddresses()), model, threads, new ConsoleProgress(err, "loading " + model.getFileName()),
+                    telemetry)) {
                 long start = System.nanoTime();
                 generated = router.greedy(prompt, count);
                 err.printf("generated %d tokens through the fleet in %.2f s%n", count, (System.nanoTime() - start) / 1e9);

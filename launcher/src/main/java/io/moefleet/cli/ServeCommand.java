@@ -3,28 +3,41 @@ package io.moefleet.cli;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.moefleet.cli.fleet.FleetLayout;
-import io.moefleet.cli.fleet.FleetProcesses;
 import io.moefleet.cli.fleet.FleetStartException;
-import io.moefleet.router.FleetEndpoints;
-import io.moefleet.router.FleetRouter;
+import io.moefleet.router.RouterService;
+import io.moefleet.router.scheduler.SchedulerLimits;
+import io.opentelemetry.api.OpenTelemetry;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 
 /**
- * {@code serve}: the whole fleet on this machine, each service its own JVM, this process the router, until Ctrl-C.
- * {@code GET /health} on port P answers 503 while the fleet starts and 200 once a token has gone through every
- * service. The OpenAI-compatible API comes with the API issue; other paths answer 404 until then.
+ * {@code serve}: the OpenAI- and Anthropic-compatible API on port P, over the whole fleet on this machine (each service
+ * its own JVM, this process the router) or, with {@code --single-process}, over the engine alone. {@code GET /health}
+ * answers 503 while the model loads and the fleet starts, and 200 once a token has gone through every service and the
+ * API listens. Ctrl-C (SIGTERM) drains: new requests get 503, those under way finish (up to 30 s), then every service
+ * stops.
  */
 final class ServeCommand implements Command {
 
+    private static final Duration DRAIN_GRACE = Duration.ofSeconds(30);
+
+    @Override
+    public Set<String> switches() {
+        return Set.of("single-process");
+    }
+
     @Override
     public String usage() {
-        return "serve --model DIR --port P [--host H] [--threads T] " + FleetOptions.USAGE;
+        return "serve --model DIR --port P [--host H] [--threads T] [--served-model-name NAME] [--max-running N] "
+                + "[--max-waiting N] [--max-queue-wait-s S] [--step-tokens N] "
+                + "(--single-process | " + FleetOptions.USAGE + ")";
     }
 
     @Override
@@ -33,45 +46,75 @@ final class ServeCommand implements Command {
         int port = args.intValue("port", args.required("port"), 1);
         String host = args.optional("host", "127.0.0.1");
         int threads = args.intValue("threads", "1", 1);
-        FleetLayout layout = FleetOptions.layout("serve", args, model);
+        RouterService.Settings settings = settings(args, model, host, port);
+        boolean singleProcess = args.flag("single-process");
+        FleetLayout layout = null;
+        if (singleProcess) {
+            for (String option : FleetOptions.NAMES) {
+                if (args.optional(option, null) != null) {
+                    throw new UsageException("serve: --" + option + " does not go with --single-process");
+                }
+            }
+        } else {
+            layout = FleetOptions.layout("serve", args, model);
+        }
+        OpenTelemetry telemetry = RouterTelemetry.open("serve", args);
         args.rejectUnknown();
 
         HealthEndpoint health = HealthEndpoint.start(host, port);
-        CountDownLatch stopped = new CountDownLatch(1);
-        FleetProcesses fleet;
-        FleetRouter router;
+        long start = System.nanoTime();
+        ServingStack stack;
         try {
-            fleet = FleetProcesses.start(layout, FleetOptions.logsRoot(), err);
+            stack = ServingStack.start(model, layout, threads, settings, telemetry, err, health::stop);
         } catch (FleetStartException e) {
             health.stop();
             err.println("fleet serve: " + e.getMessage());
             return 1;
-        }
-        try {
-            router = FleetRouter.open(
-                    new FleetEndpoints(fleet.attentionAddresses(), fleet.placement(), fleet.expertAddresses()), model, threads, new ConsoleProgress(err, "loading " + model.getFileName()));
-            router.greedy(new int[] {0}, 1);                 // one token through every service before saying "serving"
         } catch (RuntimeException e) {
-            fleet.close();
             health.stop();
             throw e;
         }
+        CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            health.stop();
-            router.close();
-            fleet.close();
+            stack.drainAndClose(DRAIN_GRACE);
             stopped.countDown();
         }, "fleet-serve-stop"));
-        health.serving();
-        err.printf("serving %s on http://%s:%d (GET /health); Ctrl-C stops the fleet%n", model.getFileName(), host, port);
+        err.printf("serving %s as '%s' on http://%s:%d after %.1f s (%s); Ctrl-C drains and stops%n", model.getFileName(),
+                settings.servedModelName(), host, stack.router().port(), (System.nanoTime() - start) / 1e9,
+                singleProcess ? "single process" : "fleet");
+        err.println("  try: " + curlLine(host, stack.router().port(), settings.servedModelName()));
         stopped.await();
         return 0;
     }
 
-    /** The health endpoint, bound before the fleet starts so that a client can watch it come up. */
+    /** A chat request to try against a running server. */
+    static String curlLine(String host, int port, String servedModelName) {
+        return "curl -N http://" + host + ":" + port + "/v1/chat/completions -H 'content-type: application/json' -d '{\"model\": \""
+                + servedModelName + "\", \"messages\": [{\"role\": \"user\", \"content\": \"Hello\"}], \"max_tokens\": 32, \"stream\": true}'";
+    }
+
+    /** The API's name for the model (the checkpoint folder's unless given) and the scheduler's bounds. */
+    static RouterService.Settings settings(Args args, Path model, String host, int port) {
+        String name = args.optional("served-model-name", model.toAbsolutePath().normalize().getFileName().toString());
+        SchedulerLimits defaults = SchedulerLimits.DEFAULT;
+        int maxRunning = args.intValue("max-running", Integer.toString(defaults.maxRunning()), 1);
+        int stepTokens = args.intValue("step-tokens", Integer.toString(Math.max(defaults.stepTokenBudget(), maxRunning + 1)), 2);
+        try {
+            return new RouterService.Settings(name, host, port, new SchedulerLimits(maxRunning,
+                    args.intValue("max-waiting", Integer.toString(defaults.maxWaiting()), 0),
+                    Duration.ofSeconds(args.intValue("max-queue-wait-s", Long.toString(defaults.maxQueueWait().toSeconds()), 1)),
+                    stepTokens));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("serve: " + e.getMessage());
+        }
+    }
+
+    /**
+     * The health endpoint while the model loads and the fleet starts: 503 "starting", bound first so that a client can
+     * watch the server come up; the API replaces it.
+     */
     private static final class HealthEndpoint {
         private final HttpServer server;
-        private volatile boolean serving;
 
         private HealthEndpoint(HttpServer server) {
             this.server = server;
@@ -86,10 +129,6 @@ final class ServeCommand implements Command {
             return endpoint;
         }
 
-        void serving() {
-            serving = true;
-        }
-
         void stop() {
             server.stop(0);
         }
@@ -97,9 +136,9 @@ final class ServeCommand implements Command {
         private void handle(HttpExchange exchange) throws IOException {
             try (exchange) {
                 boolean health = exchange.getRequestURI().getPath().equals("/health");
-                int status = !health ? 404 : serving ? 200 : 503;
-                String body = !health ? "{\"error\": {\"message\": \"not found: " + exchange.getRequestURI().getPath() + "\"}}"
-                        : serving ? "{\"status\": \"serving\"}" : "{\"status\": \"starting\"}";
+                int status = health ? 503 : 404;
+                String body = health ? "{\"status\": \"starting\"}"
+                        : "{\"error\": {\"message\": \"not found: " + exchange.getRequestURI().getPath() + "\"}}";
                 byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
                 exchange.getResponseHeaders().set("Content-Type", "application/json");
                 exchange.sendResponseHeaders(status, bytes.length);

@@ -2,6 +2,7 @@ package io.moefleet.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.moefleet.engine.Engine;
@@ -75,12 +76,14 @@ class MainTest {
     }
 
     @Test
-    void demoPrintsACompletionOfItsCheckpoint() {
-        Result r = run("demo", "--model", dir.resolve("demo-small").toString(), "--max-tokens", "3", "--prompt", "Hi");
+    void demoStreamsAChatAnswerThroughTheApiOfAFleetAndStopsIt() {
+        Result r = run("demo", "--model", dir.resolve("demo-small").toString(), "--max-tokens", "6", "--prompt", "Hi");
         // --model points the demo at an empty folder: it makes the (demo preset) checkpoint there first
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.out().startsWith("Hi"), r.out());
-        assertTrue(r.err().contains("./fleet generate"), r.err());
+        assertFalse(r.out().isBlank(), "the streamed answer: " + r.out());
+        assertTrue(r.err().contains("the fleet is serving"), r.err());
+        assertTrue(r.err().contains("./fleet serve --model"), r.err());
+        assertTrue(r.err().contains("curl -N http://127.0.0.1:"), r.err());
     }
 
     @Test

@@ -1,9 +1,13 @@
 package io.moefleet.rpc;
 
 import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.sdk.OpenTelemetrySdk;
 import io.opentelemetry.sdk.autoconfigure.AutoConfiguredOpenTelemetrySdk;
+import io.opentelemetry.sdk.autoconfigure.spi.ConfigProperties;
+import io.opentelemetry.sdk.autoconfigure.spi.traces.ConfigurableSpanExporterProvider;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.ServiceLoader;
 import java.util.Set;
 
 /**
@@ -68,7 +72,7 @@ public final class ServiceMain {
         System.setProperty("java.util.logging.SimpleFormatter.format", name + ": %5$s%6$s%n");
         Running running;
         try {
-            running = starter.start(parse(argv, known), openTelemetry(name));
+            running = starter.start(parse(argv, known), openTelemetry(name, Map.of(), Map.of()));
         } catch (IllegalArgumentException e) {
             System.err.println(name + ": " + e.getMessage());
             System.err.println(usage);
@@ -101,15 +105,49 @@ public final class ServiceMain {
         return new Options(values);
     }
 
-    private static OpenTelemetry openTelemetry(String serviceName) {
+    /**
+     * The OpenTelemetry of a fleet process called {@code serviceName}, configured as every service's: the standard
+     * {@code OTEL_*} variables and {@code otel.*} system properties over {@code defaults}, with {@code overrides} (a
+     * command-line flag's settings) winning over both. Metrics and logs are not exported unless asked for; spans go to
+     * OTLP when an OTLP endpoint is configured and the exporter is on the class path, else nowhere (unless
+     * {@code otel.traces.exporter} says otherwise). The SDK flushes and closes at JVM exit.
+     */
+    public static OpenTelemetrySdk openTelemetry(String serviceName, Map<String, String> defaults, Map<String, String> overrides) {
+        Map<String, String> base = new HashMap<>(Map.of(
+                "otel.service.name", serviceName,
+                "otel.metrics.exporter", "none",
+                "otel.logs.exporter", "none"));
+        base.putAll(defaults);
         return AutoConfiguredOpenTelemetrySdk.builder()
-                // defaults that OTEL_* variables override: no exporter is bundled with the services yet
-                .addPropertiesSupplier(() -> Map.of(
-                        "otel.service.name", serviceName,
-                        "otel.traces.exporter", "none",
-                        "otel.metrics.exporter", "none",
-                        "otel.logs.exporter", "none"))
+                .addPropertiesSupplier(() -> base)
+                .addPropertiesCustomizer(config -> {
+                    Map<String, String> decided = new HashMap<>();
+                    if (config.getString("otel.traces.exporter") == null) {
+                        decided.put("otel.traces.exporter", defaultSpanExporter(serviceName, config));
+                    }
+                    decided.putAll(overrides);
+                    return decided;
+                })
                 .build()
                 .getOpenTelemetrySdk();
+    }
+
+    /**
+     * "otlp" when an OTLP endpoint is set and an OTLP exporter can be loaded, else "none": a service built without the
+     * exporter keeps starting when the fleet's environment names a collector (it says once that it will not export).
+     */
+    private static String defaultSpanExporter(String serviceName, ConfigProperties config) {
+        String endpoint = config.getString("otel.exporter.otlp.traces.endpoint", config.getString("otel.exporter.otlp.endpoint"));
+        if (endpoint == null) {
+            return "none";
+        }
+        boolean available = ServiceLoader.load(ConfigurableSpanExporterProvider.class).stream()
+                .anyMatch(provider -> provider.get().getName().equals("otlp"));
+        if (!available) {
+            System.getLogger(ServiceMain.class.getName()).log(System.Logger.Level.WARNING, serviceName
+                    + ": an OTLP endpoint (" + endpoint + ") is set but no OTLP exporter is on the class path: spans are not exported");
+            return "none";
+        }
+        return "otlp";
     }
 }

@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.moefleet.checkpoint.CheckpointWriter;
 import io.moefleet.checkpoint.Preset;
 import io.moefleet.checkpoint.WeightFormat;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.moefleet.engine.Engine;
+import io.moefleet.sampling.SamplingParams;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -15,12 +18,18 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code ./fleet serve}: health answers 503 while the fleet starts, 200 once it serves; stopping it leaves no service. */
+/**
+ * {@code ./fleet serve}: health answers 503 while the fleet starts, 200 once it serves; a completion through the fleet's
+ * API gives the engine's greedy tokens; stopping it leaves no service.
+ */
 @Timeout(150)
 class ServeCommandTest {
 
@@ -28,7 +37,7 @@ class ServeCommandTest {
     Path dir;
 
     @Test
-    void healthTurnsServingAndStoppingLeavesNoProcess() throws Exception {
+    void healthTurnsServingTheApiAnswersAsTheEngineAndStoppingLeavesNoProcess() throws Exception {
         Path tiny = dir.resolve("tiny");
         CheckpointWriter.write(Preset.config("tiny"), 5, WeightFormat.BF16, tiny);
         int port;
@@ -60,9 +69,20 @@ class ServeCommandTest {
                 Thread.sleep(200);
             }
             assertTrue(last != null && last.statusCode() == 200, "health never turned 200: " + Files.readString(err));
-            assertEquals("{\"status\": \"serving\"}", last.body());
+            assertEquals("{\"status\":\"serving\"}", last.body());
             assertTrue(sawStarting, "health answered 503 while the fleet started");
-            assertTrue(Files.readString(err).contains("serving tiny on http://127.0.0.1:" + port), Files.readString(err));
+            assertTrue(Files.readString(err).contains("serving tiny as 'tiny' on http://127.0.0.1:" + port), Files.readString(err));
+            HttpResponse<String> completion = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/completions"))
+                    .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString("""
+                            {"model": "tiny", "prompt": [5, 6, 7, 8], "max_tokens": 6, "temperature": 0, "ignore_eos": true,
+                             "logprobs": 0, "return_tokens_as_token_ids": true}""")).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, completion.statusCode(), completion.body());
+            List<String> tokens = new ArrayList<>();
+            new ObjectMapper().readTree(completion.body()).at("/choices/0/logprobs/tokens").forEach(t -> tokens.add(t.asText()));
+            try (Engine engine = Engine.open(tiny, (done, total) -> { })) {
+                assertEquals(Arrays.stream(engine.generate(new int[] {5, 6, 7, 8}, 6, SamplingParams.greedy()))
+                        .mapToObj(id -> "token_id:" + id).toList(), tokens);
+            }
             assertEquals(404, http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/nothing")).build(),
                     HttpResponse.BodyHandlers.ofString()).statusCode());
         } finally {

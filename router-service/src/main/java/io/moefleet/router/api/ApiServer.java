@@ -62,8 +62,10 @@ public final class ApiServer {
         ChatCompletionsHandler chat = new ChatCompletionsHandler(vertx, served);
         CompletionsHandler completions = new CompletionsHandler(vertx, served);
         TokenizeHandler tokenize = new TokenizeHandler(vertx, served);
+        MessagesHandler messages = new MessagesHandler(vertx, served);
         router.post("/v1/chat/completions").handler(openAi(chat::handle));
         router.post("/v1/completions").handler(openAi(completions::handle));
+        router.post("/v1/messages").handler(ctx -> guarded(ctx, true, () -> messages.handle(ctx)));
         router.post("/tokenize").handler(openAi(tokenize::tokenize));
         router.post("/detokenize").handler(openAi(tokenize::detokenize));
         router.get("/v1/models").handler(this::models);
@@ -107,8 +109,11 @@ public final class ApiServer {
     }
 
     private void countRequest(RoutingContext ctx) {
-        String route = ctx.request().path();
-        ctx.addEndHandler(v -> requests.labelValues(route, Integer.toString(ctx.response().getStatusCode())).inc());
+        // the matched route's path, not the request's: unknown paths must not grow the label set
+        ctx.addEndHandler(v -> {
+            String route = ctx.currentRoute() == null || ctx.currentRoute().getPath() == null ? "other" : ctx.currentRoute().getPath();
+            requests.labelValues(route, Integer.toString(ctx.response().getStatusCode())).inc();
+        });
         ctx.next();
     }
 

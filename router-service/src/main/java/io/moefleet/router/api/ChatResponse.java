@@ -49,8 +49,12 @@ final class ChatResponse {
         http.closeHandler(v -> cancelAll());
     }
 
+    /** Tracks a choice's generation; a client already gone (closed while the request was prepared) cancels it at once. */
     void track(Scheduler.Handle handle) {
         handles.add(handle);
+        if (http.closed()) {
+            handle.cancel();                    // the close handler, set after the connection closed, never fires
+        }
     }
 
     /** A choice's deltas before its first token (a continued final message). */

@@ -24,6 +24,7 @@ record GenerationOptions(int n, boolean stream, boolean includeUsage, List<Strin
 
     /** Reads the shared fields; {@code chat} selects the chat form of logprobs ({@code logprobs} + {@code top_logprobs}). */
     static GenerationOptions fromJson(JsonNode body, boolean chat, int vocabSize) {
+        requireSamplingTypes(body);
         int n = Json.integer(body, "n", 1, MAX_CHOICES).orElse(1);
         boolean stream = Json.bool(body, "stream", false);
         boolean includeUsage = false;
@@ -74,6 +75,29 @@ record GenerationOptions(int n, boolean stream, boolean includeUsage, List<Strin
         return new SamplingParams(params.temperature(), params.topK(), params.topP(), params.minP(), params.presencePenalty(),
                 params.frequencyPenalty(), params.repetitionPenalty(), params.logitBias(),
                 OptionalLong.of(params.seed().getAsLong() + index));
+    }
+
+    /**
+     * The sampling fields whose wrong types {@code ChatRequest.sampling} would let through (a seed that is not an
+     * integer is ignored, a non-numeric logit bias read as 0, a fractional top_k truncated): 400 naming the field.
+     */
+    private static void requireSamplingTypes(JsonNode body) {
+        Json.integer(body, "top_k", -1, Integer.MAX_VALUE);
+        if (Json.present(body, "seed") && !(body.get("seed").isIntegralNumber() && body.get("seed").canConvertToLong())) {
+            throw ApiException.badRequest("'seed' must be an integer, got " + body.get("seed"));
+        }
+        if (Json.present(body, "logit_bias")) {
+            JsonNode bias = body.get("logit_bias");
+            if (!bias.isObject()) {
+                throw ApiException.badRequest("'logit_bias' must be an object of token ids to numbers, got " + bias);
+            }
+            bias.properties().forEach(entry -> {
+                if (!entry.getValue().isNumber()) {
+                    throw ApiException.badRequest("'logit_bias' of token " + entry.getKey() + " must be a number, got "
+                            + entry.getValue());
+                }
+            });
+        }
     }
 
     private static List<String> stops(JsonNode body) {

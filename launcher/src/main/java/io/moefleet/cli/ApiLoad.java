@@ -1,0 +1,116 @@
+package io.moefleet.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Stream;
+
+/**
+ * A serving benchmark's client, as vLLM's {@code benchmark_serving} measures: {@code c} concurrent streaming
+ * completions of token-id prompts with {@code ignore_eos}, each token timed as its event arrives (logprobs on, so every
+ * token is one event). Reports aggregate output tokens/s, time to first token and time per output token.
+ */
+final class ApiLoad {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final URI completions;
+    private final String model;
+    private final int vocabSize;
+
+    ApiLoad(URI base, String model, int vocabSize) {
+        this.completions = base.resolve("/v1/completions");
+        this.model = model;
+        this.vocabSize = vocabSize;
+    }
+
+    /** One concurrency level's figures: token rates, and the p50/p99 of TTFT and TPOT over its requests, in ms. */
+    record Level(int concurrency, int requests, double outputTokensPerSecond, double ttftP50Ms, double ttftP99Ms,
+            double tpotP50Ms, double tpotP99Ms, double wallSeconds) {}
+
+    /** Runs {@code concurrency} requests at once (one wave), each a fresh prompt of {@code promptTokens} ids. */
+    Level run(int concurrency, int promptTokens, int outputTokens, long seed) throws Exception {
+        SplittableRandom random = new SplittableRandom(seed);
+        List<int[]> prompts = new ArrayList<>();
+        for (int i = 0; i < concurrency; i++) {
+            prompts.add(random.ints(promptTokens, 1, vocabSize).toArray());
+        }
+        long start = System.nanoTime();
+        List<Timing> timings = new ArrayList<>();
+        try (HttpClient client = HttpClient.newBuilder().executor(Executors.newVirtualThreadPerTaskExecutor()).build();
+                ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<Timing>> futures = new ArrayList<>();
+            for (int[] prompt : prompts) {
+                futures.add(pool.submit(() -> stream(client, prompt, outputTokens)));
+            }
+            for (Future<Timing> future : futures) {
+                timings.add(future.get());
+            }
+        }
+        double wall = (System.nanoTime() - start) / 1e9;
+        long tokens = timings.stream().mapToLong(Timing::tokens).sum();
+        double[] ttft = timings.stream().mapToDouble(Timing::ttftMs).sorted().toArray();
+        double[] tpot = timings.stream().mapToDouble(Timing::tpotMs).sorted().toArray();
+        return new Level(concurrency, timings.size(), tokens / wall, percentile(ttft, 50), percentile(ttft, 99),
+                percentile(tpot, 50), percentile(tpot, 99), wall);
+    }
+
+    private record Timing(long tokens, double ttftMs, double tpotMs) {}
+
+    private Timing stream(HttpClient client, int[] prompt, int outputTokens) throws IOException, InterruptedException {
+        String body = JSON.writeValueAsString(Map.of("model", model, "prompt", Arrays.stream(prompt).boxed().toList(),
+                "max_tokens", outputTokens, "temperature", 0, "stream", true, "ignore_eos", true, "logprobs", 0,
+                "return_tokens_as_token_ids", true));
+        long sent = System.nanoTime();
+        HttpResponse<Stream<String>> response = client.send(HttpRequest.newBuilder(completions)
+                .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofLines());
+        if (response.statusCode() != 200) {
+            throw new IllegalStateException("the API answered " + response.statusCode() + ": " + String.join("\n", response.body().toList()));
+        }
+        long[] first = {0};
+        long[] last = {0};
+        long[] tokens = {0};
+        response.body().filter(line -> line.startsWith("data: {")).forEach(line -> {
+            JsonNode tokensOfEvent = read(line.substring(6)).path("choices").path(0).path("logprobs").path("tokens");
+            if (tokensOfEvent.isArray() && !tokensOfEvent.isEmpty()) {
+                long now = System.nanoTime();
+                if (tokens[0] == 0) {
+                    first[0] = now;
+                }
+                last[0] = now;
+                tokens[0] += tokensOfEvent.size();
+            }
+        });
+        if (tokens[0] == 0) {
+            throw new IllegalStateException("a request streamed no token");
+        }
+        double tpot = tokens[0] > 1 ? (last[0] - first[0]) / 1e6 / (tokens[0] - 1) : 0;
+        return new Timing(tokens[0], (first[0] - sent) / 1e6, tpot);
+    }
+
+    private static JsonNode read(String json) {
+        try {
+            return JSON.readTree(json);
+        } catch (IOException e) {
+            throw new IllegalStateException("bad JSON event: " + json, e);
+        }
+    }
+
+    private static double percentile(double[] sorted, int p) {
+        int index = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
+        return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
+    }
+}

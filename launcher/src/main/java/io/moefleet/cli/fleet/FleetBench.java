@@ -1,0 +1,99 @@
+package io.moefleet.cli.fleet;
+
+import io.moefleet.engine.Engine;
+import io.moefleet.model.weights.ModelWeights;
+import io.moefleet.router.FleetEndpoints;
+import io.moefleet.router.FleetRouter;
+import io.moefleet.router.LayerCallSummary;
+import io.opentelemetry.api.OpenTelemetry;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * {@code ./fleet bench --fleet}: decode throughput of the fleet beside the single-process engine on the same checkpoint
+ * and thread count, one after the other (never at once: they would share the cores), per batch size; per-layer call
+ * latencies and bytes from the router's recorders; and two floors measured on the same machine, an empty gRPC call and
+ * a raw socket echo of a layer's dispatch bytes, that say how much of a layer call is the wire and how much the rest.
+ */
+public final class FleetBench {
+
+    /**
+     * @param batches decode batch sizes, in order
+     * @param threads the engine's and the router's compute threads
+     * @param warmUpSteps untimed decode steps per batch size before the timed ones: every service JVM compiles its own
+     *     kernels, and until C2 has, the Vector API runs its fallback code, many times slower (32 steps are not enough
+     *     for an expert shard, whose kernels see only its part of each layer)
+     * @param steps timed decode steps per batch size
+     * @param floorCalls timed round trips per floor, after five times as many untimed ones
+     */
+    public record Settings(List<Integer> batches, int threads, int warmUpSteps, int steps, int floorCalls) {
+
+        public Settings {
+            batches = List.copyOf(batches);
+            if (batches.isEmpty() || batches.stream().anyMatch(b -> b < 1) || threads < 1 || warmUpSteps < 0 || steps < 1
+                    || floorCalls < 1) {
+                throw new IllegalArgumentException("batch sizes, threads, steps and floor calls must be at least 1, warm-up steps at least 0");
+            }
+        }
+    }
+
+    private static final long SEED = 42;
+    private static final int FLOOR_WARM_UP_FACTOR = 5;
+
+    private FleetBench() {}
+
+    public static FleetBenchReport run(FleetLayout layout, Settings settings, OpenTelemetry telemetry,
+            ModelWeights.LoadProgress progress, Path logsRoot, PrintStream err) {
+        List<Double> engine = new ArrayList<>();
+        try (Engine local = Engine.open(layout.model(), progress, settings.threads())) {
+            DecodeThroughput decode = new DecodeThroughput(local.model(), local.model()::step);
+            for (int batch : settings.batches()) {
+                err.printf("engine: batch %d, %d decode steps after %d for warm-up%n", batch, settings.steps(), settings.warmUpSteps());
+                warmUp(decode, batch, settings);
+                engine.add(decode.tokensPerS(batch, settings.steps(), SEED, () -> {}));
+            }
+        }
+        List<FleetBenchReport.BatchFigures> figures = new ArrayList<>();
+        FleetBenchReport.Floors floors;
+        try (FleetProcesses fleet = FleetProcesses.start(layout, logsRoot, err);
+             FleetRouter router = FleetRouter.open(new FleetEndpoints(fleet.attentionAddresses(), fleet.placement(),
+                     fleet.expertAddresses()), layout.model(), settings.threads(), progress, telemetry)) {
+            DecodeThroughput decode = new DecodeThroughput(router.transformer(),
+                    chunks -> router.steps().step(router.transformer(), chunks));
+            int warmUp = FLOOR_WARM_UP_FACTOR * settings.floorCalls();
+            for (int i = 0; i < settings.batches().size(); i++) {
+                int batch = settings.batches().get(i);
+                err.printf("fleet: batch %d, %d decode steps after %d for warm-up%n", batch, settings.steps(), settings.warmUpSteps());
+                warmUp(decode, batch, settings);
+                double tokensPerS = decode.tokensPerS(batch, settings.steps(), SEED, () -> {
+                    router.expertCalls().reset();
+                    router.attentionCalls().reset();
+                });
+                LayerCallSummary experts = router.expertCalls().summary();
+                LayerCallSummary attention = router.attentionCalls().summary();
+                LayerCallSummary echo = SocketEchoFloor.measure(dispatchBytes(experts), warmUp, settings.floorCalls());
+                figures.add(new FleetBenchReport.BatchFigures(batch, engine.get(i), tokensPerS, experts, attention, echo));
+            }
+            err.printf("floors: %d empty gRPC calls and socket echoes after %d for warm-up%n", settings.floorCalls(), warmUp);
+            LayerCallSummary emptyGrpc = EmptyCallFloor.measure(fleet.expertAddresses().getFirst(), warmUp, settings.floorCalls());
+            int largest = dispatchBytes(figures.stream().max(Comparator.comparingInt(FleetBenchReport.BatchFigures::batch))
+                    .orElseThrow().experts());
+            floors = new FleetBenchReport.Floors(emptyGrpc, SocketEchoFloor.measure(largest, warmUp, settings.floorCalls()), largest);
+        }
+        return new FleetBenchReport(settings.threads(), layout, figures, floors);
+    }
+
+    private static void warmUp(DecodeThroughput decode, int batch, Settings settings) {
+        if (settings.warmUpSteps() > 0) {
+            decode.tokensPerS(batch, settings.warmUpSteps(), SEED, () -> {});
+        }
+    }
+
+    /** A layer's dispatch bytes, all shards together (at least one byte: a model without MoE layers dispatches none). */
+    private static int dispatchBytes(LayerCallSummary experts) {
+        return (int) Math.max(1, Math.round(experts.bytesSentPerCall()));
+    }
+}

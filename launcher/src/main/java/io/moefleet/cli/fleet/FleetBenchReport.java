@@ -1,0 +1,75 @@
+package io.moefleet.cli.fleet;
+
+import io.moefleet.router.LayerCallSummary;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/** What {@code ./fleet bench --fleet} measured: decode throughput per batch, engine and fleet side by side, and the floors. */
+public record FleetBenchReport(int threads, FleetLayout layout, List<BatchFigures> batches, Floors floors) {
+
+    /**
+     * One batch size: decode tokens/s of the engine and of the fleet; per MoE layer, the dispatch-and-combine wall time
+     * and the expert calls' bytes; per layer, the attention call's wall time and its rows' bytes; the socket-echo floor
+     * of as many bytes as the layer's dispatch.
+     */
+    public record BatchFigures(int batch, double engineTokensPerS, double fleetTokensPerS, LayerCallSummary experts,
+            LayerCallSummary attention, LayerCallSummary socketEcho) {
+
+        public double ratio() {
+            return fleetTokensPerS / engineTokensPerS;
+        }
+    }
+
+    /** The empty gRPC call's round trip, and the socket echo of the largest batch's dispatch bytes. */
+    public record Floors(LayerCallSummary emptyGrpc, LayerCallSummary socketEcho, long socketEchoBytes) {}
+
+    /** The human-readable table. */
+    public String table() {
+        StringBuilder out = new StringBuilder();
+        out.append(String.format(Locale.ROOT, "decode with %d router/engine thread(s); fleet: %d expert shard(s), %d attention "
+                        + "instance(s), %d thread(s) per service%n", threads, layout.placement().shards(),
+                layout.attentionInstances(), layout.serviceThreads()));
+        out.append(String.format(Locale.ROOT, "%5s %11s %11s %6s %19s %19s %21s %19s %17s%n", "batch", "engine t/s", "fleet t/s",
+                "ratio", "experts p50/p99 us", "attn p50/p99 us", "experts B/layer o+i", "attn B/layer o+i", "echo p50/p99 us"));
+        for (BatchFigures b : batches) {
+            out.append(String.format(Locale.ROOT, "%5d %11.1f %11.1f %6.2f %19s %19s %21s %19s %17s%n", b.batch(),
+                    b.engineTokensPerS(), b.fleetTokensPerS(), b.ratio(), percentiles(b.experts()), percentiles(b.attention()),
+                    bytes(b.experts()), bytes(b.attention()), percentiles(b.socketEcho())));
+        }
+        out.append(String.format(Locale.ROOT, "floors: empty gRPC call p50 %.0f us, p99 %.0f us; socket echo of %d bytes p50 %.0f us, "
+                        + "p99 %.0f us%n", floors.emptyGrpc().p50Micros(), floors.emptyGrpc().p99Micros(), floors.socketEchoBytes(),
+                floors.socketEcho().p50Micros(), floors.socketEcho().p99Micros()));
+        return out.toString();
+    }
+
+    /** One JSON object on one line. */
+    public String json() {
+        String perBatch = batches.stream().map(b -> String.format(Locale.ROOT,
+                "{\"batch\": %d, \"engine_tokens_per_s\": %.2f, \"fleet_tokens_per_s\": %.2f, \"ratio\": %.3f, "
+                        + "\"dispatch_combine_p50_us\": %.1f, \"dispatch_combine_p99_us\": %.1f, "
+                        + "\"attention_call_p50_us\": %.1f, \"attention_call_p99_us\": %.1f, "
+                        + "\"bytes_per_layer\": {\"experts_sent\": %.0f, \"experts_received\": %.0f, "
+                        + "\"attention_sent\": %.0f, \"attention_received\": %.0f}, "
+                        + "\"socket_echo_p50_us\": %.1f, \"socket_echo_p99_us\": %.1f}",
+                b.batch(), b.engineTokensPerS(), b.fleetTokensPerS(), b.ratio(), b.experts().p50Micros(), b.experts().p99Micros(),
+                b.attention().p50Micros(), b.attention().p99Micros(), b.experts().bytesSentPerCall(),
+                b.experts().bytesReceivedPerCall(), b.attention().bytesSentPerCall(), b.attention().bytesReceivedPerCall(),
+                b.socketEcho().p50Micros(), b.socketEcho().p99Micros())).collect(Collectors.joining(", "));
+        return String.format(Locale.ROOT, "{\"threads\": %d, \"expert_shards\": %d, \"attention_instances\": %d, "
+                        + "\"service_threads\": %d, \"batches\": [%s], \"floors\": {\"empty_grpc_p50_us\": %.1f, "
+                        + "\"empty_grpc_p99_us\": %.1f, \"socket_echo_bytes\": %d, \"socket_echo_p50_us\": %.1f, "
+                        + "\"socket_echo_p99_us\": %.1f}}",
+                threads, layout.placement().shards(), layout.attentionInstances(), layout.serviceThreads(), perBatch,
+                floors.emptyGrpc().p50Micros(), floors.emptyGrpc().p99Micros(), floors.socketEchoBytes(),
+                floors.socketEcho().p50Micros(), floors.socketEcho().p99Micros());
+    }
+
+    private static String percentiles(LayerCallSummary calls) {
+        return String.format(Locale.ROOT, "%.0f / %.0f", calls.p50Micros(), calls.p99Micros());
+    }
+
+    private static String bytes(LayerCallSummary calls) {
+        return String.format(Locale.ROOT, "%.0f+%.0f", calls.bytesSentPerCall(), calls.bytesReceivedPerCall());
+    }
+}
