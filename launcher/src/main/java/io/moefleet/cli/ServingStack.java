@@ -7,6 +7,10 @@ import io.moefleet.model.forward.Transformer;
 import io.moefleet.router.FleetEndpoints;
 import io.moefleet.router.FleetRouter;
 import io.moefleet.router.RouterService;
+import io.moefleet.router.StepTracer;
+import io.moefleet.model.forward.StepChunk;
+import java.util.function.BooleanSupplier;
+import java.util.function.Function;
 import io.moefleet.router.scheduler.SequenceAdmission;
 import io.moefleet.sampling.SamplingParams;
 import io.opentelemetry.api.OpenTelemetry;
@@ -44,11 +48,18 @@ final class ServingStack implements AutoCloseable {
         List<AutoCloseable> parts = new ArrayList<>();
         try {
             Transformer transformer;
+            Function<List<StepChunk>, List<float[][]>> step;
+            SequenceAdmission admission;
+            BooleanSupplier healthy;
             if (layout == null) {
                 Engine engine = Engine.open(model, new ConsoleProgress(err, "loading " + model.getFileName()), threads);
                 parts.add(engine);
                 engine.generate(new int[] {0}, 1, SamplingParams.greedy());
                 transformer = engine.model();
+                StepTracer steps = new StepTracer(telemetry);
+                step = chunks -> steps.step(engine.model(), chunks);
+                admission = SequenceAdmission.NONE;
+                healthy = () -> true;
             } else {
                 FleetProcesses fleet = FleetProcesses.start(layout, FleetOptions.logsRoot(), err);
                 parts.add(fleet);
@@ -58,10 +69,12 @@ final class ServingStack implements AutoCloseable {
                 parts.add(fleetRouter);
                 fleetRouter.greedy(new int[] {0}, 1);
                 transformer = fleetRouter.transformer();
+                step = chunks -> fleetRouter.steps().step(fleetRouter.transformer(), chunks);
+                admission = fleetRouter::admit;
+                healthy = fleet::allRunning;
             }
             beforeListening.run();
-            RouterService router = RouterService.start(transformer, model, settings, transformer::step, SequenceAdmission.NONE,
-                    () -> true);
+            RouterService router = RouterService.start(transformer, model, settings, step, admission, healthy);
             return new ServingStack(parts, router);
         } catch (RuntimeException e) {
             closeAll(parts);

@@ -1,7 +1,7 @@
 package io.moefleet.router;
 
 import io.moefleet.attention.RemoteAttention;
-import io.moefleet.attention.RoundRobinAssignment;
+import io.moefleet.attention.LongestPrefixAssignment;
 import io.moefleet.expert.RemoteExperts;
 import io.moefleet.model.compute.Workers;
 import io.moefleet.model.forward.Sequence;
@@ -14,6 +14,7 @@ import io.moefleet.sampling.SequenceSampler;
 import io.opentelemetry.api.OpenTelemetry;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -61,7 +62,7 @@ public final class FleetRouter implements AutoCloseable {
         RemoteAttention attention = null;
         RemoteExperts experts = null;
         try {
-            attention = new RemoteAttention(checkpoint.config(), fleet.attentionAddresses(), new RoundRobinAssignment(),
+            attention = new RemoteAttention(checkpoint.config(), fleet.attentionAddresses(), new LongestPrefixAssignment(),
                     CALL_DEADLINE, openTelemetry);
             experts = new RemoteExperts(checkpoint.config(), fleet.placement(), fleet.expertAddresses(), CALL_DEADLINE,
                     openTelemetry);
@@ -105,6 +106,17 @@ public final class FleetRouter implements AutoCloseable {
         return expertCalls;
     }
 
+    /**
+     * Places a new sequence on the attention instance holding the longest run of its prompt's pages and restores that
+     * run there (hot pages, then the KV pool).
+     *
+     * @return how many leading prompt tokens are cached (always fewer than the prompt's, so the step from there gives
+     *     the last token's logits bitwise as a full prefill would); the sequence's length is then that many
+     */
+    public int admit(Sequence sequence, int[] prompt) {
+        return attention.admit(sequence, prompt);
+    }
+
     /** Exactly {@code count} greedy tokens after {@code prompt}; end-of-sequence ids do not stop it. */
     public int[] greedy(int[] prompt, int count) {
         if (prompt.length == 0) {
@@ -113,7 +125,9 @@ public final class FleetRouter implements AutoCloseable {
         Sequence sequence = transformer.newSequence();
         try {
             SequenceSampler sampler = new SequenceSampler(SamplingParams.greedy(), prompt, transformer.config().vocabSize());
-            float[] last = steps.step(transformer, List.of(StepChunk.next(sequence, prompt, false))).getFirst()[0];
+            int cached = admit(sequence, prompt);
+            int[] uncached = Arrays.copyOfRange(prompt, cached, prompt.length);
+            float[] last = steps.step(transformer, List.of(StepChunk.next(sequence, uncached, false))).getFirst()[0];
             for (int i = 0; i < count; i++) {
                 int token = sampler.next(last);
                 if (i + 1 < count) {

@@ -258,6 +258,13 @@ public final class FleetProcesses implements AutoCloseable {
         return List.copyOf(attentionAddresses);
     }
 
+    /** Whether every service process is still running (what the API's health endpoint reports). */
+    public boolean allRunning() {
+        synchronized (processes) {
+            return processes.stream().allMatch(service -> service.process().isAlive());
+        }
+    }
+
     /** Stops every process (SIGTERM, a grace period, then kill) and waits until each is gone. */
     @Override
     public void close() {
