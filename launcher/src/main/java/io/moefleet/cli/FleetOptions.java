@@ -31,11 +31,13 @@ final class FleetOptions {
         }
         int attentionInstances = args.intValue("attention-instances", "1", 1);
         int kvMembers = args.intValue("kv-members", "2", 1);
-        int serviceThreads = args.intValue("service-threads",
-                Integer.toString(FleetLayout.defaultServiceThreads(placement, attentionInstances)), 1);
+        String serviceThreads = args.optional("service-threads", null);
+        int expertThreads = serviceThreads == null ? FleetLayout.defaultExpertThreads(placement)
+                : args.intValue("service-threads", serviceThreads, 1);
+        int attentionThreads = serviceThreads == null ? FleetLayout.defaultAttentionThreads(attentionInstances) : expertThreads;
         // tokens per KV page: the attention instances publish every full page and restore a new prompt's cached pages
         int kvPageTokens = args.intValue("kv-page-tokens", Integer.toString(KvPoolSettings.DEFAULT_PAGE_TOKENS), 1);
-        return new FleetLayout(model, placement, attentionInstances, kvMembers, serviceThreads, kvPageTokens);
+        return new FleetLayout(model, placement, attentionInstances, kvMembers, expertThreads, attentionThreads, kvPageTokens);
     }
 
     private static Integer optionalInt(Args args, String name) {

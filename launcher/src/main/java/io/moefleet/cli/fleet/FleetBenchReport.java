@@ -28,8 +28,8 @@ public record FleetBenchReport(int threads, FleetLayout layout, List<BatchFigure
     public String table() {
         StringBuilder out = new StringBuilder();
         out.append(String.format(Locale.ROOT, "decode with %d router/engine thread(s); fleet: %d expert shard(s), %d attention "
-                        + "instance(s), %d thread(s) per service%n", threads, layout.placement().shards(),
-                layout.attentionInstances(), layout.serviceThreads()));
+                        + "instance(s); %d thread(s) per shard, %d per attention instance%n", threads, layout.placement().shards(),
+                layout.attentionInstances(), layout.expertThreads(), layout.attentionThreads()));
         out.append(String.format(Locale.ROOT, "%5s %11s %11s %6s %19s %19s %21s %19s %17s%n", "batch", "engine t/s", "fleet t/s",
                 "ratio", "experts p50/p99 us", "attn p50/p99 us", "experts B/layer o+i", "attn B/layer o+i", "echo p50/p99 us"));
         for (BatchFigures b : batches) {
@@ -57,10 +57,10 @@ public record FleetBenchReport(int threads, FleetLayout layout, List<BatchFigure
                 b.experts().bytesReceivedPerCall(), b.attention().bytesSentPerCall(), b.attention().bytesReceivedPerCall(),
                 b.socketEcho().p50Micros(), b.socketEcho().p99Micros())).collect(Collectors.joining(", "));
         return String.format(Locale.ROOT, "{\"threads\": %d, \"expert_shards\": %d, \"attention_instances\": %d, "
-                        + "\"service_threads\": %d, \"batches\": [%s], \"floors\": {\"empty_grpc_p50_us\": %.1f, "
+                        + "\"expert_threads\": %d, \"attention_threads\": %d, \"batches\": [%s], \"floors\": {\"empty_grpc_p50_us\": %.1f, "
                         + "\"empty_grpc_p99_us\": %.1f, \"socket_echo_bytes\": %d, \"socket_echo_p50_us\": %.1f, "
                         + "\"socket_echo_p99_us\": %.1f}}",
-                threads, layout.placement().shards(), layout.attentionInstances(), layout.serviceThreads(), perBatch,
+                threads, layout.placement().shards(), layout.attentionInstances(), layout.expertThreads(), layout.attentionThreads(), perBatch,
                 floors.emptyGrpc().p50Micros(), floors.emptyGrpc().p99Micros(), floors.socketEchoBytes(),
                 floors.socketEcho().p50Micros(), floors.socketEcho().p99Micros());
     }

@@ -106,7 +106,6 @@ public final class FleetProcesses implements AutoCloseable {
 
     private void launch(FleetLayout layout, HeapBounds heaps, ServiceJvmFlags flags) throws IOException {
         String model = layout.model().toAbsolutePath().toString();
-        String threads = Integer.toString(layout.serviceThreads());
         List<Integer> kvPorts = new ArrayList<>();
         for (int m = 0; m < layout.kvMembers(); m++) {
             kvPorts.add(freePort());
@@ -126,7 +125,7 @@ public final class FleetProcesses implements AutoCloseable {
             // every shard gets the whole placement (as JSON, the one form that carries any layout) and serves its part
             launch("expert-" + s, withHeap(flags.common(), heaps.expertShard(placement, s)), ExpertServiceMain.class,
                     "--model", model, "--port", Integer.toString(port), "--shard", Integer.toString(s),
-                    "--placement", placementFile().toString(), "--threads", threads);
+                    "--placement", placementFile().toString(), "--threads", Integer.toString(layout.expertThreads()));
         }
         // attention instances are Hazelcast clients of the KV members: the same JVM flags for Hazelcast as the members
         List<String> attentionFlags = new ArrayList<>(flags.common());
@@ -135,7 +134,7 @@ public final class FleetProcesses implements AutoCloseable {
             int port = freePort();
             attentionAddresses.add(LOOPBACK + ":" + port);
             launch("attention-" + a, withHeap(attentionFlags, heaps.attentionInstance(HOT_PAGE_BYTES)), AttentionServiceMain.class,
-                    "--model", model, "--port", Integer.toString(port), "--threads", threads,
+                    "--model", model, "--port", Integer.toString(port), "--threads", Integer.toString(layout.attentionThreads()),
                     "--kv-pool", String.join(",", kvAddresses), "--kv-cluster-name", kvClusterName,
                     "--kv-page-tokens", Integer.toString(layout.kvPageTokens()), "--kv-hot-memory", (HOT_PAGE_BYTES >> 20) + "m");
         }
