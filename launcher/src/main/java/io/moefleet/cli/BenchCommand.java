@@ -7,30 +7,37 @@ import io.moefleet.cli.fleet.FleetStartException;
 import io.moefleet.engine.Benchmark;
 import io.moefleet.engine.Engine;
 import io.moefleet.engine.MemoryBandwidth;
+import io.moefleet.model.ModelConfig;
 import io.moefleet.model.compute.Workers;
 import io.moefleet.model.weights.ModelWeights;
+import io.moefleet.router.RouterService;
 import io.opentelemetry.api.OpenTelemetry;
 import java.io.PrintStream;
+import java.net.URI;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * {@code bench}: prefill and decode throughput of the engine beside the measured bandwidth roofline; with
  * {@code --fleet}, decode throughput of a fleet started for the run beside the engine's, per batch size, with the
- * per-layer call latencies, bytes and floors of {@link FleetBench}.
+ * per-layer call latencies, bytes and floors of {@link FleetBench}; with {@code --api}, the HTTP API under concurrent
+ * streaming clients ({@link ApiLoad}): aggregate output tokens/s, time to first token, time per output token.
  */
 final class BenchCommand implements Command {
 
     @Override
     public java.util.Set<String> switches() {
-        return java.util.Set.of("json", "fleet");
+        return java.util.Set.of("json", "fleet", "api", "single-process");
     }
 
     @Override
     public String usage() {
         return "bench --model DIR [--threads T] [--quantize q8] [--batch B] [--json] "
-                + "| --fleet [--batch 1,8,32] [--warm-up-steps 128] [--steps 64] [--floor-calls 2000] " + FleetOptions.USAGE;
+                + "| --fleet [--batch 1,8,32] [--warm-up-steps 128] [--steps 64] [--floor-calls 2000] " + FleetOptions.USAGE
+                + " | --api [--concurrency 1,8,16,32] [--prompt-tokens 128] [--output-tokens 64] [--max-running N] "
+                + "(--single-process | " + FleetOptions.USAGE + ")";
     }
 
     @Override
@@ -40,6 +47,9 @@ final class BenchCommand implements Command {
         boolean json = args.flag("json");
         if (args.flag("fleet")) {
             return runFleet(args, model, threads, json, out, err);
+        }
+        if (args.flag("api")) {
+            return runApi(args, model, threads, json, out, err);
         }
         int batch = args.intValue("batch", "1", 1);
         ModelWeights.Quantize quantize = ModelWeights.Quantize.parse(args.optional("quantize", "none"));
@@ -101,6 +111,54 @@ final class BenchCommand implements Command {
         out.print(report.table());
         if (json) {
             out.println(report.json());
+        }
+        return 0;
+    }
+
+    /**
+     * Serves the model (fleet, or engine alone) with the API on a free port and runs one wave of concurrent streaming
+     * clients per concurrency level, after a warm-up wave that is not counted.
+     */
+    private static int runApi(Args args, Path model, int threads, boolean json, PrintStream out, PrintStream err)
+            throws Exception {
+        List<Integer> levels = batchSizes(args.optional("concurrency", "1,8,16,32"));
+        int promptTokens = args.intValue("prompt-tokens", "128", 1);
+        int outputTokens = args.intValue("output-tokens", "64", 1);
+        boolean singleProcess = args.flag("single-process");
+        FleetLayout layout = singleProcess ? null : FleetOptions.layout("bench", args, model);
+        RouterService.Settings settings = ServeCommand.settings(args, model, "127.0.0.1", 0);
+        OpenTelemetry telemetry = RouterTelemetry.open("bench", args);
+        args.rejectUnknown();
+        ServingStack stack;
+        try {
+            stack = ServingStack.start(model, layout, threads, settings, telemetry, err, () -> { });
+        } catch (FleetStartException e) {
+            err.println("api bench: " + e.getMessage());
+            return 1;
+        }
+        try (stack) {
+            int vocab = ModelConfig.read(model.resolve("config.json")).vocabSize();
+            ApiLoad load = new ApiLoad(URI.create("http://127.0.0.1:" + stack.router().port()), settings.servedModelName(), vocab);
+            err.println("warming up (" + Math.min(8, levels.getLast()) + " requests, not counted)");
+            load.run(Math.min(8, levels.getLast()), promptTokens, outputTokens, 0);
+            out.printf("%s: %d-token prompts (token ids), %d output tokens each (ignore_eos), streamed%n",
+                    singleProcess ? "single process" : "fleet", promptTokens, outputTokens);
+            out.printf("%11s %12s %21s %21s %9s%n", "concurrency", "output t/s", "TTFT p50/p99 ms", "TPOT p50/p99 ms", "wall s");
+            StringBuilder levelsJson = new StringBuilder();
+            for (int level : levels) {
+                ApiLoad.Level r = load.run(level, promptTokens, outputTokens, level);
+                out.printf("%11d %12.1f %21s %21s %9.1f%n", level, r.outputTokensPerSecond(),
+                        String.format(Locale.ROOT, "%.0f / %.0f", r.ttftP50Ms(), r.ttftP99Ms()),
+                        String.format(Locale.ROOT, "%.1f / %.1f", r.tpotP50Ms(), r.tpotP99Ms()), r.wallSeconds());
+                levelsJson.append(levelsJson.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT,
+                        "{\"concurrency\": %d, \"output_tokens_per_s\": %.2f, \"ttft_p50_ms\": %.1f, \"ttft_p99_ms\": %.1f, "
+                                + "\"tpot_p50_ms\": %.2f, \"tpot_p99_ms\": %.2f}", level, r.outputTokensPerSecond(),
+                        r.ttftP50Ms(), r.ttftP99Ms(), r.tpotP50Ms(), r.tpotP99Ms()));
+            }
+            if (json) {
+                out.printf("{\"mode\": \"%s\", \"prompt_tokens\": %d, \"output_tokens\": %d, \"levels\": [%s]}%n",
+                        singleProcess ? "single-process" : "fleet", promptTokens, outputTokens, levelsJson);
+            }
         }
         return 0;
     }

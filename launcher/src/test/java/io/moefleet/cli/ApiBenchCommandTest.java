@@ -1,0 +1,53 @@
+package io.moefleet.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.moefleet.checkpoint.CheckpointWriter;
+import io.moefleet.checkpoint.Preset;
+import io.moefleet.checkpoint.WeightFormat;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code ./fleet bench --api} on the tiny checkpoint with small counts: a row and a JSON entry per concurrency level,
+ * every figure sane (positive, p99 at least p50); the figures themselves are the machine's, never asserted.
+ */
+@Timeout(120)
+class ApiBenchCommandTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void apiBenchReportsThroughputAndLatenciesPerConcurrencyLevel() throws Exception {
+        Path tiny = dir.resolve("tiny");
+        CheckpointWriter.write(Preset.config("tiny"), 11, WeightFormat.BF16, tiny);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = Main.run(new String[] {"bench", "--model", tiny.toString(), "--api", "--single-process", "--concurrency", "1,3",
+                "--prompt-tokens", "12", "--output-tokens", "5", "--threads", "1", "--json"},
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        String printed = out.toString(StandardCharsets.UTF_8);
+        assertEquals(0, code, err.toString(StandardCharsets.UTF_8));
+        String[] lines = printed.strip().split("\n");
+        JsonNode json = new ObjectMapper().readTree(lines[lines.length - 1]);
+        assertEquals("single-process", json.get("mode").asText());
+        assertEquals(List.of(1, 3), json.get("levels").findValues("concurrency").stream().map(JsonNode::asInt).toList());
+        for (JsonNode level : json.get("levels")) {
+            assertTrue(level.get("output_tokens_per_s").asDouble() > 0, level.toString());
+            assertTrue(level.get("ttft_p50_ms").asDouble() > 0, level.toString());
+            assertTrue(level.get("ttft_p99_ms").asDouble() >= level.get("ttft_p50_ms").asDouble(), level.toString());
+            assertTrue(level.get("tpot_p99_ms").asDouble() >= level.get("tpot_p50_ms").asDouble(), level.toString());
+        }
+        assertTrue(printed.contains("concurrency"), printed);
+    }
+}
