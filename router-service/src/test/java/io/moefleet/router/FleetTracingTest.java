@@ -38,6 +38,8 @@ class FleetTracingTest {
 
     private static final Path MODEL = GoldenData.checkpoint("tiny-k2");
     private static final String ATTEND = "moefleet.attention.v1.AttentionService/Attend";
+    /** The KV-aware placement's probe of each instance, made when layer 0 first meets a new sequence. */
+    private static final String HOT_PREFIX = "moefleet.attention.v1.AttentionService/HotPrefix";
     private static final String FORWARD = "moefleet.expert.v1.ExpertService/Forward";
 
     @Test
@@ -97,6 +99,7 @@ class FleetTracingTest {
                 SpanData parent = parents.get(client.getParentSpanId());
                 assertTrue(parent != null, client.getName() + "'s parent is a router span");
                 assertTrue(client.getName().equals(ATTEND) ? parent.getName().startsWith("attention layer ")
+                        : client.getName().equals(HOT_PREFIX) ? parent.getName().equals("attention layer 0")
                         : client.getName().equals(FORWARD) && parent.getName().startsWith("experts layer "),
                         client.getName() + " under " + parent.getName());
             }
