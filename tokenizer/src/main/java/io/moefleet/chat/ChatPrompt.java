@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * What a chat template renders: the conversation as the request gave it (OpenAI-style message objects, kept as plain
@@ -58,8 +60,11 @@ public record ChatPrompt(List<Object> messages, List<Object> tools, boolean addG
      */
     public static ChatPrompt fromJson(JsonNode request) {
         JsonNode messages = request.path("messages");
-        if (!messages.isArray()) {
-            throw new IllegalArgumentException("a chat needs a 'messages' list");
+        if (!messages.isArray() || messages.isEmpty()) {
+            throw new IllegalArgumentException("a chat needs a non-empty 'messages' list");
+        }
+        for (int i = 0; i < messages.size(); i++) {
+            requireMessage(messages.get(i), i);
         }
         JsonNode tools = request.path("tools");
         if (!tools.isMissingNode() && !tools.isNull() && !tools.isArray()) {
@@ -76,5 +81,25 @@ public record ChatPrompt(List<Object> messages, List<Object> tools, boolean addG
                 request.path("add_generation_prompt").asBoolean(!continueFinalMessage),
                 kwargs.isObject() ? MAPPER.convertValue(kwargs, new TypeReference<Map<String, Object>>() {}) : Map.of(),
                 continueFinalMessage);
+    }
+
+    private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
+
+    /** A message as the template can render it: an object with a known role and text, parts, or (assistant) no content. */
+    private static void requireMessage(JsonNode message, int index) {
+        if (!message.isObject()) {
+            throw new IllegalArgumentException("messages[" + index + "] must be an object, got " + message);
+        }
+        JsonNode role = message.path("role");
+        if (!role.isTextual() || !ROLES.contains(role.textValue())) {
+            throw new IllegalArgumentException("messages[" + index + "].role must be one of " + new TreeSet<>(ROLES)
+                    + ", got " + role);
+        }
+        JsonNode content = message.path("content");
+        boolean contentOk = content.isTextual() || content.isArray()
+                || (content.isMissingNode() || content.isNull()) && role.textValue().equals("assistant");
+        if (!contentOk) {
+            throw new IllegalArgumentException("messages[" + index + "].content must be a string or a list of parts, got " + content);
+        }
     }
 }

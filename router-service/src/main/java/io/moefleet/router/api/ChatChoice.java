@@ -13,9 +13,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One choice of a chat completion on the scheduler's side: the turn's grammar and biases constrain each token
- * ({@link TokenPolicy}); each token is decoded, cut at a stop string and parsed into deltas there, in order, and the
- * deltas are handed to the response on its event loop.
+ * One chat turn being generated (a choice of a chat completion, or an Anthropic message) on the scheduler's side: the
+ * turn's grammar and biases constrain each token ({@link TokenPolicy}); each token is decoded, cut at a stop string and
+ * parsed into deltas there, in order, and the deltas are handed to the response ({@link TurnSink}) on its event loop.
  */
 final class ChatChoice implements TokenPolicy, GenerationListener {
 
@@ -23,9 +23,9 @@ final class ChatChoice implements TokenPolicy, GenerationListener {
     private final ChatTurn turn;
     private final StopStrings stops;
     private final Context context;
-    private final ChatResponse response;
+    private final TurnSink response;
 
-    ChatChoice(int index, ChatTurn turn, StopStrings stops, Context context, ChatResponse response) {
+    ChatChoice(int index, ChatTurn turn, StopStrings stops, Context context, TurnSink response) {
         this.index = index;
         this.turn = turn;
         this.stops = stops;
@@ -62,8 +62,8 @@ final class ChatChoice implements TokenPolicy, GenerationListener {
         turn.pushText(stops.push(turn.flushText()), deltas::add);
         turn.pushText(stops.flush(), deltas::add);
         AssistantMessage message = turn.finish(deltas::add);
-        FinishReason finish = ChatTurn.finishReason(reason, message);
-        context.runOnContext(v -> response.onFinish(index, deltas, message, finish, generated));
+        TurnSink.Ending ending = new TurnSink.Ending(message, ChatTurn.finishReason(reason, message), stops.matched());
+        context.runOnContext(v -> response.onFinish(index, deltas, ending, generated));
     }
 
     @Override

@@ -16,7 +16,7 @@ import java.util.List;
  * A chat completion's response, assembled on its event loop from its choices: {@code chat.completion.chunk} events as
  * deltas arrive when streaming, else one {@code chat.completion} when every choice has finished.
  */
-final class ChatResponse {
+final class ChatResponse implements TurnSink {
 
     private final HttpServerResponse http;
     private final GenerationOptions options;
@@ -66,7 +66,8 @@ final class ChatResponse {
         }
     }
 
-    void onDeltas(int index, List<ChatDelta> deltas, TokenLogprobs tokenLogprobs) {
+    @Override
+    public void onDeltas(int index, List<ChatDelta> deltas, TokenLogprobs tokenLogprobs) {
         if (failed) {
             return;
         }
@@ -86,10 +87,13 @@ final class ChatResponse {
         }
     }
 
-    void onFinish(int index, List<ChatDelta> deltas, AssistantMessage message, FinishReason reason, int generated) {
+    @Override
+    public void onFinish(int index, List<ChatDelta> deltas, Ending ending, int generated) {
         if (failed) {
             return;
         }
+        AssistantMessage message = ending.message();
+        FinishReason reason = ending.reason();
         completionTokens += generated;
         if (stream != null) {
             for (ChatDelta delta : deltas) {
@@ -126,7 +130,8 @@ final class ChatResponse {
         }
     }
 
-    void onError(RuntimeException error) {
+    @Override
+    public void onError(RuntimeException error) {
         if (failed) {
             return;
         }

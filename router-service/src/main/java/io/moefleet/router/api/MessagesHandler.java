@@ -37,7 +37,7 @@ final class MessagesHandler {
     private void start(RoutingContext ctx, Context context, ChatTurn turn, AnthropicRequest request) {
         MessagesResponse response = new MessagesResponse(ctx.response(), request.stream(), served.name(), turn.prompt().length);
         turn.begin(prefill -> { });      // a prefilled assistant message is read, not repeated: Anthropic answers with what follows
-        MessagesChoice choice = new MessagesChoice(turn, new StopStrings(request.stopSequences()), context, response);
+        ChatChoice choice = new ChatChoice(0, turn, new StopStrings(request.stopSequences()), context, response);
         Set<Integer> ends = new LinkedHashSet<>();
         for (int end : turn.endTokens()) {
             ends.add(end);

@@ -3,6 +3,7 @@ package io.moefleet.router.api;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.moefleet.chat.output.ChatDelta;
 import io.moefleet.router.scheduler.Scheduler;
+import io.moefleet.router.scheduler.TokenLogprobs;
 import io.vertx.core.http.HttpServerResponse;
 import java.util.List;
 import java.util.Optional;
@@ -13,7 +14,7 @@ import java.util.UUID;
  * blocks' events as deltas arrive ({@link MessagesContent}), then {@code message_delta} (stop reason, usage) and
  * {@code message_stop}; else one {@code message} when the generation has finished.
  */
-final class MessagesResponse {
+final class MessagesResponse implements TurnSink {
 
     private final HttpServerResponse http;
     private final String id = "msg_" + UUID.randomUUID().toString().replace("-", "");
@@ -42,7 +43,8 @@ final class MessagesResponse {
         }
     }
 
-    void onDeltas(List<ChatDelta> deltas) {
+    @Override
+    public void onDeltas(int choice, List<ChatDelta> deltas, TokenLogprobs logprobs) {
         if (failed) {
             return;
         }
@@ -50,10 +52,13 @@ final class MessagesResponse {
         deltas.forEach(content::push);
     }
 
-    void onFinish(List<ChatDelta> deltas, MessagesStopReason reason, Optional<String> stopSequence, int outputTokens) {
+    @Override
+    public void onFinish(int choice, List<ChatDelta> deltas, Ending ending, int outputTokens) {
         if (failed) {
             return;
         }
+        Optional<String> stopSequence = ending.stopSequence();
+        MessagesStopReason reason = MessagesStopReason.of(ending.reason(), stopSequence.isPresent(), ending.message());
         begin();
         deltas.forEach(content::push);
         content.finish();
@@ -73,7 +78,8 @@ final class MessagesResponse {
         }
     }
 
-    void onError(RuntimeException error) {
+    @Override
+    public void onError(RuntimeException error) {
         if (failed) {
             return;
         }

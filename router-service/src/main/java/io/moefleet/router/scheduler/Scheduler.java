@@ -312,6 +312,12 @@ public final class Scheduler implements AutoCloseable {
                 finish(active, FinishReason.STOP);
                 return;
             }
+            if (active.cancelled) {                              // cancelled during the step: no further call
+                running.remove(active);
+                release(active);
+                metrics.cancelled.inc();
+                return;
+            }
             TokenLogprobs logprobs = generation.logprobs() >= 0 ? TokenLogprobs.of(logits, token, generation.logprobs()) : null;
             if (!generation.listener().onToken(token, logprobs)) {
                 finish(active, FinishReason.STOP);
