@@ -29,7 +29,7 @@ final class ChatResponse implements TurnSink {
     private final boolean[] roleSent;
     private final ObjectNode[] finished;
     private final List<List<ObjectNode>> logprobs = new ArrayList<>();
-    private final List<Scheduler.Handle> handles = new ArrayList<>();
+    private final ClientGenerations generations;
     private int completionTokens;
     private int done;
     private boolean failed;
@@ -46,15 +46,11 @@ final class ChatResponse implements TurnSink {
         for (int i = 0; i < options.n(); i++) {
             logprobs.add(new ArrayList<>());
         }
-        http.closeHandler(v -> cancelAll());
+        this.generations = new ClientGenerations(http);
     }
 
-    /** Tracks a choice's generation; a client already gone (closed while the request was prepared) cancels it at once. */
     void track(Scheduler.Handle handle) {
-        handles.add(handle);
-        if (http.closed()) {
-            handle.cancel();                    // the close handler, set after the connection closed, never fires
-        }
+        generations.track(handle);
     }
 
     /** A choice's deltas before its first token (a continued final message). */
@@ -110,7 +106,7 @@ final class ChatResponse implements TurnSink {
             if (options.includeUsage()) {
                 ObjectNode chunk = chunk();
                 chunk.putArray("choices");
-                chunk.set("usage", usage());
+                chunk.set("usage", Json.usage(promptTokens, completionTokens));
                 stream.send(null, Json.write(chunk));
             }
             stream.send(null, "[DONE]");
@@ -125,7 +121,7 @@ final class ChatResponse implements TurnSink {
             for (ObjectNode choice : finished) {
                 choices.add(choice);
             }
-            body.set("usage", usage());
+            body.set("usage", Json.usage(promptTokens, completionTokens));
             http.putHeader("content-type", "application/json").end(Json.write(body));
         }
     }
@@ -136,12 +132,8 @@ final class ChatResponse implements TurnSink {
             return;
         }
         failed = true;
-        cancelAll();
+        generations.cancelAll();
         ApiErrors.send(http, ApiErrors.of(error), false);
-    }
-
-    private void cancelAll() {
-        handles.forEach(Scheduler.Handle::cancel);
     }
 
     private ObjectNode choice(int index, AssistantMessage message, FinishReason reason) {
@@ -229,11 +221,4 @@ final class ChatResponse implements TurnSink {
         return json;
     }
 
-    private ObjectNode usage() {
-        ObjectNode usage = Json.object();
-        usage.put("prompt_tokens", promptTokens);
-        usage.put("completion_tokens", completionTokens);
-        usage.put("total_tokens", promptTokens + completionTokens);
-        return usage;
-    }
 }

@@ -27,7 +27,7 @@ final class CompletionResponse {
     private final StringBuilder[] texts;
     private final ObjectNode[] logprobs;
     private final FinishReason[] reasons;
-    private final List<Scheduler.Handle> handles = new ArrayList<>();
+    private final ClientGenerations generations;
     private int completionTokens;
     private int done;
     private boolean failed;
@@ -46,15 +46,11 @@ final class CompletionResponse {
             texts[i] = new StringBuilder();
             logprobs[i] = options.logprobs() >= 0 ? emptyLogprobs() : null;
         }
-        http.closeHandler(v -> cancelAll());
+        this.generations = new ClientGenerations(http);
     }
 
-    /** Tracks a choice's generation; a client already gone (closed while the request was prepared) cancels it at once. */
     void track(Scheduler.Handle handle) {
-        handles.add(handle);
-        if (http.closed()) {
-            handle.cancel();                    // the close handler, set after the connection closed, never fires
-        }
+        generations.track(handle);
     }
 
     void onText(int index, String text, TokenLogprobs tokenLogprobs) {
@@ -89,7 +85,7 @@ final class CompletionResponse {
             if (options.includeUsage()) {
                 ObjectNode usageChunk = header();
                 usageChunk.putArray("choices");
-                usageChunk.set("usage", usage());
+                usageChunk.set("usage", Json.usage(promptTokens, completionTokens));
                 stream.send(null, Json.write(usageChunk));
             }
             stream.send(null, "[DONE]");
@@ -101,7 +97,7 @@ final class CompletionResponse {
         for (int i = 0; i < options.n(); i++) {
             choices.add(choice(i, texts[i].toString(), logprobs[i], reasons[i]));
         }
-        body.set("usage", usage());
+        body.set("usage", Json.usage(promptTokens, completionTokens));
         http.putHeader("content-type", "application/json").end(Json.write(body));
     }
 
@@ -110,12 +106,8 @@ final class CompletionResponse {
             return;
         }
         failed = true;
-        cancelAll();
+        generations.cancelAll();
         ApiErrors.send(http, ApiErrors.of(error), false);
-    }
-
-    private void cancelAll() {
-        handles.forEach(Scheduler.Handle::cancel);
     }
 
     private ObjectNode chunk(int index, String text, ObjectNode pieceLogprobs, FinishReason reason) {
@@ -169,11 +161,4 @@ final class CompletionResponse {
         return header;
     }
 
-    private ObjectNode usage() {
-        ObjectNode usage = Json.object();
-        usage.put("prompt_tokens", promptTokens);
-        usage.put("completion_tokens", completionTokens);
-        usage.put("total_tokens", promptTokens + completionTokens);
-        return usage;
-    }
 }

@@ -94,4 +94,13 @@ final class Json {
         }
         return Optional.of(value.textValue());
     }
+
+    /** OpenAI's {@code usage} object. */
+    static ObjectNode usage(int promptTokens, int completionTokens) {
+        ObjectNode usage = object();
+        usage.put("prompt_tokens", promptTokens);
+        usage.put("completion_tokens", completionTokens);
+        usage.put("total_tokens", promptTokens + completionTokens);
+        return usage;
+    }
 }

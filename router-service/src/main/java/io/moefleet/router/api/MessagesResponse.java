@@ -22,7 +22,7 @@ final class MessagesResponse implements TurnSink {
     private final int inputTokens;
     private final SseStream stream;
     private final MessagesContent content;
-    private Scheduler.Handle handle;
+    private final ClientGenerations generations;
     private boolean started;
     private boolean failed;
 
@@ -32,15 +32,11 @@ final class MessagesResponse implements TurnSink {
         this.inputTokens = inputTokens;
         this.stream = streaming ? new SseStream(http) : null;
         this.content = new MessagesContent(streaming ? this::send : null);
-        http.closeHandler(v -> cancel());
+        this.generations = new ClientGenerations(http);
     }
 
-    /** Tracks the generation; a client already gone (closed while the request was prepared) cancels it at once. */
     void track(Scheduler.Handle handle) {
-        this.handle = handle;
-        if (http.closed()) {
-            handle.cancel();                    // the close handler, set after the connection closed, never fires
-        }
+        generations.track(handle);
     }
 
     @Override
@@ -84,7 +80,7 @@ final class MessagesResponse implements TurnSink {
             return;
         }
         failed = true;
-        cancel();
+        generations.cancelAll();
         ApiErrors.send(http, ApiErrors.of(error), true);
     }
 
@@ -125,9 +121,4 @@ final class MessagesResponse implements TurnSink {
         stream.send(type, Json.write(event));
     }
 
-    private void cancel() {
-        if (handle != null) {
-            handle.cancel();
-        }
-    }
 }
