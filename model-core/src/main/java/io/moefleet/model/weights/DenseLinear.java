@@ -111,21 +111,25 @@ public final class DenseLinear implements Linear {
         // Rows in blocks of about 32 KB: each group of tokens' inputs then stays in L1 while the block's rows (in L2) pass
         // under it, rather than every row pulling every token's input through L1 again. Only the order of (row, token)
         // pairs changes; each pair's sum does not.
-        int blockRows = Math.max(1, (32 << 10) / (cols * dtype.bytes()));
+        int blockRows = Math.max(2, (32 << 10) / (cols * dtype.bytes()));
         for (int r0 = rowFrom; r0 < rowTo; r0 += blockRows) {
             int r1 = Math.min(rowTo, r0 + blockRows);
             int t = 0;
-            for (; t + 4 <= n; t += 4) {
-                for (int r = r0; r < r1; r++) {
-                    fourTokens((long) r * cols, xs[t], xs[t + 1], xs[t + 2], xs[t + 3], xOffset,
-                            outs[t], outs[t + 1], outs[t + 2], outs[t + 3], outOffset + r);
+            if (n >= PAIRED_ROWS_FROM_TOKENS) {
+                t = pairedRows(r0, r1, xs, xOffset, n, outs, outOffset);
+            } else {
+                for (; t + 4 <= n; t += 4) {
+                    for (int r = r0; r < r1; r++) {
+                        fourTokens((long) r * cols, xs[t], xs[t + 1], xs[t + 2], xs[t + 3], xOffset,
+                                outs[t], outs[t + 1], outs[t + 2], outs[t + 3], outOffset + r);
+                    }
                 }
-            }
-            if (t + 2 <= n) {
-                for (int r = r0; r < r1; r++) {
-                    twoTokens((long) r * cols, xs[t], xs[t + 1], xOffset, outs[t], outs[t + 1], outOffset + r);
+                if (t + 2 <= n) {
+                    for (int r = r0; r < r1; r++) {
+                        twoTokens((long) r * cols, xs[t], xs[t + 1], xOffset, outs[t], outs[t + 1], outOffset + r);
+                    }
+                    t += 2;
                 }
-                t += 2;
             }
             if (t < n) {
                 for (int r = r0; r < r1; r++) {
@@ -135,11 +139,37 @@ public final class DenseLinear implements Linear {
         }
     }
 
+    /** From this many tokens on, a product is compute-bound enough to pair rows (see {@link #pairedRows}). */
+    static final int PAIRED_ROWS_FROM_TOKENS = 8;
+
+    /**
+     * Every pair of tokens over the block's rows two at a time ({@link #twoRowsTwoTokens}); returns the tokens done. Row
+     * i of the block is paired with row i + half: two sequential streams half a block apart, which the hardware
+     * prefetchers follow, where adjacent rows (a few KB apart, often in one page) read in lockstep stream from memory
+     * markedly slower. An odd last row goes through {@link #twoTokens}.
+     */
+    private int pairedRows(int r0, int r1, float[][] xs, int xOffset, int n, float[][] outs, int outOffset) {
+        int half = (r1 - r0) / 2;
+        int t = 0;
+        for (; t + 2 <= n; t += 2) {
+            for (int i = 0; i < half; i++) {
+                int a = r0 + i, b = r0 + half + i;
+                twoRowsTwoTokens((long) a * cols, (long) b * cols, xs[t], xs[t + 1], xOffset, outs[t], outs[t + 1],
+                        outOffset + a, outOffset + b);
+            }
+            if ((r1 - r0) % 2 != 0) {
+                twoTokens((long) (r1 - 1) * cols, xs[t], xs[t + 1], xOffset, outs[t], outs[t + 1], outOffset + r1 - 1);
+            }
+        }
+        return t;
+    }
+
     /*
      * Each (row, token) sum keeps four accumulators, chunk j going to accumulator j % 4, summed as (0 + 1) + (2 + 3):
      * four independent FMA chains hide the FMA latency when weights come from cache. The accumulators rotate after
-     * every chunk (the current one is always `a`) so that each loop has one weight load, and the one- and four-token
-     * kernels perform exactly these operations for every token. The loads are written out in the loops rather than in a
+     * every chunk (the current one is always `a`) so that each loop has one weight load, and every kernel below (one
+     * row against one, two or four tokens; two rows against two tokens) performs exactly these operations for each of
+     * its (row, token) pairs. The loads are written out in the loops rather than in a
      * helper: a helper returning a vector that C2 declines to inline (it may, when it compiles a kernel with a cold
      * profile) boxes every vector and makes the kernel a hundred times slower.
      */
@@ -221,6 +251,46 @@ public final class DenseLinear implements Linear {
         o1[oi] = Lanes.sum(a1.add(b1).add(c1.add(d1))) + tail(base, x1, xo);
         o2[oi] = Lanes.sum(a2.add(b2).add(c2.add(d2))) + tail(base, x2, xo);
         o3[oi] = Lanes.sum(a3.add(b3).add(c3.add(d3))) + tail(base, x3, xo);
+    }
+
+    /**
+     * Two rows against two tokens: each widened weight vector feeds two tokens and each input vector two rows, so
+     * every FMA costs one load rather than {@link #fourTokens}' one and a quarter, and the sixteen accumulators are
+     * sixteen independent chains. Each (row, token) sum is exactly {@link #oneToken}'s.
+     */
+    private void twoRowsTwoTokens(long baseA, long baseB, float[] x0, float[] x1, int xo,
+            float[] o0, float[] o1, int oiA, int oiB) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a0 = z, b0 = z, c0 = z, d0 = z, a1 = z, b1 = z, c1 = z, d1 = z;    // row A, tokens 0 and 1
+        FloatVector e0 = z, f0 = z, g0 = z, h0 = z, e1 = z, f1 = z, g1 = z, h1 = z;    // row B, tokens 0 and 1
+        for (int col = 0; col < full; col += L) {
+            FloatVector wa = bf16
+                    ? ShortVector.fromMemorySegment(S, data, (baseA + col) * 2, ByteOrder.LITTLE_ENDIAN)
+                            .convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
+                    : FloatVector.fromMemorySegment(F, data, (baseA + col) * 4, ByteOrder.LITTLE_ENDIAN);
+            FloatVector wb = bf16
+                    ? ShortVector.fromMemorySegment(S, data, (baseB + col) * 2, ByteOrder.LITTLE_ENDIAN)
+                            .convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
+                    : FloatVector.fromMemorySegment(F, data, (baseB + col) * 4, ByteOrder.LITTLE_ENDIAN);
+            FloatVector v0 = FloatVector.fromArray(F, x0, xo + col);
+            FloatVector v1 = FloatVector.fromArray(F, x1, xo + col);
+            FloatVector nA0 = wa.fma(v0, a0), nA1 = wa.fma(v1, a1), nB0 = wb.fma(v0, e0), nB1 = wb.fma(v1, e1);
+            a0 = b0; b0 = c0; c0 = d0; d0 = nA0;
+            a1 = b1; b1 = c1; c1 = d1; d1 = nA1;
+            e0 = f0; f0 = g0; g0 = h0; h0 = nB0;
+            e1 = f1; f1 = g1; g1 = h1; h1 = nB1;
+        }
+        for (int k = (4 - (full / L & 3)) & 3; k > 0; k--) {
+            FloatVector fA0 = a0, fA1 = a1, fB0 = e0, fB1 = e1;
+            a0 = b0; b0 = c0; c0 = d0; d0 = fA0;
+            a1 = b1; b1 = c1; c1 = d1; d1 = fA1;
+            e0 = f0; f0 = g0; g0 = h0; h0 = fB0;
+            e1 = f1; f1 = g1; g1 = h1; h1 = fB1;
+        }
+        o0[oiA] = Lanes.sum(a0.add(b0).add(c0.add(d0))) + tail(baseA, x0, xo);
+        o1[oiA] = Lanes.sum(a1.add(b1).add(c1.add(d1))) + tail(baseA, x1, xo);
+        o0[oiB] = Lanes.sum(e0.add(f0).add(g0.add(h0))) + tail(baseB, x0, xo);
+        o1[oiB] = Lanes.sum(e1.add(f1).add(g1.add(h1))) + tail(baseB, x1, xo);
     }
 
     @Override

@@ -6,8 +6,6 @@ import io.moefleet.chat.generation.FinishReason;
 import io.moefleet.router.scheduler.Scheduler;
 import io.moefleet.router.scheduler.TokenLogprobs;
 import io.vertx.core.http.HttpServerResponse;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * A text completion's response, assembled on its event loop: {@code text_completion} chunks while streaming, else one
