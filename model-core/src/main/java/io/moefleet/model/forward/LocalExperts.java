@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.function.IntFunction;
 
 /**
- * Routed experts computed here: each chosen expert runs once over all its tokens (a layer's experts in two hand-offs to
+ * Routed experts computed here: each chosen expert runs once over all its tokens (a layer's experts in three hand-offs to
  * the workers), and each token's outputs are added in expert-index order, so a token's sum does not depend on its
  * batch-mates. An expert shard serves its part of a layer with the same code over the experts it holds.
  */

@@ -124,7 +124,11 @@ public final class PackedIntLinear implements Linear {
         float[][] split = evenOddSplit(xs, xOffset, n);
         int half = (cols + 1) / 2;
         for (int r = rowFrom; r < rowTo; r++) {
-            for (int t = 0; t < n; t++) {
+            int t = 0;
+            for (; t + 4 <= n; t += 4) {
+                fourTokens(r, split, t, half, xs, xOffset, outs, outOffset + r);
+            }
+            for (; t < n; t++) {
                 outs[t][outOffset + r] = oneToken(r, split[t], half, xs[t], xOffset);
             }
         }
@@ -176,6 +180,62 @@ public final class PackedIntLinear implements Linear {
             scalarTotal += partial * scale;
         }
         return Lanes.sum(total) + scalarTotal;
+    }
+
+    /**
+     * Tokens {@code t .. t + 3} against one row, each group of nibbles unpacked once for the four; each token's sum is
+     * exactly {@link #oneToken}'s.
+     */
+    private void fourTokens(int row, float[][] split, int t, int half, float[][] xs, int xOffset, float[][] outs, int oi) {
+        float[] s0 = split[t], s1 = split[t + 1], s2 = split[t + 2], s3 = split[t + 3];
+        long byteBase = (long) row * wordsPerRow * 4;
+        long wordBase = (long) row * wordsPerRow;
+        int scaleBase = row * groupsPerRow;
+        FloatVector z = FloatVector.zero(F);
+        FloatVector total0 = z, total1 = z, total2 = z, total3 = z;
+        float scalar0 = 0, scalar1 = 0, scalar2 = 0, scalar3 = 0;
+        for (int c0 = 0, g = 0; c0 < cols; c0 += groupSize, g++) {
+            int end = Math.min(cols, c0 + groupSize);
+            int vectorEnd = c0 + (end - c0) / (2 * L) * (2 * L);
+            FloatVector a0 = z, a1 = z, a2 = z, a3 = z;
+            for (int c = c0; c < vectorEnd; c += 2 * L) {
+                IntVector bytes = (IntVector) ByteVector.fromMemorySegment(B, packed, byteBase + c / 2, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                FloatVector low = (FloatVector) bytes.and(0xF).sub(offset).convertShape(VectorOperators.I2F, F, 0);
+                FloatVector high = (FloatVector) bytes.lanewise(VectorOperators.LSHR, 4).and(0xF).sub(offset)
+                        .convertShape(VectorOperators.I2F, F, 0);
+                a0 = low.fma(FloatVector.fromArray(F, s0, c / 2), a0);
+                a0 = high.fma(FloatVector.fromArray(F, s0, half + c / 2), a0);
+                a1 = low.fma(FloatVector.fromArray(F, s1, c / 2), a1);
+                a1 = high.fma(FloatVector.fromArray(F, s1, half + c / 2), a1);
+                a2 = low.fma(FloatVector.fromArray(F, s2, c / 2), a2);
+                a2 = high.fma(FloatVector.fromArray(F, s2, half + c / 2), a2);
+                a3 = low.fma(FloatVector.fromArray(F, s3, c / 2), a3);
+                a3 = high.fma(FloatVector.fromArray(F, s3, half + c / 2), a3);
+            }
+            float scale = scales[scaleBase + g];
+            FloatVector s = FloatVector.broadcast(F, scale);
+            total0 = a0.fma(s, total0);
+            total1 = a1.fma(s, total1);
+            total2 = a2.fma(s, total2);
+            total3 = a3.fma(s, total3);
+            float p0 = 0, p1 = 0, p2 = 0, p3 = 0;
+            for (int c = vectorEnd; c < end; c++) {
+                int v = value(wordBase, c);
+                p0 += v * xs[t][xOffset + c];
+                p1 += v * xs[t + 1][xOffset + c];
+                p2 += v * xs[t + 2][xOffset + c];
+                p3 += v * xs[t + 3][xOffset + c];
+            }
+            scalar0 += p0 * scale;
+            scalar1 += p1 * scale;
+            scalar2 += p2 * scale;
+            scalar3 += p3 * scale;
+        }
+        outs[t][oi] = Lanes.sum(total0) + scalar0;
+        outs[t + 1][oi] = Lanes.sum(total1) + scalar1;
+        outs[t + 2][oi] = Lanes.sum(total2) + scalar2;
+        outs[t + 3][oi] = Lanes.sum(total3) + scalar3;
     }
 
     @Override

@@ -138,49 +138,109 @@ public final class Q8BlockLinear implements Linear {
     /**
      * Per (row, token): whole blocks by vectors, each block's sum scaled once into one of four running totals (block b
      * into total b % 4, rotating as in {@link DenseLinear}, so that blocks do not wait on each other); a ragged last
-     * block in scalar code. The same operations for a token whatever its batch.
+     * block in scalar code. Tokens go four at a time against a row (each int8 vector widened once for the four), the
+     * rest one at a time; both kernels perform the same operations for a token, whatever its batch.
      */
     @Override
     public void multiply(float[][] xs, int xOffset, int n, float[][] outs, int outOffset, int rowFrom, int rowTo) {
-        int vectorBlocks = BLOCK % L == 0 ? cols / BLOCK : 0;
         for (int r = rowFrom; r < rowTo; r++) {
-            long base = (long) r * cols;
-            int scaleBase = r * blocksPerRow;
-            for (int t = 0; t < n; t++) {
-                float[] x = xs[t];
-                FloatVector a = FloatVector.zero(F), b = a, c = a, d = a;
-                for (int block = 0; block < vectorBlocks; block++) {
-                    FloatVector acc = FloatVector.zero(F);
-                    for (int col = block * BLOCK; col < (block + 1) * BLOCK; col += L) {
-                        FloatVector w = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, values, base + col, ByteOrder.LITTLE_ENDIAN)
-                                .convertShape(VectorOperators.B2I, I, 0)).convertShape(VectorOperators.I2F, F, 0);
-                        acc = w.fma(FloatVector.fromArray(F, x, xOffset + col), acc);
-                    }
-                    FloatVector next = acc.fma(FloatVector.broadcast(F, scales[scaleBase + block]), a);
-                    a = b;
-                    b = c;
-                    c = d;
-                    d = next;
-                }
-                for (int k = (4 - (vectorBlocks & 3)) & 3; k > 0; k--) {     // rotate back: `a` is total 0 again
-                    FloatVector first = a;
-                    a = b;
-                    b = c;
-                    c = d;
-                    d = first;
-                }
-                float scalar = 0;
-                for (int block = vectorBlocks; block < blocksPerRow; block++) {
-                    int from = block * BLOCK;
-                    int to = Math.min(cols, from + BLOCK);
-                    float partial = 0;
-                    for (int col = from; col < to; col++) {
-                        partial += values.get(ValueLayout.JAVA_BYTE, base + col) * x[xOffset + col];
-                    }
-                    scalar += partial * scales[scaleBase + block];
-                }
-                outs[t][outOffset + r] = Lanes.sum(a.add(b).add(c.add(d))) + scalar;
+            int t = 0;
+            for (; t + 4 <= n; t += 4) {
+                fourTokens(r, xs[t], xs[t + 1], xs[t + 2], xs[t + 3], xOffset, outs[t], outs[t + 1], outs[t + 2], outs[t + 3],
+                        outOffset + r);
+            }
+            for (; t < n; t++) {
+                outs[t][outOffset + r] = oneToken(r, xs[t], xOffset);
             }
         }
+    }
+
+    /** Blocks whose columns are whole vectors; the rest go through {@link #scalarBlocks}. */
+    private int vectorBlocks() {
+        return BLOCK % L == 0 ? cols / BLOCK : 0;
+    }
+
+    private float oneToken(int r, float[] x, int xOffset) {
+        long base = (long) r * cols;
+        int scaleBase = r * blocksPerRow;
+        int vectorBlocks = vectorBlocks();
+        FloatVector a = FloatVector.zero(F), b = a, c = a, d = a;
+        for (int block = 0; block < vectorBlocks; block++) {
+            FloatVector acc = FloatVector.zero(F);
+            for (int col = block * BLOCK; col < (block + 1) * BLOCK; col += L) {
+                FloatVector w = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, values, base + col, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2I, I, 0)).convertShape(VectorOperators.I2F, F, 0);
+                acc = w.fma(FloatVector.fromArray(F, x, xOffset + col), acc);
+            }
+            FloatVector next = acc.fma(FloatVector.broadcast(F, scales[scaleBase + block]), a);
+            a = b;
+            b = c;
+            c = d;
+            d = next;
+        }
+        for (int k = (4 - (vectorBlocks & 3)) & 3; k > 0; k--) {     // rotate back: `a` is total 0 again
+            FloatVector first = a;
+            a = b;
+            b = c;
+            c = d;
+            d = first;
+        }
+        return Lanes.sum(a.add(b).add(c.add(d))) + scalarBlocks(r, x, xOffset);
+    }
+
+    /** Four tokens against one row, each int8 vector widened once; each token's sum is exactly {@link #oneToken}'s. */
+    private void fourTokens(int r, float[] x0, float[] x1, float[] x2, float[] x3, int xOffset,
+            float[] o0, float[] o1, float[] o2, float[] o3, int oi) {
+        long base = (long) r * cols;
+        int scaleBase = r * blocksPerRow;
+        int vectorBlocks = vectorBlocks();
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a0 = z, b0 = z, c0 = z, d0 = z, a1 = z, b1 = z, c1 = z, d1 = z;
+        FloatVector a2 = z, b2 = z, c2 = z, d2 = z, a3 = z, b3 = z, c3 = z, d3 = z;
+        for (int block = 0; block < vectorBlocks; block++) {
+            FloatVector acc0 = z, acc1 = z, acc2 = z, acc3 = z;
+            for (int col = block * BLOCK; col < (block + 1) * BLOCK; col += L) {
+                FloatVector w = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, values, base + col, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2I, I, 0)).convertShape(VectorOperators.I2F, F, 0);
+                acc0 = w.fma(FloatVector.fromArray(F, x0, xOffset + col), acc0);
+                acc1 = w.fma(FloatVector.fromArray(F, x1, xOffset + col), acc1);
+                acc2 = w.fma(FloatVector.fromArray(F, x2, xOffset + col), acc2);
+                acc3 = w.fma(FloatVector.fromArray(F, x3, xOffset + col), acc3);
+            }
+            FloatVector s = FloatVector.broadcast(F, scales[scaleBase + block]);
+            FloatVector n0 = acc0.fma(s, a0), n1 = acc1.fma(s, a1), n2 = acc2.fma(s, a2), n3 = acc3.fma(s, a3);
+            a0 = b0; b0 = c0; c0 = d0; d0 = n0;
+            a1 = b1; b1 = c1; c1 = d1; d1 = n1;
+            a2 = b2; b2 = c2; c2 = d2; d2 = n2;
+            a3 = b3; b3 = c3; c3 = d3; d3 = n3;
+        }
+        for (int k = (4 - (vectorBlocks & 3)) & 3; k > 0; k--) {
+            FloatVector f0 = a0, f1 = a1, f2 = a2, f3 = a3;
+            a0 = b0; b0 = c0; c0 = d0; d0 = f0;
+            a1 = b1; b1 = c1; c1 = d1; d1 = f1;
+            a2 = b2; b2 = c2; c2 = d2; d2 = f2;
+            a3 = b3; b3 = c3; c3 = d3; d3 = f3;
+        }
+        o0[oi] = Lanes.sum(a0.add(b0).add(c0.add(d0))) + scalarBlocks(r, x0, xOffset);
+        o1[oi] = Lanes.sum(a1.add(b1).add(c1.add(d1))) + scalarBlocks(r, x1, xOffset);
+        o2[oi] = Lanes.sum(a2.add(b2).add(c2.add(d2))) + scalarBlocks(r, x2, xOffset);
+        o3[oi] = Lanes.sum(a3.add(b3).add(c3.add(d3))) + scalarBlocks(r, x3, xOffset);
+    }
+
+    /** The blocks past the vector ones (all of them when a block is not whole vectors), each scaled once, in order. */
+    private float scalarBlocks(int r, float[] x, int xOffset) {
+        long base = (long) r * cols;
+        int scaleBase = r * blocksPerRow;
+        float scalar = 0;
+        for (int block = vectorBlocks(); block < blocksPerRow; block++) {
+            int from = block * BLOCK;
+            int to = Math.min(cols, from + BLOCK);
+            float partial = 0;
+            for (int col = from; col < to; col++) {
+                partial += values.get(ValueLayout.JAVA_BYTE, base + col) * x[xOffset + col];
+            }
+            scalar += partial * scales[scaleBase + block];
+        }
+        return scalar;
     }
 }

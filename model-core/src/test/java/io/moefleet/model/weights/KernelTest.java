@@ -16,14 +16,17 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Every format's vector kernel against its scalar reference, on random matrices of odd sizes (ragged vectors, blocks
  * and groups); and the kernel's batch invariance: a token's result is bitwise the same alone, in any batch, and
- * whatever rows a thread is given.
+ * whatever rows a thread is given. Batches run up to 17 tokens: past the point where the dense kernels pair rows
+ * ({@link DenseLinear#PAIRED_ROWS_FROM_TOKENS}), with an odd token left over, and over matrices whose row blocks end
+ * on an odd row (the shapes with 1000 and 1024 columns span several blocks).
  */
 class KernelTest {
 
     static Stream<Arguments> shapes() {
         return Stream.of(
                 Arguments.of(1, 1), Arguments.of(3, 5), Arguments.of(7, 16), Arguments.of(17, 33), Arguments.of(33, 64),
-                Arguments.of(40, 127), Arguments.of(64, 130), Arguments.of(65, 257), Arguments.of(130, 260), Arguments.of(9, 1024));
+                Arguments.of(40, 127), Arguments.of(64, 130), Arguments.of(65, 257), Arguments.of(130, 260), Arguments.of(9, 1024),
+                Arguments.of(37, 1024), Arguments.of(45, 1000));
     }
 
     private interface Factory {
@@ -57,7 +60,7 @@ class KernelTest {
         SplittableRandom random = new SplittableRandom(rows * 1000L + cols);
         try (Arena arena = Arena.ofConfined()) {
             Linear w = factory.make(arena, random, rows, cols);
-            int tokens = 7;
+            int tokens = 17;
             float[][] xs = new float[tokens][cols + 3];
             for (float[] x : xs) {
                 for (int i = 0; i < x.length; i++) {
@@ -82,7 +85,7 @@ class KernelTest {
                     assertEquals(exact, batch[t][r], bound, name + " kernel row " + r + " token " + t);
                 }
             }
-            // alone, in batches of every size, and with rows split at an odd place: the same bits
+            // alone, in batches of every size, and with rows split at odd places: the same bits
             for (int t = 0; t < tokens; t++) {
                 float[][] alone = new float[1][rows];
                 w.multiply(new float[][] {xs[t]}, xOffset, 1, alone, 0, 0, rows);
@@ -91,8 +94,10 @@ class KernelTest {
             for (int n = 1; n <= tokens; n++) {
                 float[][] part = new float[n][rows];
                 int split = rows / 3;
+                int secondSplit = Math.min(rows, 2 * rows / 3 + 1);
                 w.multiply(xs, xOffset, n, part, 0, 0, split);
-                w.multiply(xs, xOffset, n, part, 0, split, rows);
+                w.multiply(xs, xOffset, n, part, 0, split, secondSplit);
+                w.multiply(xs, xOffset, n, part, 0, secondSplit, rows);
                 for (int t = 0; t < n; t++) {
                     assertArrayEquals(batch[t], part[t], 0f, name + " batch of " + n + ", token " + t);
                 }
@@ -100,11 +105,16 @@ class KernelTest {
         }
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("formats")
-    void accumulateRowsIsTheTransposedProduct(String name, Factory factory) {
+    /** With 16-float vectors: whole groups of four vectors then scalar columns (133); a group, a lone vector, scalars (90). */
+    static Stream<Arguments> accumulateCases() {
+        return formats().flatMap(f -> Stream.of(133, 90).map(cols -> Arguments.of(f.get()[0], f.get()[1], cols)));
+    }
+
+    @ParameterizedTest(name = "{0} [37 x {2}]")
+    @MethodSource("accumulateCases")
+    void accumulateRowsIsTheTransposedProduct(String name, Factory factory, int cols) {
         SplittableRandom random = new SplittableRandom(3);
-        int rows = 37, cols = 133;
+        int rows = 37;
         try (Arena arena = Arena.ofConfined()) {
             Linear w = factory.make(arena, random, rows, cols);
             float[] k = new float[rows + 2];
