@@ -2,6 +2,8 @@ package io.moefleet.router;
 
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
 
 /** The router's span vocabulary: its tracer's scope and the attributes of the step and per-layer spans. */
@@ -26,5 +28,12 @@ final class RouterSpans {
 
     static Tracer tracer(OpenTelemetry openTelemetry) {
         return openTelemetry.getTracer(SCOPE);
+    }
+
+    /** Marks {@code span} as failed by {@code failure}; returns the failure, for {@code throw RouterSpans.failed(...)}. */
+    static RuntimeException failed(Span span, RuntimeException failure) {
+        span.recordException(failure);
+        span.setStatus(StatusCode.ERROR, failure.getMessage());
+        return failure;
     }
 }

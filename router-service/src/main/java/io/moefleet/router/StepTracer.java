@@ -4,7 +4,6 @@ import io.moefleet.model.forward.StepChunk;
 import io.moefleet.model.forward.Transformer;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.trace.Span;
-import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Scope;
 import java.util.List;
@@ -43,9 +42,7 @@ public final class StepTracer {
         try (Scope ignored = span.makeCurrent()) {
             return transformer.step(chunks);
         } catch (RuntimeException e) {
-            span.recordException(e);
-            span.setStatus(StatusCode.ERROR, e.getMessage());
-            throw e;
+            throw RouterSpans.failed(span, e);
         } finally {
             span.end();
         }

@@ -5,7 +5,6 @@ import io.moefleet.model.forward.Sequence;
 import io.moefleet.model.forward.StepChunk;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.trace.Span;
-import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Scope;
 import java.util.List;
@@ -44,9 +43,7 @@ public final class TracedAttention implements AttentionBackend {
             backend.attend(layer, chunks, normed, total, out);
             calls.record(System.nanoTime() - start, rowBytes, rowBytes);
         } catch (RuntimeException e) {
-            span.recordException(e);
-            span.setStatus(StatusCode.ERROR, e.getMessage());
-            throw e;
+            throw RouterSpans.failed(span, e);
         } finally {
             span.end();
         }

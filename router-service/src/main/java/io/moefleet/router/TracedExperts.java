@@ -5,7 +5,6 @@ import io.moefleet.model.forward.ExpertBackend;
 import io.moefleet.model.forward.Routing;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.trace.Span;
-import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Scope;
 
@@ -44,9 +43,7 @@ public final class TracedExperts implements ExpertBackend {
                 span.setAttribute(RouterSpans.BYTES_RECEIVED, experts.lastBytesReceived());
             }
         } catch (RuntimeException e) {
-            span.recordException(e);
-            span.setStatus(StatusCode.ERROR, e.getMessage());
-            throw e;
+            throw RouterSpans.failed(span, e);
         } finally {
             span.end();
         }

@@ -1,6 +1,10 @@
 package io.moefleet.router.api;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.grpc.StatusException;
+import io.grpc.StatusRuntimeException;
+import io.moefleet.attention.AttentionInstanceException;
+import io.moefleet.expert.ExpertShardException;
 import io.moefleet.router.scheduler.RejectedException;
 import io.vertx.core.http.HttpServerResponse;
 import java.time.Duration;
@@ -37,8 +41,8 @@ final class ApiErrors {
     /** A failure of a remote service of the fleet (an expert shard or attention instance down, a call timed out). */
     private static boolean isFleetFailure(RuntimeException failure) {
         for (Throwable t = failure; t != null; t = t.getCause()) {
-            String name = t.getClass().getName();
-            if (name.startsWith("io.grpc.") || name.endsWith("ShardException") || name.endsWith("InstanceException")) {
+            if (t instanceof ExpertShardException || t instanceof AttentionInstanceException || t instanceof StatusRuntimeException
+                    || t instanceof StatusException) {
                 return true;
             }
         }

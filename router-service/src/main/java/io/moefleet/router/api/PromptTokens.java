@@ -2,7 +2,6 @@ package io.moefleet.router.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.moefleet.tokenizer.SequenceMarkers;
-import java.util.Arrays;
 
 /** A completion prompt as token ids: given as ids (checked against the vocabulary) or as text (encoded, with bos). */
 final class PromptTokens {
@@ -48,6 +47,6 @@ final class PromptTokens {
         if (ids.length == 0) {
             throw ApiException.badRequest("'prompt' is empty");
         }
-        return Arrays.copyOf(ids, ids.length);
+        return ids;
     }
 }
