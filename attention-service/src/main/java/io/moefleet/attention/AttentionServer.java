@@ -15,8 +15,6 @@ import java.io.IOException;
 public final class AttentionServer implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(AttentionServer.class.getName());
-    private static final int REQUEST_THREADS = 4;
-
     private final InstanceSettings settings;
     private final OpenTelemetry openTelemetry;
     private final ServiceHost host;
@@ -25,8 +23,7 @@ public final class AttentionServer implements AutoCloseable {
     public AttentionServer(InstanceSettings settings, OpenTelemetry openTelemetry) {
         this.settings = settings;
         this.openTelemetry = openTelemetry;
-        this.host = new ServiceHost("attention instance", settings.port(), AttentionServiceGrpc.SERVICE_NAME,
-                REQUEST_THREADS, this::freeAttention);
+        this.host = new ServiceHost("attention instance", settings.port(), AttentionServiceGrpc.SERVICE_NAME, this::freeAttention);
     }
 
     /** Listens, maps the attention weights, then serves. Returns when the instance serves. */

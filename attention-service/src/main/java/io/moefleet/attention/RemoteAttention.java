@@ -61,6 +61,7 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
     private final Map<Long, Integer> instanceOfSequence = new HashMap<>();
     private final int[] sequencesOn;
     private long step = -1;
+    private long lastSlowestInstanceNanos;
 
     /** The instances a router talks to: one channel each, to {@code addresses.get(i)} ("host:port") for instance i. */
     private record Instance(int index, String address, ManagedChannel channel,
@@ -111,12 +112,14 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
             calls.add(instances.get(batch.instance()).calls().attend(batch.request()));
         }
         AttendResponse[] responses = new AttendResponse[batches.size()];
+        lastSlowestInstanceNanos = 0;
         List<Integer> failed = new ArrayList<>();
         List<String> reasons = new ArrayList<>();
         for (int i = 0; i < calls.size(); i++) {
             Instance instance = instances.get(batches.get(i).instance());
             try {
                 responses[i] = calls.get(i).get();   // bounded by the call's deadline
+                lastSlowestInstanceNanos = Math.max(lastSlowestInstanceNanos, responses[i].getServerNanos());
                 long expected = FloatRows.byteSize(batches.get(i).rows().length, hidden);
                 if (responses[i].getOutput().size() != expected) {
                     failed.add(instance.index());
@@ -139,6 +142,14 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
         for (int i = 0; i < batches.size(); i++) {
             FloatRows.copyInto(responses[i].getOutput(), batches.get(i).rows(), out, hidden);
         }
+    }
+
+    /**
+     * The longest time an instance spent on its call of the last {@link #attend}, by its own clock (decoding,
+     * computing, encoding): the rest of the call's wall time is the wire, the queues and gRPC on both sides.
+     */
+    public long lastSlowestInstanceNanos() {
+        return lastSlowestInstanceNanos;
     }
 
     /**

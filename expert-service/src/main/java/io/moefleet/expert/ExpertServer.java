@@ -15,8 +15,6 @@ import java.io.IOException;
 public final class ExpertServer implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(ExpertServer.class.getName());
-    private static final int REQUEST_THREADS = 4;
-
     private final ShardSettings settings;
     private final OpenTelemetry openTelemetry;
     private final ServiceHost host;
@@ -25,8 +23,7 @@ public final class ExpertServer implements AutoCloseable {
     public ExpertServer(ShardSettings settings, OpenTelemetry openTelemetry) {
         this.settings = settings;
         this.openTelemetry = openTelemetry;
-        this.host = new ServiceHost("expert shard " + settings.shard(), settings.port(), ExpertServiceGrpc.SERVICE_NAME,
-                REQUEST_THREADS, this::unmapExperts);
+        this.host = new ServiceHost("expert shard " + settings.shard(), settings.port(), ExpertServiceGrpc.SERVICE_NAME, this::unmapExperts);
     }
 
     /** Listens, maps this shard's experts, then serves. Returns when the shard serves. */

@@ -1,6 +1,8 @@
 package io.moefleet.expert;
 
+import com.google.common.util.concurrent.Futures;
 import com.google.common.util.concurrent.ListenableFuture;
+import com.google.common.util.concurrent.MoreExecutors;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
@@ -47,6 +49,11 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
     private long[] dispatches = new long[0];
     private long lastBytesSent;
     private long lastBytesReceived;
+    private long lastSlowestShardNanos;
+    private long lastCallNanos;
+
+    /** A shard's answer and when it reached this router (the step may be busy with the shared experts then). */
+    private record Answer(ForwardResponse response, long arrivedAt) {}
 
     /** The shards a router talks to: one channel per shard, to {@code addresses.get(s)} ("host:port") for shard s. */
     private record Shard(int index, String address, ManagedChannel channel, ExpertServiceGrpc.ExpertServiceFutureStub calls,
@@ -80,27 +87,40 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
         this.shards = List.copyOf(opened);
     }
 
+    /** Sends every shard its tokens at once; the combine waits for all of them and adds their sums in shard order. */
     @Override
-    public void addRoutedExperts(int layer, float[][] xs, int n, Routing[] routings, float[][] out) {
+    public Combine dispatch(int layer, float[][] xs, int n, Routing[] routings) {
         long step = nextStep(layer);
         List<ShardBatch> batches = ShardBatch.split(placement, layer, step, xs, n, routings, hidden);
-        List<ListenableFuture<ForwardResponse>> calls = new ArrayList<>(batches.size());
+        long dispatchedAt = System.nanoTime();
+        List<ListenableFuture<Answer>> calls = new ArrayList<>(batches.size());
         for (ShardBatch batch : batches) {
-            calls.add(shards.get(batch.shard()).calls().forward(batch.request()));
+            calls.add(Futures.transform(shards.get(batch.shard()).calls().forward(batch.request()),
+                    response -> new Answer(response, System.nanoTime()), MoreExecutors.directExecutor()));
         }
         lastBytesSent = 0;
-        lastBytesReceived = 0;
         for (ShardBatch batch : batches) {
             lastBytesSent += batch.request().getSerializedSize();   // memoised: the marshaller computed it already
         }
+        return out -> combine(layer, step, dispatchedAt, batches, calls, out);
+    }
+
+    private void combine(int layer, long step, long dispatchedAt, List<ShardBatch> batches, List<ListenableFuture<Answer>> calls,
+            float[][] out) {
+        lastBytesReceived = 0;
+        lastSlowestShardNanos = 0;
+        lastCallNanos = 0;
         ForwardResponse[] responses = new ForwardResponse[batches.size()];
         List<Integer> failed = new ArrayList<>();
         List<String> reasons = new ArrayList<>();
         for (int i = 0; i < calls.size(); i++) {
             Shard shard = shards.get(batches.get(i).shard());
             try {
-                responses[i] = calls.get(i).get();   // bounded by the call's deadline
+                Answer answer = calls.get(i).get();   // bounded by the call's deadline
+                responses[i] = answer.response();
+                lastCallNanos = Math.max(lastCallNanos, answer.arrivedAt() - dispatchedAt);
                 lastBytesReceived += responses[i].getSerializedSize();
+                lastSlowestShardNanos = Math.max(lastSlowestShardNanos, responses[i].getServerNanos());
                 long expected = FloatRows.byteSize(batches.get(i).rows().length, hidden);
                 if (responses[i].getPartialSums().size() != expected) {
                     failed.add(shard.index());
@@ -126,16 +146,29 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
     }
 
     /**
-     * Protobuf bytes of the last {@link #addRoutedExperts} call's Forward requests, all shards together: one layer's
+     * Protobuf bytes of the last {@link #dispatch}'s Forward requests, all shards together: one layer's
      * dispatch (gRPC framing and HTTP/2 headers not counted).
      */
     public long lastBytesSent() {
         return lastBytesSent;
     }
 
-    /** Protobuf bytes of the responses that reached this router in the last {@link #addRoutedExperts} call: one layer's combine. */
+    /** Protobuf bytes of the responses that reached this router in the last combine: one layer's. */
     public long lastBytesReceived() {
         return lastBytesReceived;
+    }
+
+    /**
+     * The longest time a shard spent on its call of the last combine, by its own clock (decoding, computing, encoding):
+     * the rest of the call's wall time is the wire, the queues and gRPC on both sides.
+     */
+    public long lastSlowestShardNanos() {
+        return lastSlowestShardNanos;
+    }
+
+    /** From the last dispatch to the arrival of its last answer: one layer's dispatch and combine over the network. */
+    public long lastCallNanos() {
+        return lastCallNanos;
     }
 
     /**

@@ -122,9 +122,9 @@ class ShardEndpointsTest {
         float[][] expected = new float[2][64];
         try (Checkpoint checkpoint = Checkpoint.open(GoldenData.checkpoint("tiny-k2")); Workers workers = new Workers(1)) {
             ModelWeights weights = ModelWeights.load(checkpoint);
-            new LocalExperts(layer -> weights.layers()[layer].moe().experts(), 64, new MatMul(workers)).addRoutedExperts(1, rows, 2,
+            new LocalExperts(layer -> weights.layers()[layer].moe().experts(), 64, new MatMul(workers)).dispatch(1, rows, 2,
                     new Routing[] {new Routing(new int[] {9}, new float[] {0.5f}, 0f, 0f),
-                                   new Routing(new int[] {15, 8}, new float[] {0.25f, 1f}, 0f, 0f)}, expected);
+                                   new Routing(new int[] {15, 8}, new float[] {0.25f, 1f}, 0f, 0f)}).addInto(expected);
         }
         assertArrayEquals(expected[0], sums[0], "token 0: the engine's own experts, bit for bit");
         assertArrayEquals(expected[1], sums[1], "token 1");

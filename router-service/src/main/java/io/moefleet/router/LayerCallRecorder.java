@@ -14,13 +14,18 @@ public final class LayerCallRecorder {
     public static final int WINDOW = 1 << 16;
 
     private final long[] nanos = new long[WINDOW];
+    private final long[] serverNanos = new long[WINDOW];
     private long calls;
     private long bytesSent;
     private long bytesReceived;
 
-    /** One call: its wall time and the bytes it sent and received (0 where unknown). */
-    public synchronized void record(long wallNanos, long sent, long received) {
+    /**
+     * One call: its wall time, the time the slowest server it called spent on it by its own clock, and the bytes it
+     * sent and received (0 where unknown).
+     */
+    public synchronized void record(long wallNanos, long slowestServerNanos, long sent, long received) {
         nanos[(int) (calls % WINDOW)] = wallNanos;
+        serverNanos[(int) (calls % WINDOW)] = slowestServerNanos;
         calls++;
         bytesSent += sent;
         bytesReceived += received;
@@ -35,21 +40,24 @@ public final class LayerCallRecorder {
 
     public LayerCallSummary summary() {
         long[] window;
+        long[] serverWindow;
         long n;
         long sent;
         long received;
         synchronized (this) {
             n = calls;
             window = Arrays.copyOf(nanos, (int) Math.min(calls, WINDOW));
+            serverWindow = Arrays.copyOf(serverNanos, window.length);
             sent = bytesSent;
             received = bytesReceived;
         }
         if (n == 0) {
-            return new LayerCallSummary(0, 0, 0, 0, 0);
+            return new LayerCallSummary(0, 0, 0, 0, 0, 0, 0);
         }
         Arrays.sort(window);
+        Arrays.sort(serverWindow);
         return new LayerCallSummary(n, percentile(window, 0.50) / 1e3, percentile(window, 0.99) / 1e3,
-                (double) sent / n, (double) received / n);
+                percentile(serverWindow, 0.50) / 1e3, percentile(serverWindow, 0.99) / 1e3, (double) sent / n, (double) received / n);
     }
 
     /** The nearest-rank percentile: the smallest sample that at least {@code p} of the samples do not exceed. */

@@ -2,7 +2,8 @@ package io.moefleet.router;
 
 /**
  * What a {@link LayerCallRecorder} saw since its last reset: the number of calls, wall-time percentiles over its most
- * recent calls, and the mean bytes each call sent and received.
+ * recent calls, the same percentiles of the slowest server's own time per call (0 where servers do not say), and the
+ * mean bytes each call sent and received.
  */
-public record LayerCallSummary(long calls, double p50Micros, double p99Micros, double bytesSentPerCall,
-        double bytesReceivedPerCall) {}
+public record LayerCallSummary(long calls, double p50Micros, double p99Micros, double serverP50Micros,
+        double serverP99Micros, double bytesSentPerCall, double bytesReceivedPerCall) {}

@@ -1,5 +1,6 @@
 package io.moefleet.router;
 
+import io.moefleet.attention.RemoteAttention;
 import io.moefleet.model.forward.AttentionBackend;
 import io.moefleet.model.forward.Sequence;
 import io.moefleet.model.forward.StepChunk;
@@ -10,19 +11,20 @@ import io.opentelemetry.context.Scope;
 import java.util.List;
 
 /**
- * An attention backend inside a span per layer call, "attention layer N", current while the backend runs so that its
- * gRPC client spans are the span's children; each call's wall time and bytes go to a {@link LayerCallRecorder}. The
+ * The attention instances inside a span per layer call, "attention layer N", current while the calls run so that the
+ * gRPC client spans are the span's children; each call's wall time, the slowest instance's own time and the bytes go
+ * to a {@link LayerCallRecorder}. The
  * bytes are the hidden-state rows that cross the wire, o_proj's input out and its output back ({@code 4 · hidden}
  * per token each way): they are what the step's arguments tell; the chunk list and headers add a few bytes per
  * sequence. Not thread-safe, as the model that calls it.
  */
 public final class TracedAttention implements AttentionBackend {
 
-    private final AttentionBackend backend;
+    private final RemoteAttention backend;
     private final Tracer tracer;
     private final LayerCallRecorder calls;
 
-    public TracedAttention(AttentionBackend backend, OpenTelemetry openTelemetry, LayerCallRecorder calls) {
+    public TracedAttention(RemoteAttention backend, OpenTelemetry openTelemetry, LayerCallRecorder calls) {
         this.backend = backend;
         this.tracer = RouterSpans.tracer(openTelemetry);
         this.calls = calls;
@@ -41,7 +43,7 @@ public final class TracedAttention implements AttentionBackend {
         long start = System.nanoTime();
         try (Scope ignored = span.makeCurrent()) {
             backend.attend(layer, chunks, normed, total, out);
-            calls.record(System.nanoTime() - start, rowBytes, rowBytes);
+            calls.record(System.nanoTime() - start, backend.lastSlowestInstanceNanos(), rowBytes, rowBytes);
         } catch (RuntimeException e) {
             throw RouterSpans.failed(span, e);
         } finally {

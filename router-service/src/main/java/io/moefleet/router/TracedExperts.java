@@ -9,10 +9,10 @@ import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Scope;
 
 /**
- * The expert shards inside a span per MoE layer call, "experts layer N", current while the calls run so that the gRPC
- * client spans (one per shard) are its children. Each call's wall time, dispatch to combine (split, every shard's
- * round trip, the sum), and its message bytes both ways (from {@link RemoteExperts}) go to a
- * {@link LayerCallRecorder}. Not thread-safe, as the model that calls it.
+ * The expert shards inside a span per MoE layer call, "experts layer N", from the dispatch to the end of the combine,
+ * current while the calls start so that the gRPC client spans (one per shard) are its children. Each call's wall time
+ * (dispatch to the last shard's answer), the slowest shard's own time and the message bytes both ways (from
+ * {@link RemoteExperts}) go to a {@link LayerCallRecorder}. Not thread-safe, as the model that calls it.
  */
 public final class TracedExperts implements ExpertBackend {
 
@@ -27,26 +27,35 @@ public final class TracedExperts implements ExpertBackend {
     }
 
     @Override
-    public void addRoutedExperts(int layer, float[][] xs, int n, Routing[] routings, float[][] out) {
+    public Combine dispatch(int layer, float[][] xs, int n, Routing[] routings) {
         Span span = tracer.spanBuilder("experts layer " + layer)
                 .setAttribute(RouterSpans.LAYER, (long) layer)
                 .setAttribute(RouterSpans.TOKENS, (long) n)
                 .startSpan();
-        long start = System.nanoTime();
+        Combine routed;
         try (Scope ignored = span.makeCurrent()) {
-            experts.addRoutedExperts(layer, xs, n, routings, out);
-            long wall = System.nanoTime() - start;
-            calls.record(wall, experts.lastBytesSent(), experts.lastBytesReceived());
-            if (span.isRecording()) {
-                span.setAttribute(RouterSpans.EXPERT_ASSIGNMENTS, assignments(routings, n));
-                span.setAttribute(RouterSpans.BYTES_SENT, experts.lastBytesSent());
-                span.setAttribute(RouterSpans.BYTES_RECEIVED, experts.lastBytesReceived());
-            }
+            routed = experts.dispatch(layer, xs, n, routings);
         } catch (RuntimeException e) {
-            throw RouterSpans.failed(span, e);
-        } finally {
+            RouterSpans.failed(span, e);
             span.end();
+            throw e;
         }
+        return out -> {
+            try (Scope ignored = span.makeCurrent()) {
+                routed.addInto(out);
+                calls.record(experts.lastCallNanos(), experts.lastSlowestShardNanos(), experts.lastBytesSent(),
+                        experts.lastBytesReceived());
+                if (span.isRecording()) {
+                    span.setAttribute(RouterSpans.EXPERT_ASSIGNMENTS, assignments(routings, n));
+                    span.setAttribute(RouterSpans.BYTES_SENT, experts.lastBytesSent());
+                    span.setAttribute(RouterSpans.BYTES_RECEIVED, experts.lastBytesReceived());
+                }
+            } catch (RuntimeException e) {
+                throw RouterSpans.failed(span, e);
+            } finally {
+                span.end();
+            }
+        };
     }
 
     private static long assignments(Routing[] routings, int n) {

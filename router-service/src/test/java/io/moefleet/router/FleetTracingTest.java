@@ -138,6 +138,12 @@ class FleetTracingTest {
             assertEquals((long) steps * (config.numHiddenLayers() - config.firstKDenseReplace()), experts.calls());
             assertTrue(experts.p50Micros() > 0 && experts.p99Micros() >= experts.p50Micros(), experts.toString());
             assertTrue(experts.bytesSentPerCall() > 0 && experts.bytesReceivedPerCall() > 0, experts.toString());
+            // each call's slowest server time lies inside its round trip, so every order statistic does too
+            assertTrue(experts.serverP50Micros() > 0 && experts.serverP50Micros() <= experts.p50Micros()
+                    && experts.serverP99Micros() <= experts.p99Micros(), experts.toString());
+            LayerCallSummary attention = fleet.router.attentionCalls().summary();
+            assertTrue(attention.serverP50Micros() > 0 && attention.serverP50Micros() <= attention.p50Micros()
+                    && attention.serverP99Micros() <= attention.p99Micros(), attention.toString());
         }
     }
 

@@ -1,5 +1,6 @@
 package io.moefleet.attention.impl;
 
+import com.google.protobuf.ByteString;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.StatusException;
@@ -38,6 +39,7 @@ public final class AttentionServiceImpl extends AttentionServiceGrpc.AttentionSe
                 .setAttribute("moefleet.attention.layer", request.getLayer())
                 .setAttribute("moefleet.attention.step", request.getStepId())
                 .setAttribute("moefleet.attention.chunks", request.getChunksCount());
+        long start = System.nanoTime();
         float[][] out;
         try {
             AttendBatch batch = AttendBatch.decode(request, attention.config());
@@ -53,8 +55,10 @@ public final class AttentionServiceImpl extends AttentionServiceGrpc.AttentionSe
             response.onError(Status.INTERNAL.withDescription("attention instance: " + e).withCause(e).asException());
             return;
         }
+        ByteString encoded = FloatRows.encode(out, out.length, attention.config().hiddenSize());
         response.onNext(AttendResponse.newBuilder()
-                .setOutput(FloatRows.encode(out, out.length, attention.config().hiddenSize()))
+                .setOutput(encoded)
+                .setServerNanos(System.nanoTime() - start)
                 .build());
         response.onCompleted();
     }

@@ -1,5 +1,6 @@
 package io.moefleet.expert.impl;
 
+import com.google.protobuf.ByteString;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.StatusException;
@@ -34,6 +35,7 @@ public final class ExpertServiceImpl extends ExpertServiceGrpc.ExpertServiceImpl
                 .setAttribute("moefleet.expert.layer", request.getLayer())
                 .setAttribute("moefleet.expert.step", request.getStepId())
                 .setAttribute("moefleet.expert.tokens", request.getTokensCount());
+        long start = System.nanoTime();
         ForwardBatch batch;
         try {
             batch = ForwardBatch.decode(request, shard, experts);
@@ -53,8 +55,10 @@ public final class ExpertServiceImpl extends ExpertServiceGrpc.ExpertServiceImpl
             return;
         }
         counters.record(batch.layer(), request.getTokensList());
+        ByteString encoded = FloatRows.encode(sums, sums.length, experts.config().hiddenSize());
         response.onNext(ForwardResponse.newBuilder()
-                .setPartialSums(FloatRows.encode(sums, sums.length, experts.config().hiddenSize()))
+                .setPartialSums(encoded)
+                .setServerNanos(System.nanoTime() - start)
                 .build());
         response.onCompleted();
     }

@@ -68,7 +68,7 @@ public final class ShardExperts implements AutoCloseable {
      */
     public synchronized float[][] apply(int layer, float[][] xs, Routing[] routings) {
         float[][] sums = new float[xs.length][config().hiddenSize()];
-        compute.addRoutedExperts(layer, xs, xs.length, routings, sums);
+        compute.dispatch(layer, xs, xs.length, routings).addInto(sums);
         return sums;
     }
 

@@ -31,7 +31,7 @@ final class EmptyCallFloor {
             for (int i = 0; i < calls; i++) {
                 long start = System.nanoTime();
                 health.check(empty).get();
-                recorder.record(System.nanoTime() - start, 0, 0);
+                recorder.record(System.nanoTime() - start, 0, 0, 0);
             }
             return recorder.summary();
         } catch (ExecutionException e) {

@@ -14,7 +14,8 @@ import java.util.List;
 
 /**
  * {@code ./fleet bench --fleet}: decode throughput of the fleet beside the single-process engine on the same checkpoint
- * and thread count, one after the other (never at once: they would share the cores), per batch size; per-layer call
+ * and thread count, one right after the other per batch size (never at once: they would share the cores; both stay
+ * loaded, the engine's threads parked while the fleet runs and the fleet idle while the engine does); per-layer call
  * latencies and bytes from the router's recorders; and two floors measured on the same machine, an empty gRPC call and
  * a raw socket echo of a layer's dispatch bytes, that say how much of a layer call is the wire and how much the rest.
  */
@@ -47,35 +48,31 @@ public final class FleetBench {
 
     public static FleetBenchReport run(FleetLayout layout, Settings settings, OpenTelemetry telemetry,
             ModelWeights.LoadProgress progress, Path logsRoot, PrintStream err) {
-        List<Double> engine = new ArrayList<>();
-        try (Engine local = Engine.open(layout.model(), progress, settings.threads())) {
-            DecodeThroughput decode = new DecodeThroughput(local.model(), local.model()::step);
-            for (int batch : settings.batches()) {
-                err.printf("engine: batch %d, %d decode steps after %d for warm-up%n", batch, settings.steps(), settings.warmUpSteps());
-                warmUp(decode, batch, settings);
-                engine.add(decode.tokensPerS(batch, settings.steps(), SEED, () -> {}));
-            }
-        }
         List<FleetBenchReport.BatchFigures> figures = new ArrayList<>();
         FleetBenchReport.Floors floors;
-        try (FleetProcesses fleet = FleetProcesses.start(layout, logsRoot, err);
+        try (Engine local = Engine.open(layout.model(), progress, settings.threads());
+             FleetProcesses fleet = FleetProcesses.start(layout, logsRoot, err);
              FleetRouter router = FleetRouter.open(new FleetEndpoints(fleet.attentionAddresses(), fleet.placement(),
                      fleet.expertAddresses()), layout.model(), settings.threads(), progress, telemetry)) {
-            DecodeThroughput decode = new DecodeThroughput(router.transformer(),
+            DecodeThroughput engineDecode = new DecodeThroughput(local.model(), local.model()::step);
+            DecodeThroughput fleetDecode = new DecodeThroughput(router.transformer(),
                     chunks -> router.steps().step(router.transformer(), chunks));
             int warmUp = FLOOR_WARM_UP_FACTOR * settings.floorCalls();
-            for (int i = 0; i < settings.batches().size(); i++) {
-                int batch = settings.batches().get(i);
+            for (int batch : settings.batches()) {
+                // engine and fleet back to back per batch size: on a shared machine the memory bandwidth drifts over minutes
+                err.printf("engine: batch %d, %d decode steps after %d for warm-up%n", batch, settings.steps(), settings.warmUpSteps());
+                warmUp(engineDecode, batch, settings);
+                double engineTokensPerS = engineDecode.tokensPerS(batch, settings.steps(), SEED, () -> {});
                 err.printf("fleet: batch %d, %d decode steps after %d for warm-up%n", batch, settings.steps(), settings.warmUpSteps());
-                warmUp(decode, batch, settings);
-                double tokensPerS = decode.tokensPerS(batch, settings.steps(), SEED, () -> {
+                warmUp(fleetDecode, batch, settings);
+                double tokensPerS = fleetDecode.tokensPerS(batch, settings.steps(), SEED, () -> {
                     router.expertCalls().reset();
                     router.attentionCalls().reset();
                 });
                 LayerCallSummary experts = router.expertCalls().summary();
                 LayerCallSummary attention = router.attentionCalls().summary();
                 LayerCallSummary echo = SocketEchoFloor.measure(dispatchBytes(experts), warmUp, settings.floorCalls());
-                figures.add(new FleetBenchReport.BatchFigures(batch, engine.get(i), tokensPerS, experts, attention, echo));
+                figures.add(new FleetBenchReport.BatchFigures(batch, engineTokensPerS, tokensPerS, experts, attention, echo));
             }
             err.printf("floors: %d empty gRPC calls and socket echoes after %d for warm-up%n", settings.floorCalls(), warmUp);
             LayerCallSummary emptyGrpc = EmptyCallFloor.measure(fleet.expertAddresses().getFirst(), warmUp, settings.floorCalls());

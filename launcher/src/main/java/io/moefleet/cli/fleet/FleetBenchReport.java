@@ -30,13 +30,17 @@ public record FleetBenchReport(int threads, FleetLayout layout, List<BatchFigure
         out.append(String.format(Locale.ROOT, "decode with %d router/engine thread(s); fleet: %d expert shard(s), %d attention "
                         + "instance(s); %d thread(s) per shard, %d per attention instance%n", threads, layout.placement().shards(),
                 layout.attentionInstances(), layout.expertThreads(), layout.attentionThreads()));
-        out.append(String.format(Locale.ROOT, "%5s %11s %11s %6s %19s %19s %21s %19s %17s%n", "batch", "engine t/s", "fleet t/s",
-                "ratio", "experts p50/p99 us", "attn p50/p99 us", "experts B/layer o+i", "attn B/layer o+i", "echo p50/p99 us"));
+        out.append(String.format(Locale.ROOT, "%5s %11s %11s %6s %19s %17s %17s %17s %21s %19s %17s%n", "batch", "engine t/s",
+                "fleet t/s", "ratio", "experts p50/p99 us", "shard p50/p99 us", "attn p50/p99 us", "inst p50/p99 us",
+                "experts B/layer o+i", "attn B/layer o+i", "echo p50/p99 us"));
         for (BatchFigures b : batches) {
-            out.append(String.format(Locale.ROOT, "%5d %11.1f %11.1f %6.2f %19s %19s %21s %19s %17s%n", b.batch(),
-                    b.engineTokensPerS(), b.fleetTokensPerS(), b.ratio(), percentiles(b.experts()), percentiles(b.attention()),
-                    bytes(b.experts()), bytes(b.attention()), percentiles(b.socketEcho())));
+            out.append(String.format(Locale.ROOT, "%5d %11.1f %11.1f %6.2f %19s %17s %17s %17s %21s %19s %17s%n", b.batch(),
+                    b.engineTokensPerS(), b.fleetTokensPerS(), b.ratio(), percentiles(b.experts()), serverPercentiles(b.experts()),
+                    percentiles(b.attention()), serverPercentiles(b.attention()), bytes(b.experts()), bytes(b.attention()),
+                    percentiles(b.socketEcho())));
         }
+        out.append("experts: one MoE layer's dispatch to the last shard's answer; shard: the slowest shard's own time in it; "
+                + "attn and inst: the same for a layer's attention call\n");
         out.append(String.format(Locale.ROOT, "floors: empty gRPC call p50 %.0f us, p99 %.0f us; socket echo of %d bytes p50 %.0f us, "
                         + "p99 %.0f us%n", floors.emptyGrpc().p50Micros(), floors.emptyGrpc().p99Micros(), floors.socketEchoBytes(),
                 floors.socketEcho().p50Micros(), floors.socketEcho().p99Micros()));
@@ -48,12 +52,15 @@ public record FleetBenchReport(int threads, FleetLayout layout, List<BatchFigure
         String perBatch = batches.stream().map(b -> String.format(Locale.ROOT,
                 "{\"batch\": %d, \"engine_tokens_per_s\": %.2f, \"fleet_tokens_per_s\": %.2f, \"ratio\": %.3f, "
                         + "\"dispatch_combine_p50_us\": %.1f, \"dispatch_combine_p99_us\": %.1f, "
+                        + "\"slowest_shard_p50_us\": %.1f, \"slowest_shard_p99_us\": %.1f, "
                         + "\"attention_call_p50_us\": %.1f, \"attention_call_p99_us\": %.1f, "
+                        + "\"attention_instance_p50_us\": %.1f, \"attention_instance_p99_us\": %.1f, "
                         + "\"bytes_per_layer\": {\"experts_sent\": %.0f, \"experts_received\": %.0f, "
                         + "\"attention_sent\": %.0f, \"attention_received\": %.0f}, "
                         + "\"socket_echo_p50_us\": %.1f, \"socket_echo_p99_us\": %.1f}",
                 b.batch(), b.engineTokensPerS(), b.fleetTokensPerS(), b.ratio(), b.experts().p50Micros(), b.experts().p99Micros(),
-                b.attention().p50Micros(), b.attention().p99Micros(), b.experts().bytesSentPerCall(),
+                b.experts().serverP50Micros(), b.experts().serverP99Micros(), b.attention().p50Micros(), b.attention().p99Micros(),
+                b.attention().serverP50Micros(), b.attention().serverP99Micros(), b.experts().bytesSentPerCall(),
                 b.experts().bytesReceivedPerCall(), b.attention().bytesSentPerCall(), b.attention().bytesReceivedPerCall(),
                 b.socketEcho().p50Micros(), b.socketEcho().p99Micros())).collect(Collectors.joining(", "));
         return String.format(Locale.ROOT, "{\"threads\": %d, \"expert_shards\": %d, \"attention_instances\": %d, "
@@ -67,6 +74,10 @@ public record FleetBenchReport(int threads, FleetLayout layout, List<BatchFigure
 
     private static String percentiles(LayerCallSummary calls) {
         return String.format(Locale.ROOT, "%.0f / %.0f", calls.p50Micros(), calls.p99Micros());
+    }
+
+    private static String serverPercentiles(LayerCallSummary calls) {
+        return String.format(Locale.ROOT, "%.0f / %.0f", calls.serverP50Micros(), calls.serverP99Micros());
     }
 
     private static String bytes(LayerCallSummary calls) {

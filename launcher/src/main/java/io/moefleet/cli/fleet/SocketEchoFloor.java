@@ -44,7 +44,7 @@ final class SocketEchoFloor {
                 for (int i = 0; i < roundTrips; i++) {
                     long start = System.nanoTime();
                     roundTrip(client, selector, out, in);
-                    recorder.record(System.nanoTime() - start, bytes, bytes);
+                    recorder.record(System.nanoTime() - start, 0, bytes, bytes);
                 }
                 return recorder.summary();
             } finally {

@@ -27,8 +27,13 @@ public final class LocalExperts implements ExpertBackend {
         this.swiGlu = new SwiGlu(matMul);
     }
 
+    /** Computes nothing until combined: the experts share this process's workers with the step's other products. */
     @Override
-    public void addRoutedExperts(int layer, float[][] xs, int n, Routing[] routings, float[][] out) {
+    public Combine dispatch(int layer, float[][] xs, int n, Routing[] routings) {
+        return out -> compute(layer, xs, n, routings, out);
+    }
+
+    private void compute(int layer, float[][] xs, int n, Routing[] routings, float[][] out) {
         MlpWeights[] experts = expertsOfLayer.apply(layer);
         int[] counts = new int[experts.length];
         int picks = 0;

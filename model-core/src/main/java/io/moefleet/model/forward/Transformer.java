@@ -118,7 +118,11 @@ public final class Transformer {
         return logits(chunks, h);
     }
 
-    /** Routes every token, has the expert backend add the routed experts' outputs, then adds the shared experts'. */
+    /**
+     * Routes every token, dispatches the routed experts to the expert backend, computes the shared experts meanwhile,
+     * then adds the routed outputs and after them the shared ones (always in that order: the sum is the same wherever
+     * the routed experts ran).
+     */
     private void mixtureOfExperts(int layer, MoeWeights moe, List<StepChunk> chunks, int total) {
         matMul.multiply(moe.router(), normed, total, routerLogits);
         Routing[] routings = new Routing[total];
@@ -132,9 +136,12 @@ public final class Transformer {
         for (int t = 0; t < total; t++) {
             Arrays.fill(delta[t], 0f);
         }
-        experts.addRoutedExperts(layer, normed, total, routings, delta);
+        ExpertBackend.Combine routed = experts.dispatch(layer, normed, total, routings);
         if (moe.shared() != null) {
-            swiGlu.apply(moe.shared(), normed, total, sharedOut);
+            swiGlu.apply(moe.shared(), normed, total, sharedOut);   // while remote shards compute the routed experts
+        }
+        routed.addInto(delta);
+        if (moe.shared() != null) {
             for (int t = 0; t < total; t++) {
                 VectorMath.axpy(1f, sharedOut[t], 0, delta[t], 0, config.hiddenSize());
             }
