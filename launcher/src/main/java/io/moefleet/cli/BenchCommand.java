@@ -64,21 +64,18 @@ final class BenchCommand implements Command {
             }
         }
         args.rejectUnknown();
-        double bandwidth;
-        try (Workers workers = new Workers(threads)) {
-            err.println("measuring read bandwidth with " + threads + " thread(s)");
-            bandwidth = MemoryBandwidth.measure(workers);
-        }
-        try (Engine engine = Engine.open(model, new ConsoleProgress(err, "loading " + model.getFileName()), threads, quantize)) {
+        try (Workers bandwidthReaders = new Workers(threads);
+             Engine engine = Engine.open(model, new ConsoleProgress(err, "loading " + model.getFileName()), threads, quantize)) {
             err.println("running prefill (" + Benchmark.PREFILL_TOKENS + " tokens) and decode (" + Benchmark.DECODE_TOKENS
-                    + " tokens per sequence) with warm-up");
-            Benchmark.Result r = new Benchmark(engine).run(batch, threads, bandwidth);
+                    + " tokens per sequence) with warm-up; batch-1 decode " + Benchmark.ROOFLINE_ROUNDS
+                    + " times, each between two read-bandwidth sweeps with " + threads + " thread(s)");
+            Benchmark.Result r = new Benchmark(engine).run(batch, threads, () -> MemoryBandwidth.measure(bandwidthReaders), err::println);
             out.printf("prefill            %8.1f tokens/s (%d-token prompt)%n", r.prefillTokensPerS(), Benchmark.PREFILL_TOKENS);
             out.printf("decode, batch %-4d %8.1f tokens/s%n", batch, r.decodeTokensPerS());
             if (batch > 1) {
                 out.printf("decode, batch 1    %8.1f tokens/s%n", r.decodeBatch1TokensPerS());
             }
-            out.printf("read bandwidth     %8.2f GB/s (%d threads)%n", r.bandwidthBytesPerS() / 1e9, threads);
+            out.printf("read bandwidth     %8.2f GB/s (%d threads; around the median round)%n", r.bandwidthBytesPerS() / 1e9, threads);
             out.printf("active weights     %8.1f MB per token%n", r.activeBytesPerToken() / 1e6);
             out.printf("roofline           %8.1f tokens/s; batch-1 decode reaches %.1f%% of it%n",
                     r.bandwidthBytesPerS() / r.activeBytesPerToken(), 100 * r.rooflineShare());

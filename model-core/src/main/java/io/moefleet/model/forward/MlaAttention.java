@@ -106,11 +106,14 @@ final class MlaAttention {
         }
 
         if (allDecode) {
-            // independent sequences: each one's attention on its own thread, products inside on that thread
-            matMul.workers().parallelFor(chunks.size(), (from, to) -> {
-                for (int ci = from; ci < to; ci++) {
+            // independent (sequence, head) pairs split over the threads, products inside on the pair's thread: one
+            // sequence alone (batch-1 decode) still uses every thread
+            matMul.workers().parallelFor(chunks.size() * heads, (from, to) -> {
+                for (int pair = from; pair < to; pair++) {
+                    int ci = pair / heads;
                     StepChunk chunk = chunks.get(ci);
-                    absorbed(w, buffers.q[ci], chunk.sequence().cache().layer(layer), chunk.start(), buffers.attention[ci]);
+                    absorbedHead(w, buffers.q[ci], chunk.sequence().cache().layer(layer), chunk.start(), buffers.attention[ci],
+                            pair % heads);
                 }
             });
         } else {
@@ -159,28 +162,36 @@ final class MlaAttention {
         });
     }
 
-    /** The decode path: q_nope absorbed into W_UK, scored against cached latents, W_UV applied to the attended latent. */
+    /** The decode path, every head of one token in turn. */
     private void absorbed(AttentionWeights w, float[] q, float[][] cached, int last, float[] out) {
+        for (int h = 0; h < heads; h++) {
+            absorbedHead(w, q, cached, last, out, h);
+        }
+    }
+
+    /**
+     * Head {@code h} of the decode path: q_nope absorbed into W_UK, scored against cached latents, W_UV applied to the
+     * attended latent; writes {@code out[h·v_head_dim ..)} only.
+     */
+    private void absorbedHead(AttentionWeights w, float[] q, float[][] cached, int last, float[] out, int h) {
         Scratch s = scratch.get();
         float[] scores = scores(s, last + 1);
-        for (int h = 0; h < heads; h++) {
-            int qBase = h * qkDim;
-            java.util.Arrays.fill(s.qLatent, 0f);
-            w.kvB().accumulateRows(h * kvbStride, h * kvbStride + nope, q, qBase, s.qLatent);
-            for (int p = 0; p <= last; p++) {
-                float score = VectorMath.dot(s.qLatent, 0, cached[p], 0, kvRank)
-                        + VectorMath.dot(q, qBase + nope, cached[p], kvRank, ropeDim);
-                scores[p] = score * scale;
-            }
-            softmax(scores, last + 1);
-            java.util.Arrays.fill(s.attended, 0f);
-            for (int p = 0; p <= last; p++) {
-                VectorMath.axpy(scores[p], cached[p], 0, s.attended, 0, kvRank);
-            }
-            int firstValueRow = h * kvbStride + nope;
-            w.kvB().multiply(new float[][] {s.attended}, 0, 1, new float[][] {out}, h * vDim - firstValueRow,
-                    firstValueRow, firstValueRow + vDim);
+        int qBase = h * qkDim;
+        java.util.Arrays.fill(s.qLatent, 0f);
+        w.kvB().accumulateRows(h * kvbStride, h * kvbStride + nope, q, qBase, s.qLatent);
+        for (int p = 0; p <= last; p++) {
+            float score = VectorMath.dot(s.qLatent, 0, cached[p], 0, kvRank)
+                    + VectorMath.dot(q, qBase + nope, cached[p], kvRank, ropeDim);
+            scores[p] = score * scale;
         }
+        softmax(scores, last + 1);
+        java.util.Arrays.fill(s.attended, 0f);
+        for (int p = 0; p <= last; p++) {
+            VectorMath.axpy(scores[p], cached[p], 0, s.attended, 0, kvRank);
+        }
+        int firstValueRow = h * kvbStride + nope;
+        w.kvB().multiply(new float[][] {s.attended}, 0, 1, new float[][] {out}, h * vDim - firstValueRow,
+                firstValueRow, firstValueRow + vDim);
     }
 
     private static float[] scores(Scratch s, int n) {
