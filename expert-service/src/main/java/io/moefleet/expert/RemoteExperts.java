@@ -90,9 +90,9 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
     /** Sends every shard its tokens at once; the combine waits for all of them and adds their sums in shard order. */
     @Override
     public Combine dispatch(int layer, float[][] xs, int n, Routing[] routings) {
+        long dispatchedAt = System.nanoTime();   // the split (the requests' bytes) is part of the dispatch
         long step = nextStep(layer);
         List<ShardBatch> batches = ShardBatch.split(placement, layer, step, xs, n, routings, hidden);
-        long dispatchedAt = System.nanoTime();
         List<ListenableFuture<Answer>> calls = new ArrayList<>(batches.size());
         for (ShardBatch batch : batches) {
             calls.add(Futures.transform(shards.get(batch.shard()).calls().forward(batch.request()),
