@@ -5,9 +5,9 @@ import io.moefleet.model.forward.StepChunk;
 import io.moefleet.model.forward.Transformer;
 import io.moefleet.sampling.Logits;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
 import java.util.function.DoubleSupplier;
@@ -21,6 +21,8 @@ public final class Benchmark {
     public static final int PREFILL_TOKENS = 128;
     public static final int DECODE_TOKENS = 64;
     private static final int DECODE_PROMPT = 16;
+    /** Batch-1 decode runs set against the bandwidth around them; odd, so that one is the median. */
+    public static final int ROOFLINE_ROUNDS = 5;
     /** Runs of every shape before timing: C2 compiles the vector kernels during them (interpreted, they run 100x slower). */
     private static final int WARM_UP_RUNS = 3;
 
@@ -34,7 +36,7 @@ public final class Benchmark {
         }
 
         public String json() {
-            return String.format(java.util.Locale.ROOT,
+            return String.format(Locale.ROOT,
                     "{\"prefill_tokens_per_s\": %.2f, \"decode_tokens_per_s\": %.2f, \"batch\": %d, \"threads\": %d, "
                             + "\"bandwidth_gb_per_s\": %.2f, \"active_bytes_per_token\": %d, \"roofline_share\": %.3f}",
                     prefillTokensPerS, decodeTokensPerS, batch, threads, bandwidthBytesPerS / 1e9, activeBytesPerToken,
@@ -67,24 +69,29 @@ public final class Benchmark {
             decodeTokensPerS(1, DECODE_TOKENS / 4);
         }
         double prefill = prefillTokensPerS();
-        double[][] rounds = new double[ROOFLINE_ROUNDS][];   // {decode tokens/s, bandwidth}
+        List<RooflineRound> rounds = new ArrayList<>(ROOFLINE_ROUNDS);
         double before = bandwidth.getAsDouble();
-        for (int round = 0; round < ROOFLINE_ROUNDS; round++) {
+        for (int i = 0; i < ROOFLINE_ROUNDS; i++) {
             double decode = decodeTokensPerS(1, DECODE_TOKENS);
             double after = bandwidth.getAsDouble();
-            rounds[round] = new double[] {decode, Math.max(before, after)};
-            log.accept(String.format(java.util.Locale.ROOT, "round %d: batch-1 decode %.1f tokens/s between %.2f and %.2f GB/s: %.1f%% of the roofline",
-                    round + 1, decode, before / 1e9, after / 1e9, 100 * decode * activeBytes / rounds[round][1]));
+            RooflineRound round = new RooflineRound(decode, Math.max(before, after));
+            rounds.add(round);
+            log.accept(String.format(Locale.ROOT, "round %d: batch-1 decode %.1f tokens/s between %.2f and %.2f GB/s: %.1f%% of the roofline",
+                    i + 1, decode, before / 1e9, after / 1e9, 100 * round.share(activeBytes)));
             before = after;
         }
-        Arrays.sort(rounds, Comparator.comparingDouble(r -> r[0] / r[1]));
-        double[] median = rounds[ROOFLINE_ROUNDS / 2];
-        double decode = batch > 1 ? decodeTokensPerS(batch, DECODE_TOKENS) : median[0];
-        return new Result(prefill, decode, median[0], batch, threads, median[1], activeBytes);
+        rounds.sort(Comparator.comparingDouble(r -> r.share(activeBytes)));
+        RooflineRound median = rounds.get(ROOFLINE_ROUNDS / 2);
+        double decode = batch > 1 ? decodeTokensPerS(batch, DECODE_TOKENS) : median.decodeTokensPerS();
+        return new Result(prefill, decode, median.decodeTokensPerS(), batch, threads, median.bandwidthBytesPerS(), activeBytes);
     }
 
-    /** Batch-1 decode runs set against the bandwidth around them; odd, so that one is the median. */
-    public static final int ROOFLINE_ROUNDS = 5;
+    /** One batch-1 decode run and the bandwidth it is set against. */
+    private record RooflineRound(double decodeTokensPerS, double bandwidthBytesPerS) {
+        double share(long activeBytesPerToken) {
+            return decodeTokensPerS * activeBytesPerToken / bandwidthBytesPerS;
+        }
+    }
 
     private int[] randomTokens(int n) {
         return random.ints(n, 0, engine.model().config().vocabSize()).toArray();

@@ -35,9 +35,10 @@ public record FleetBenchReport(int threads, FleetLayout layout, List<BatchFigure
                 "experts B/layer o+i", "attn B/layer o+i", "echo p50/p99 us"));
         for (BatchFigures b : batches) {
             out.append(String.format(Locale.ROOT, "%5d %11.1f %11.1f %6.2f %19s %17s %17s %17s %21s %19s %17s%n", b.batch(),
-                    b.engineTokensPerS(), b.fleetTokensPerS(), b.ratio(), percentiles(b.experts()), serverPercentiles(b.experts()),
-                    percentiles(b.attention()), serverPercentiles(b.attention()), bytes(b.experts()), bytes(b.attention()),
-                    percentiles(b.socketEcho())));
+                    b.engineTokensPerS(), b.fleetTokensPerS(), b.ratio(), percentiles(b.experts()),
+                    percentiles(b.experts().serverP50Micros(), b.experts().serverP99Micros()), percentiles(b.attention()),
+                    percentiles(b.attention().serverP50Micros(), b.attention().serverP99Micros()), bytes(b.experts()),
+                    bytes(b.attention()), percentiles(b.socketEcho())));
         }
         out.append("experts: one MoE layer's dispatch to the last shard's answer; shard: the slowest shard's own time in it; "
                 + "attn and inst: the same for a layer's attention call\n");
@@ -73,11 +74,11 @@ public record FleetBenchReport(int threads, FleetLayout layout, List<BatchFigure
     }
 
     private static String percentiles(LayerCallSummary calls) {
-        return String.format(Locale.ROOT, "%.0f / %.0f", calls.p50Micros(), calls.p99Micros());
+        return percentiles(calls.p50Micros(), calls.p99Micros());
     }
 
-    private static String serverPercentiles(LayerCallSummary calls) {
-        return String.format(Locale.ROOT, "%.0f / %.0f", calls.serverP50Micros(), calls.serverP99Micros());
+    private static String percentiles(double p50Micros, double p99Micros) {
+        return String.format(Locale.ROOT, "%.0f / %.0f", p50Micros, p99Micros);
     }
 
     private static String bytes(LayerCallSummary calls) {

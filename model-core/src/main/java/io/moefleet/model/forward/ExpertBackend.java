@@ -25,9 +25,4 @@ public interface ExpertBackend {
          */
         void addInto(float[][] out);
     }
-
-    /** Dispatch and combine in one go. */
-    default void addRoutedExperts(int layer, float[][] xs, int n, Routing[] routings, float[][] out) {
-        dispatch(layer, xs, n, routings).addInto(out);
-    }
 }
