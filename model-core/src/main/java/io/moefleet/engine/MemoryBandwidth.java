@@ -28,24 +28,38 @@ public final class MemoryBandwidth {
         try (Arena arena = Arena.ofShared()) {
             MemorySegment buffer = arena.allocate(bytes, 64);
             buffer.fill((byte) 1);                                   // fault every page in before timing
-            long chunk = bytes / workers.threads();
-            double[] sink = new double[workers.threads()];
             double best = 0;
             for (int sweep = 0; sweep < SWEEPS; sweep++) {
                 long start = System.nanoTime();
-                workers.parallelFor(workers.threads(), (from, to) -> {
-                    for (int part = from; part < to; part++) {
-                        sink[part] += sum(buffer, part * chunk, chunk);
-                    }
-                });
-                double seconds = (System.nanoTime() - start) / 1e9;
-                best = Math.max(best, bytes / seconds);
-            }
-            if (Double.isNaN(sink[0])) {
-                throw new AssertionError("unreachable: keeps the sums alive");
+                read(workers, buffer);
+                best = Math.max(best, bytes / ((System.nanoTime() - start) / 1e9));
             }
             return best;
         }
+    }
+
+    /**
+     * Reads all of {@code buffer} once, each thread summing one contiguous part; returns the sum so that the reads
+     * cannot be left out. Its size must be a multiple of threads x 4 vectors, and every worker must be able to read it
+     * (a shared or global arena's).
+     */
+    public static float read(Workers workers, MemorySegment buffer) {
+        long chunk = buffer.byteSize() / workers.threads();
+        if (chunk % (4L * Lanes.F.vectorByteSize()) != 0) {
+            throw new IllegalArgumentException(buffer.byteSize() + " bytes do not split into " + workers.threads()
+                    + " parts of whole groups of 4 vectors");
+        }
+        float[] sums = new float[workers.threads()];
+        workers.parallelFor(workers.threads(), (from, to) -> {
+            for (int part = from; part < to; part++) {
+                sums[part] = sum(buffer, part * chunk, chunk);
+            }
+        });
+        float total = 0;
+        for (float s : sums) {
+            total += s;
+        }
+        return total;
     }
 
     private static float sum(MemorySegment buffer, long offset, long length) {
