@@ -1,42 +1,32 @@
 package io.moefleet.attention;
 
-import io.moefleet.kvcache.KvCacheConfig;
 import io.moefleet.kvcache.KvCacheMember;
 import io.moefleet.kvcache.MemoryBudget;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
+import io.moefleet.kvcache.TestCluster;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 
-/** KV pool members in this JVM, on loopback ports of their own, in a cluster of their own; closing terminates those still up. */
+/**
+ * KV pool members in this JVM, on loopback ports of their own, in a cluster of their own (the pool's own
+ * {@link TestCluster}), with what an attention instance is given to reach them; closing terminates those still up.
+ */
 final class PoolMembers implements AutoCloseable {
 
-    final String clusterName = "attention-kv-test-" + UUID.randomUUID();
+    private final TestCluster cluster;
+    final String clusterName;
     final List<String> addresses;
-    final List<KvCacheMember> members = new ArrayList<>();
+    final List<KvCacheMember> members;
 
-    private PoolMembers(int size) {
-        this.addresses = freePorts(size).stream().map(port -> KvCacheConfig.DEFAULT_HOST + ":" + port).toList();
+    private PoolMembers(TestCluster cluster) {
+        this.cluster = cluster;
+        this.clusterName = cluster.name;
+        this.addresses = cluster.addresses;
+        this.members = cluster.members;
     }
 
     /** {@code size} members, each joining the ones before it, 64 MiB each. */
     static PoolMembers start(int size) {
-        PoolMembers pool = new PoolMembers(size);
-        try {
-            for (String address : pool.addresses) {
-                int port = Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
-                pool.members.add(KvCacheMember.start(new KvCacheConfig(KvCacheConfig.DEFAULT_HOST, port, pool.addresses,
-                        MemoryBudget.parse("64m"), pool.clusterName, KvCacheConfig.DEFAULT_PARTITIONS)));
-            }
-            return pool;
-        } catch (RuntimeException e) {
-            pool.close();
-            throw e;
-        }
+        return new PoolMembers(new TestCluster(size, MemoryBudget.parse("64m")).start());
     }
 
     /** What an attention instance is given: pages of {@code pageTokens}, {@code hotBytes} kept hot, a 2 s fetch timeout. */
@@ -57,29 +47,6 @@ final class PoolMembers implements AutoCloseable {
 
     @Override
     public void close() {
-        for (KvCacheMember member : members) {
-            member.terminate();
-        }
-    }
-
-    /** Distinct ports free on loopback now, all probed at once so that no two are the same. */
-    static List<Integer> freePorts(int count) {
-        List<ServerSocket> sockets = new ArrayList<>();
-        try {
-            for (int i = 0; i < count; i++) {
-                sockets.add(new ServerSocket(0, 1, InetAddress.getLoopbackAddress()));
-            }
-            return sockets.stream().map(ServerSocket::getLocalPort).toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } finally {
-            for (ServerSocket socket : sockets) {
-                try {
-                    socket.close();
-                } catch (IOException ignored) {
-                    // free again either way
-                }
-            }
-        }
+        cluster.close();
     }
 }

@@ -8,12 +8,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Distinct ports free on loopback right now: all probed at once so that no two are the same. */
-final class FreePorts {
+public final class FreePorts {
 
     private FreePorts() {
     }
 
-    static List<Integer> take(int count) {
+    public static List<Integer> take(int count) {
         List<ServerSocket> sockets = new ArrayList<>();
         try {
             for (int i = 0; i < count; i++) {

@@ -5,15 +5,15 @@ import java.util.List;
 import java.util.UUID;
 
 /** Pool members on loopback ports of their own, in a cluster of their own; closing stops every one still running. */
-final class TestCluster implements AutoCloseable {
+public final class TestCluster implements AutoCloseable {
 
-    final String name = "kv-test-" + UUID.randomUUID();
-    final List<String> addresses;
-    final List<KvCacheMember> members = new ArrayList<>();
+    public final String name = "kv-test-" + UUID.randomUUID();
+    public final List<String> addresses;
+    public final List<KvCacheMember> members = new ArrayList<>();
     private final MemoryBudget budget;
     private final int partitions;
 
-    TestCluster(int size, MemoryBudget budget) {
+    public TestCluster(int size, MemoryBudget budget) {
         this(size, budget, KvCacheConfig.DEFAULT_PARTITIONS);
     }
 
@@ -23,12 +23,17 @@ final class TestCluster implements AutoCloseable {
         this.addresses = FreePorts.take(size).stream().map(port -> KvCacheConfig.DEFAULT_HOST + ":" + port).toList();
     }
 
-    /** Starts every member, each joining the ones before it. */
-    TestCluster start() {
-        for (int i = 0; i < addresses.size(); i++) {
-            members.add(KvCacheMember.start(config(i)));
+    /** Starts every member, each joining the ones before it; if one fails, stops those already up. */
+    public TestCluster start() {
+        try {
+            for (int i = 0; i < addresses.size(); i++) {
+                members.add(KvCacheMember.start(config(i)));
+            }
+            return this;
+        } catch (RuntimeException e) {
+            close();
+            throw e;
         }
-        return this;
     }
 
     KvCacheConfig config(int member) {
