@@ -2,6 +2,7 @@ package io.moefleet.attention;
 
 import io.moefleet.kvcache.KvCacheConfig;
 import io.moefleet.kvcache.MemoryBudget;
+import io.moefleet.proto.attention.AttentionServiceGrpc;
 import io.moefleet.rpc.ServiceMain;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -17,15 +18,20 @@ import java.util.Set;
 public final class AttentionServiceMain {
 
     private static final String USAGE = "usage: attention-service --model DIR --port P [--threads T] [--kv-pool host:port,... "
-            + "[--kv-cluster-name NAME] [--kv-page-tokens N] [--kv-hot-memory SIZE]]";
+            + "[--kv-cluster-name NAME] [--kv-page-tokens N] [--kv-hot-memory SIZE]] [--on-load-failure exit|report]";
     private static final Set<String> FLAGS = Set.of("--model", "--port", "--threads", "--kv-pool", "--kv-cluster-name",
             "--kv-page-tokens", "--kv-hot-memory");
     private static final List<String> POOL_FLAGS = List.of("--kv-cluster-name", "--kv-page-tokens", "--kv-hot-memory");
 
     private AttentionServiceMain() {}
 
+    /** This service's command line parsed, without reading the checkpoint: what a manifest's {@code args} must pass. */
+    public static ServiceMain.Options options(String... argv) {
+        return ServiceMain.parse(argv, FLAGS);
+    }
+
     public static void main(String[] argv) throws InterruptedException {
-        ServiceMain.run("attention-service", USAGE, FLAGS, argv,
+        ServiceMain.run("attention-service", USAGE, FLAGS, argv, AttentionServiceGrpc.getServiceDescriptor(),
                 (options, openTelemetry) -> new AttentionServer(settings(options), openTelemetry).start()::blockUntilShutdown);
     }
 

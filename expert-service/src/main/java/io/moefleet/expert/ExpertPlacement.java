@@ -101,6 +101,35 @@ public final class ExpertPlacement {
         return spread(routedExperts, Math.toIntExact(shards), replicas);
     }
 
+    /**
+     * A placement from explicit shard lists, as a placement file would give them: {@code shards.get(s)} is what shard s
+     * holds in every MoE layer, {@code layers} replaces that for the layers it names (the same number of shards each).
+     * For plans made in code ({@link BalancedPlacement}); the same checks as {@link #parse}.
+     */
+    public static ExpertPlacement of(int routedExperts, List<List<Integer>> shards, SortedMap<Integer, List<List<Integer>>> layers) {
+        if (routedExperts < 1) {
+            throw new IllegalArgumentException("the model has no routed experts to place");
+        }
+        if (shards.isEmpty()) {
+            throw new IllegalArgumentException("a placement needs at least one shard");
+        }
+        Layout common = Layout.of(routedExperts, shards, "shards");
+        SortedMap<Integer, Layout> perLayer = new TreeMap<>();
+        layers.forEach((layer, lists) -> {
+            String where = "layers.\"" + layer + "\"";
+            if (layer < 0) {
+                throw new IllegalArgumentException(where + ": a layer index cannot be negative");
+            }
+            Layout layout = Layout.of(routedExperts, lists, where);
+            if (layout.shards() != common.shards()) {
+                throw new IllegalArgumentException(where + " lists " + layout.shards() + " shards but \"shards\" lists "
+                        + common.shards() + ": every layer is served by the same shards");
+            }
+            perLayer.put(layer, layout);
+        });
+        return new ExpertPlacement(routedExperts, common, perLayer);
+    }
+
     /** Reads a placement file (format in the class comment); errors name the file and the offending entry. */
     public static ExpertPlacement read(Path file) {
         String json;

@@ -1,6 +1,7 @@
 package io.moefleet.expert;
 
 import io.moefleet.model.ModelConfig;
+import io.moefleet.proto.expert.ExpertServiceGrpc;
 import io.moefleet.rpc.ServiceMain;
 import java.nio.file.Path;
 import java.util.Set;
@@ -15,14 +16,19 @@ import java.util.Set;
 public final class ExpertServiceMain {
 
     private static final String USAGE = "usage: expert-service --model DIR --port P --shard I "
-            + "(--expert-shards N | --experts-per-shard K) [--replicas R] | --placement FILE [--threads T]";
+            + "(--expert-shards N | --experts-per-shard K) [--replicas R] | --placement FILE [--threads T] [--on-load-failure exit|report]";
     private static final Set<String> FLAGS = Set.of("--model", "--port", "--shard", "--expert-shards", "--experts-per-shard",
             "--replicas", "--placement", "--threads");
 
     private ExpertServiceMain() {}
 
+    /** This service's command line parsed, without reading the checkpoint: what a manifest's {@code args} must pass. */
+    public static ServiceMain.Options options(String... argv) {
+        return ServiceMain.parse(argv, FLAGS);
+    }
+
     public static void main(String[] argv) throws InterruptedException {
-        ServiceMain.run("expert-service", USAGE, FLAGS, argv,
+        ServiceMain.run("expert-service", USAGE, FLAGS, argv, ExpertServiceGrpc.getServiceDescriptor(),
                 (options, openTelemetry) -> new ExpertServer(settings(options), openTelemetry).start()::blockUntilShutdown);
     }
 

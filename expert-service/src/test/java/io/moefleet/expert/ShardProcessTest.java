@@ -85,6 +85,47 @@ class ShardProcessTest {
         }
     }
 
+    @Test
+    void aShardThatCannotLoadItsCheckpointStaysUpAndSaysWhyWhenAskedToReport() throws Exception {
+        Path empty = Files.createTempDirectory("no-checkpoint");
+        int port = ShardFailureTest.freePort();
+        Process shard = start("no-checkpoint", "--model", empty.toString(), "--port", Integer.toString(port), "--shard", "0",
+                "--expert-shards", "2", "--on-load-failure", "report");
+        io.grpc.ManagedChannel channel = io.grpc.Grpc.newChannelBuilder("127.0.0.1:" + port,
+                io.grpc.InsecureChannelCredentials.create()).build();
+        try {
+            var health = io.grpc.health.v1.HealthGrpc.newBlockingStub(channel);
+            // the server as a whole is alive (a liveness probe passes) ...
+            io.grpc.health.v1.HealthCheckResponse.ServingStatus server = null;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (server == null) {
+                try {
+                    server = health.withDeadlineAfter(2, TimeUnit.SECONDS)
+                            .check(io.grpc.health.v1.HealthCheckRequest.newBuilder().setService("").build()).getStatus();
+                } catch (io.grpc.StatusRuntimeException e) {
+                    assertTrue(shard.isAlive(), "the shard exited: " + Files.readString(LOGS.resolve("no-checkpoint.log")));
+                    assertTrue(System.nanoTime() < deadline, "the shard never listened: " + e.getStatus());
+                    Thread.sleep(100);
+                }
+            }
+            assertEquals(io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING, server);
+            // ... its service is not (a readiness probe fails), and every call says why
+            assertEquals(io.grpc.health.v1.HealthCheckResponse.ServingStatus.NOT_SERVING, health.check(
+                    io.grpc.health.v1.HealthCheckRequest.newBuilder().setService(
+                            io.moefleet.proto.expert.ExpertServiceGrpc.SERVICE_NAME).build()).getStatus());
+            io.grpc.StatusRuntimeException call = org.junit.jupiter.api.Assertions.assertThrows(io.grpc.StatusRuntimeException.class,
+                    () -> io.moefleet.proto.expert.ExpertServiceGrpc.newBlockingStub(channel)
+                            .stats(io.moefleet.proto.expert.StatsRequest.getDefaultInstance()));
+            assertEquals(io.grpc.Status.Code.FAILED_PRECONDITION, call.getStatus().getCode());
+            assertTrue(call.getStatus().getDescription().contains("config.json"), call.getStatus().getDescription());
+            String log = Files.readString(LOGS.resolve("no-checkpoint.log"));
+            assertTrue(log.contains("expert-service could not start") && log.contains("config.json"), log);
+        } finally {
+            channel.shutdownNow();
+            shard.destroyForcibly();
+        }
+    }
+
     /** {@code ExpertServiceMain} in a JVM of its own: this JVM's java and class path, the fleet's JVM flags; output to a log file. */
     private static Process start(String name, String... args) throws IOException {
         String flags = System.getProperty("fleet.jvm.flags");

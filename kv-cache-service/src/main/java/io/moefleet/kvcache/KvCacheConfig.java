@@ -9,13 +9,16 @@ import java.util.Objects;
  *
  * @param host         the IP address it binds and announces (loopback for a fleet on one machine)
  * @param port         its port (no auto-increment: a busy port is an error)
- * @param members      every member's {@code host:port}, each port written out (5.7.0 rejects port ranges)
+ * @param members      every member's {@code host:port}, each port written out (5.7.0 rejects port ranges); empty when
+ *                     the members find each other through Kubernetes
+ * @param kubernetesDns on Kubernetes, the DNS name of the pool's headless service, whose records are the members'
+ *                     pods (Hazelcast's own Kubernetes discovery, DNS lookup mode: it needs no API access); else null
  * @param memoryBudget the heap its pages (owned and backups) may take before it evicts
  * @param clusterName  pools with different names never join
  * @param partitions   Hazelcast partitions, the same on every member: few, so that each holds many pages (eviction
  *                     picks its victim within the partition being written, see the module README)
  */
-public record KvCacheConfig(String host, int port, List<String> members, MemoryBudget memoryBudget,
+public record KvCacheConfig(String host, int port, List<String> members, String kubernetesDns, MemoryBudget memoryBudget,
                             String clusterName, int partitions) {
 
     public static final String DEFAULT_HOST = "127.0.0.1";
@@ -36,18 +39,29 @@ public record KvCacheConfig(String host, int port, List<String> members, MemoryB
         for (String member : members) {
             checkMember(member);
         }
+        if (members.isEmpty() == (kubernetesDns == null)) {
+            throw new IllegalArgumentException("give the members either as a list (--members host:port,...) or through "
+                    + "Kubernetes (--kubernetes-dns SERVICE), not both and not neither");
+        }
+    }
+
+    /** A member of a pool whose members are listed. */
+    public KvCacheConfig(String host, int port, List<String> members, MemoryBudget memoryBudget, String clusterName,
+            int partitions) {
+        this(host, port, members, null, memoryBudget, clusterName, partitions);
     }
 
     /**
-     * {@code --port P --members host:port,... --memory-budget 512m [--cluster-name NAME] [--host IP]
-     * [--partitions N]}.
+     * {@code --port P (--members host:port,... | --kubernetes-dns SERVICE) --memory-budget 512m [--cluster-name NAME]
+     * [--host IP] [--partitions N]}.
      */
     public static KvCacheConfig fromArgs(String... args) {
         String host = DEFAULT_HOST;
         String clusterName = DEFAULT_CLUSTER_NAME;
         int partitions = DEFAULT_PARTITIONS;
         Integer port = null;
-        List<String> members = null;
+        List<String> members = List.of();
+        String kubernetesDns = null;
         MemoryBudget budget = null;
         for (int i = 0; i < args.length; i += 2) {
             String flag = args[i];
@@ -57,21 +71,30 @@ public record KvCacheConfig(String host, int port, List<String> members, MemoryB
             String value = args[i + 1];
             switch (flag) {
                 case "--host" -> host = value;
-                case "--port" -> port = Integer.parseInt(value);
+                case "--port" -> port = wholeNumber(flag, value);
                 case "--members" -> members = Arrays.stream(value.split(",")).map(String::trim)
                         .filter(m -> !m.isEmpty()).toList();
+                case "--kubernetes-dns" -> kubernetesDns = value;
                 case "--memory-budget" -> budget = MemoryBudget.parse(value);
                 case "--cluster-name" -> clusterName = value;
-                case "--partitions" -> partitions = Integer.parseInt(value);
+                case "--partitions" -> partitions = wholeNumber(flag, value);
                 default -> throw new IllegalArgumentException("unknown flag " + flag + "; usage: --port P"
-                        + " --members host:port,... --memory-budget SIZE [--cluster-name NAME] [--host IP]"
-                        + " [--partitions N]");
+                        + " (--members host:port,... | --kubernetes-dns SERVICE) --memory-budget SIZE [--cluster-name NAME]"
+                        + " [--host IP] [--partitions N]");
             }
         }
-        if (port == null || members == null || budget == null) {
-            throw new IllegalArgumentException("--port, --members and --memory-budget are required");
+        if (port == null || budget == null) {
+            throw new IllegalArgumentException("--port and --memory-budget are required");
         }
-        return new KvCacheConfig(host, port, members, budget, clusterName, partitions);
+        return new KvCacheConfig(host, port, members, kubernetesDns, budget, clusterName, partitions);
+    }
+
+    private static int wholeNumber(String flag, String value) {
+        try {
+            return Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(flag + " expects a whole number, got '" + value + "'");
+        }
     }
 
     /** This member's own {@code host:port}. */

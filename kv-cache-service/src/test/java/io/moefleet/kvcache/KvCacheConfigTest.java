@@ -36,4 +36,24 @@ class KvCacheConfigTest {
         assertThrows(IllegalArgumentException.class, () -> KvCacheConfig.fromArgs("--port", "5801"));
         assertThrows(IllegalArgumentException.class, () -> KvCacheConfig.fromArgs("--port"));
     }
+
+    @Test
+    void membersFindEachOtherThroughKubernetesInsteadOfAList() {
+        KvCacheConfig config = KvCacheConfig.fromArgs("--host", "10.1.2.3", "--port", "5701", "--memory-budget", "2g",
+                "--kubernetes-dns", "moefleet-kv.moefleet.svc.cluster.local");
+        assertEquals(List.of(), config.members());
+        assertEquals("moefleet-kv.moefleet.svc.cluster.local", config.kubernetesDns());
+        var join = io.moefleet.kvcache.impl.MemberConfigs.of(config).getNetworkConfig().getJoin();
+        assertEquals(true, join.getKubernetesConfig().isEnabled());
+        assertEquals("moefleet-kv.moefleet.svc.cluster.local", join.getKubernetesConfig().getProperty("service-dns"));
+        assertEquals(false, join.getTcpIpConfig().isEnabled());
+
+        IllegalArgumentException both = assertThrows(IllegalArgumentException.class, () -> KvCacheConfig.fromArgs("--port", "5701",
+                "--memory-budget", "2g", "--members", "10.0.0.1:5701", "--kubernetes-dns", "moefleet-kv"));
+        org.junit.jupiter.api.Assertions.assertTrue(both.getMessage().contains("not both"), both.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> KvCacheConfig.fromArgs("--port", "5701", "--memory-budget", "2g"));
+        IllegalArgumentException port = assertThrows(IllegalArgumentException.class, () -> KvCacheConfig.fromArgs("--port",
+                "$(POD_PORT)", "--memory-budget", "2g", "--kubernetes-dns", "moefleet-kv"));
+        assertEquals("--port expects a whole number, got '$(POD_PORT)'", port.getMessage());
+    }
 }

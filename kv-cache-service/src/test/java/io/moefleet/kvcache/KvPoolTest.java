@@ -35,6 +35,17 @@ class KvPoolTest {
     }
 
     @Test
+    void aMemberAnswersTheKubernetesProbesOnItsPort() throws Exception {
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        for (String path : List.of("/hazelcast/health/ready", "/hazelcast/health/node-state")) {
+            java.net.http.HttpResponse<String> answer = http.send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create("http://" + cluster.addresses.getFirst() + path)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, answer.statusCode(), path + ": " + answer.body());
+        }
+    }
+
+    @Test
     void publishedPagesComeBackByteForByte() {
         List<PageKey> keys = PageKeys.of(Pages.MODEL, Pages.tokens(2 * Pages.TOKENS, 10), Pages.TOKENS);
         KvPage page = Pages.random(1, 10);

@@ -69,6 +69,17 @@ public final class ServiceHost {
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
 
+    /**
+     * Listens with {@code failed} in the service's place for good: the service reports NOT_SERVING and the server as a
+     * whole SERVING, so that a readiness probe on the service fails while a liveness probe on the server passes (a
+     * process that cannot load its checkpoint says why, in its stand-in's answers and its log, instead of restarting
+     * in a loop).
+     */
+    public synchronized void listenFailed(ServerServiceDefinition failed) throws IOException {
+        listen(failed);
+        health.setStatus("", ServingStatus.SERVING);
+    }
+
     /** Replaces the stand-in with the service, every call traced (W3C context continued), and reports SERVING. */
     public synchronized void serve(ServerServiceDefinition definition, OpenTelemetry openTelemetry) {
         // traced here rather than server-wide: health probes would otherwise fill traces with spans

@@ -5,6 +5,7 @@ import io.opentelemetry.sdk.OpenTelemetrySdk;
 import io.opentelemetry.sdk.autoconfigure.AutoConfiguredOpenTelemetrySdk;
 import io.opentelemetry.sdk.autoconfigure.spi.ConfigProperties;
 import io.opentelemetry.sdk.autoconfigure.spi.traces.ConfigurableSpanExporterProvider;
+import io.grpc.ServiceDescriptor;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.ServiceLoader;
@@ -65,34 +66,88 @@ public final class ServiceMain {
 
     private ServiceMain() {}
 
-    /** Parses, starts and waits: the whole {@code main} of a service called {@code name}. */
-    public static void run(String name, String usage, Set<String> known, String[] argv, Starter starter)
-            throws InterruptedException {
+    /**
+     * Parses, starts and waits: the whole {@code main} of a service called {@code name} serving {@code service}.
+     * Besides the service's own options every service takes {@code --on-load-failure exit|report}: with {@code exit}
+     * (the default, for fleets started by {@code ./fleet}, which watch their processes) a failed start ends the
+     * process; with {@code report} (on Kubernetes) it logs why and keeps listening on {@code --port} with a
+     * {@linkplain LoadingStandIn#failed failed stand-in}, so the pod shows a failed readiness probe and the reason,
+     * not a crash loop.
+     */
+    public static void run(String name, String usage, Set<String> known, String[] argv, ServiceDescriptor service,
+            Starter starter) throws InterruptedException {
         // one line per log record, on stderr
         System.setProperty("java.util.logging.SimpleFormatter.format", name + ": %5$s%6$s%n");
+        Options options;
+        boolean report;
+        try {
+            options = parse(argv, known);
+            report = reportsLoadFailure(options);
+        } catch (IllegalArgumentException e) {
+            exit(name, e.getMessage(), usage, 2);
+            return;
+        }
         Running running;
         try {
-            running = starter.start(parse(argv, known), openTelemetry(name, Map.of(), Map.of()));
-        } catch (IllegalArgumentException e) {
-            System.err.println(name + ": " + e.getMessage());
-            System.err.println(usage);
-            System.exit(2);
-            return;
+            running = starter.start(options, openTelemetry(name, Map.of(), Map.of()));
         } catch (Exception e) {
-            System.err.println(name + ": " + (e.getMessage() != null ? e.getMessage() : e.toString()));
-            if (e.getMessage() == null) {
-                e.printStackTrace();
+            String reason = e.getMessage() != null ? e.getMessage() : e.toString();
+            if (!report) {
+                if (e.getMessage() == null) {
+                    e.printStackTrace();
+                }
+                exit(name, reason, e instanceof IllegalArgumentException ? usage : null, e instanceof IllegalArgumentException ? 2 : 1);
+                return;
             }
-            System.exit(1);
-            return;
+            running = reportFailure(name, options, service, reason);
         }
         running.blockUntilShutdown();
     }
 
-    static Options parse(String[] argv, Set<String> known) {
+    private static final String ON_LOAD_FAILURE = "--on-load-failure";
+
+    private static boolean reportsLoadFailure(Options options) {
+        String value = options.optional(ON_LOAD_FAILURE);
+        if (value == null || value.equals("exit")) {
+            return false;
+        }
+        if (value.equals("report")) {
+            return true;
+        }
+        throw new IllegalArgumentException(ON_LOAD_FAILURE + " is exit or report, not '" + value + "'");
+    }
+
+    /** Listens on the service's port with every call answered by the reason the start failed, until stopped. */
+    private static Running reportFailure(String name, Options options, ServiceDescriptor service, String reason) {
+        String description = name + " could not start: " + reason;
+        System.getLogger(ServiceMain.class.getName()).log(System.Logger.Level.ERROR, description
+                + " (listening with health NOT_SERVING for " + service.getName() + " until restarted)");
+        try {
+            ServiceHost host = new ServiceHost(name, options.requiredInt("--port"), service.getName(), () -> { });
+            host.listenFailed(LoadingStandIn.failed(service, description));
+            return host::blockUntilShutdown;
+        } catch (Exception e) {
+            exit(name, reason + "; and reporting it failed too: " + e.getMessage(), null, 1);
+            return () -> { };
+        }
+    }
+
+    private static void exit(String name, String message, String usage, int status) {
+        System.err.println(name + ": " + message);
+        if (usage != null) {
+            System.err.println(usage);
+        }
+        System.exit(status);
+    }
+
+    /**
+     * A service's command line, {@code known} being its own options ({@code --on-load-failure} is every service's),
+     * checked for unknown, repeated and value-less options; the values are read by the service.
+     */
+    public static Options parse(String[] argv, Set<String> known) {
         Map<String, String> values = new HashMap<>();
         for (int i = 0; i < argv.length; i += 2) {
-            if (!known.contains(argv[i])) {
+            if (!known.contains(argv[i]) && !argv[i].equals(ON_LOAD_FAILURE)) {
                 throw new IllegalArgumentException("unknown option '" + argv[i] + "'");
             }
             if (i + 1 >= argv.length) {
@@ -102,7 +157,9 @@ public final class ServiceMain {
                 throw new IllegalArgumentException(argv[i] + " is given twice");
             }
         }
-        return new Options(values);
+        Options options = new Options(values);
+        reportsLoadFailure(options);
+        return options;
     }
 
     /**

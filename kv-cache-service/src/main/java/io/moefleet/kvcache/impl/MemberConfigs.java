@@ -8,6 +8,7 @@ import com.hazelcast.config.JoinConfig;
 import com.hazelcast.config.MapConfig;
 import com.hazelcast.config.MaxSizePolicy;
 import com.hazelcast.config.NetworkConfig;
+import com.hazelcast.config.RestEndpointGroup;
 import io.moefleet.kvcache.KvCacheConfig;
 
 /** A pool member's Hazelcast configuration. */
@@ -33,7 +34,13 @@ public final class MemberConfigs {
         JoinConfig join = network.getJoin();
         join.getMulticastConfig().setEnabled(false);
         join.getAutoDetectionConfig().setEnabled(false);
-        join.getTcpIpConfig().setEnabled(true).setMembers(settings.members());
+        if (settings.kubernetesDns() != null) {
+            join.getKubernetesConfig().setEnabled(true).setProperty("service-dns", settings.kubernetesDns());
+        } else {
+            join.getTcpIpConfig().setEnabled(true).setMembers(settings.members());
+        }
+        // /hazelcast/health/ready and /hazelcast/health/node-state on the member's port: the pods' probes
+        network.getRestApiConfig().setEnabled(true).enableGroups(RestEndpointGroup.HEALTH_CHECK);
 
         config.addMapConfig(pages(settings.memoryBudget().mebibytes()));
         return config;
