@@ -2,7 +2,6 @@ package io.moefleet.cli;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import io.moefleet.cli.fleet.FleetLayout;
 import io.moefleet.cli.fleet.FleetStartException;
 import io.moefleet.router.RouterService;
 import io.moefleet.router.scheduler.SchedulerLimits;
@@ -19,7 +18,9 @@ import java.util.concurrent.Executors;
 
 /**
  * {@code serve}: the OpenAI- and Anthropic-compatible API on port P, over the whole fleet on this machine (each service
- * its own JVM, this process the router) or, with {@code --single-process}, over the engine alone. {@code GET /health}
+ * its own JVM, this process the router), over a fleet already running elsewhere ({@code --fleet-config DIR}: the
+ * router's part on Kubernetes, the services' addresses and placement in that folder's files), or, with
+ * {@code --single-process}, over the engine alone. {@code GET /health}
  * answers 503 while the model loads and the fleet starts, and 200 once a token has gone through every service and the
  * API listens. Ctrl-C (SIGTERM) drains: new requests get 503, those under way finish (up to 30 s), then every service
  * stops.
@@ -37,7 +38,7 @@ final class ServeCommand implements Command {
     public String usage() {
         return "serve --model DIR --port P [--host H] [--threads T] [--served-model-name NAME] [--max-running N] "
                 + "[--max-waiting N] [--max-queue-wait-s S] [--step-tokens N] "
-                + "(--single-process | " + FleetOptions.USAGE + ")";
+                + "(--single-process | --fleet-config DIR [--fleet-startup-s S] | " + FleetOptions.USAGE + ")";
     }
 
     @Override
@@ -48,15 +49,23 @@ final class ServeCommand implements Command {
         int threads = args.intValue("threads", "1", 1);
         RouterService.Settings settings = settings(args, model, host, port);
         boolean singleProcess = args.flag("single-process");
-        FleetLayout layout = null;
-        if (singleProcess) {
+        String fleetConfig = args.optional("fleet-config", null);
+        ServingStack.Backend backend;
+        if (singleProcess || fleetConfig != null) {
+            String given = singleProcess ? "--single-process" : "--fleet-config";
+            if (singleProcess && fleetConfig != null) {
+                throw new UsageException("serve: --single-process does not go with --fleet-config");
+            }
             for (String option : FleetOptions.NAMES) {
                 if (args.optional(option, null) != null) {
-                    throw new UsageException("serve: --" + option + " does not go with --single-process");
+                    throw new UsageException("serve: --" + option + " does not go with " + given);
                 }
             }
+            backend = singleProcess ? new ServingStack.Backend.SingleProcess()
+                    : new ServingStack.Backend.RunningFleet(Path.of(fleetConfig),
+                            Duration.ofSeconds(args.intValue("fleet-startup-s", "600", 1)));
         } else {
-            layout = FleetOptions.layout("serve", args, model);
+            backend = new ServingStack.Backend.LocalFleet(FleetOptions.layout("serve", args, model));
         }
         OpenTelemetry telemetry = RouterTelemetry.open("serve", args);
         args.rejectUnknown();
@@ -65,7 +74,7 @@ final class ServeCommand implements Command {
         long start = System.nanoTime();
         ServingStack stack;
         try {
-            stack = ServingStack.start(model, layout, threads, settings, telemetry, err, health::stop);
+            stack = ServingStack.start(model, backend, threads, settings, telemetry, err, health::stop);
         } catch (FleetStartException e) {
             health.stop();
             err.println("fleet serve: " + e.getMessage());
@@ -81,7 +90,11 @@ final class ServeCommand implements Command {
         }, "fleet-serve-stop"));
         err.printf("serving %s as '%s' on http://%s:%d after %.1f s (%s); Ctrl-C drains and stops%n", model.getFileName(),
                 settings.servedModelName(), host, stack.router().port(), (System.nanoTime() - start) / 1e9,
-                singleProcess ? "single process" : "fleet");
+                switch (backend) {
+                    case ServingStack.Backend.SingleProcess b -> "single process";
+                    case ServingStack.Backend.LocalFleet b -> "fleet on this machine";
+                    case ServingStack.Backend.RunningFleet b -> "fleet from " + b.configFolder();
+                });
         err.println("  try: " + curlLine(host, stack.router().port(), settings.servedModelName()));
         stopped.await();
         return 0;

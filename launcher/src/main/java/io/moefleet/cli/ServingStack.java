@@ -4,6 +4,7 @@ import io.moefleet.cli.fleet.FleetLayout;
 import io.moefleet.cli.fleet.FleetProcesses;
 import io.moefleet.engine.Engine;
 import io.moefleet.model.forward.Transformer;
+import io.moefleet.model.weights.ModelWeights;
 import io.moefleet.router.FleetEndpoints;
 import io.moefleet.router.FleetRouter;
 import io.moefleet.router.RouterService;
@@ -35,15 +36,41 @@ final class ServingStack implements AutoCloseable {
         this.router = router;
     }
 
+    /** What the router runs the model on. */
+    sealed interface Backend {
+        /** The engine alone, in this process. */
+        record SingleProcess() implements Backend {}
+
+        /** A fleet of service processes started here, on this machine, and stopped with the stack. */
+        record LocalFleet(FleetLayout layout) implements Backend {}
+
+        /**
+         * Services already running elsewhere (on Kubernetes), found through a folder of {@link FleetEndpoints} files;
+         * the router waits up to {@code startup} for them to serve.
+         */
+        record RunningFleet(Path configFolder, Duration startup) implements Backend {}
+
+        /** The fleet {@code layout} describes, or the engine alone when it is null. */
+        static Backend of(FleetLayout layout) {
+            return layout == null ? new SingleProcess() : new LocalFleet(layout);
+        }
+    }
+
+    /** Starts it all: {@link #start(Path, Backend, int, RouterService.Settings, OpenTelemetry, PrintStream, Runnable)}. */
+    static ServingStack start(Path model, FleetLayout layout, int threads, RouterService.Settings settings,
+            OpenTelemetry telemetry, PrintStream err, Runnable beforeListening) {
+        return start(model, Backend.of(layout), threads, settings, telemetry, err, beforeListening);
+    }
+
     /**
      * Starts it all.
      *
-     * @param layout the fleet to start, or null for the engine alone in this process
+     * @param backend the engine, or the fleet to start or to join
      * @param beforeListening runs once the model is ready, just before the API binds its port (which a placeholder
      *     health endpoint may hold until then)
      * @throws io.moefleet.cli.fleet.FleetStartException when a service of the fleet does not come up
      */
-    static ServingStack start(Path model, FleetLayout layout, int threads, RouterService.Settings settings,
+    static ServingStack start(Path model, Backend backend, int threads, RouterService.Settings settings,
             OpenTelemetry telemetry, PrintStream err, Runnable beforeListening) {
         List<AutoCloseable> parts = new ArrayList<>();
         try {
@@ -51,8 +78,9 @@ final class ServingStack implements AutoCloseable {
             Function<List<StepChunk>, List<float[][]>> step;
             SequenceAdmission admission;
             BooleanSupplier healthy;
-            if (layout == null) {
-                Engine engine = Engine.open(model, new ConsoleProgress(err, "loading " + model.getFileName()), threads);
+            ModelWeights.LoadProgress progress = new ConsoleProgress(err, "loading " + model.getFileName());
+            if (backend instanceof Backend.SingleProcess) {
+                Engine engine = Engine.open(model, progress, threads);
                 parts.add(engine);
                 engine.generate(new int[] {0}, 1, SamplingParams.greedy());
                 transformer = engine.model();
@@ -61,17 +89,30 @@ final class ServingStack implements AutoCloseable {
                 admission = SequenceAdmission.NONE;
                 healthy = () -> true;
             } else {
-                FleetProcesses fleet = FleetProcesses.start(layout, FleetOptions.logsRoot(), err);
-                parts.add(fleet);
-                FleetRouter fleetRouter = FleetRouter.open(
-                        new FleetEndpoints(fleet.attentionAddresses(), fleet.placement(), fleet.expertAddresses()), model, threads,
-                        new ConsoleProgress(err, "loading " + model.getFileName()), telemetry);
+                FleetEndpoints endpoints;
+                BooleanSupplier servicesUp;
+                if (backend instanceof Backend.LocalFleet(FleetLayout layout)) {
+                    FleetProcesses fleet = FleetProcesses.start(layout, FleetOptions.logsRoot(), err);
+                    parts.add(fleet);
+                    endpoints = new FleetEndpoints(fleet.attentionAddresses(), fleet.placement(), fleet.expertAddresses());
+                    servicesUp = fleet::allRunning;
+                } else {
+                    endpoints = FleetEndpoints.read(((Backend.RunningFleet) backend).configFolder());
+                    servicesUp = null;
+                }
+                FleetRouter fleetRouter = FleetRouter.open(endpoints, model, threads, progress, telemetry);
                 parts.add(fleetRouter);
+                if (backend instanceof Backend.RunningFleet(Path folder, Duration startup)) {
+                    err.printf("waiting up to %d s for %d attention instance(s) and %d expert shard(s) listed in %s%n",
+                            startup.toSeconds(), endpoints.attentionAddresses().size(), endpoints.expertAddresses().size(), folder);
+                    fleetRouter.awaitServing(startup);
+                    servicesUp = fleetRouter::serving;
+                }
                 fleetRouter.greedy(new int[] {0}, 1);
                 transformer = fleetRouter.transformer();
                 step = chunks -> fleetRouter.steps().step(fleetRouter.transformer(), chunks);
                 admission = fleetRouter::admit;
-                healthy = fleet::allRunning;
+                healthy = servicesUp;
             }
             beforeListening.run();
             RouterService router = RouterService.start(transformer, model, settings, step, admission, healthy);

@@ -86,6 +86,26 @@ public final class FleetRouter implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits until every attention instance and expert shard answers its health check SERVING, each within
+     * {@code timeout}; throws naming those that do not (a router started beside its fleet, as on Kubernetes, waits
+     * for the services to load their weights).
+     */
+    public void awaitServing(Duration timeout) {
+        attention.awaitServing(timeout);
+        experts.awaitServing(timeout);
+    }
+
+    /** Whether every service answers its health check SERVING within a second (blocks: call it off the event loop). */
+    public boolean serving() {
+        try {
+            awaitServing(Duration.ofSeconds(1));
+            return true;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
     /** The model whose steps run through the fleet; run them through {@link #steps()} to trace them. */
     public Transformer transformer() {
         return transformer;

@@ -3,6 +3,9 @@ package io.moefleet.cli.fleet;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.moefleet.cli.Main;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -36,10 +39,25 @@ final class FleetCli {
     static void assertNoServiceProcessLeft(long commandPid, Path checkpoint) {
         String kvCluster = "moefleet-kv-" + commandPid + "-";
         List<String> left = ProcessHandle.allProcesses()
-                .map(p -> p.pid() + " " + p.info().commandLine().orElse(""))
+                .filter(ProcessHandle::isAlive)
+                .map(p -> p.pid() + " " + commandLine(p))
                 .filter(line -> SERVICE_MAINS.stream().anyMatch(line::contains)
                         && (line.contains(checkpoint.toString()) || line.contains(kvCluster)))
                 .toList();
         assertTrue(left.isEmpty(), "service processes left: " + left);
+    }
+
+    /**
+     * A process's whole command line. On Linux {@code ProcessHandle.Info.commandLine()} stops at 4096 bytes, and a
+     * service's {@code -cp} (the test's class path) is longer, so its main class and arguments are cut off: read
+     * {@code /proc/PID/cmdline} instead where there is one.
+     */
+    static String commandLine(ProcessHandle process) {
+        try {
+            return new String(Files.readAllBytes(Path.of("/proc", Long.toString(process.pid()), "cmdline")),
+                    StandardCharsets.UTF_8).replace('\0', ' ');
+        } catch (IOException | RuntimeException e) {
+            return process.info().commandLine().orElse("");
+        }
     }
 }
