@@ -18,6 +18,7 @@ public final class Main {
         COMMANDS.put("demo", new DemoCommand());
         COMMANDS.put("bench", new BenchCommand());
         COMMANDS.put("serve", new ServeCommand());
+        COMMANDS.put("plan", new PlanCommand());
     }
 
     private Main() {}
