@@ -48,25 +48,7 @@ final class ServeCommand implements Command {
         String host = args.optional("host", "127.0.0.1");
         int threads = args.intValue("threads", "1", 1);
         RouterService.Settings settings = settings(args, model, host, port);
-        boolean singleProcess = args.flag("single-process");
-        String fleetConfig = args.optional("fleet-config", null);
-        ServingStack.Backend backend;
-        if (singleProcess || fleetConfig != null) {
-            String given = singleProcess ? "--single-process" : "--fleet-config";
-            if (singleProcess && fleetConfig != null) {
-                throw new UsageException("serve: --single-process does not go with --fleet-config");
-            }
-            for (String option : FleetOptions.NAMES) {
-                if (args.optional(option, null) != null) {
-                    throw new UsageException("serve: --" + option + " does not go with " + given);
-                }
-            }
-            backend = singleProcess ? new ServingStack.Backend.SingleProcess()
-                    : new ServingStack.Backend.RunningFleet(Path.of(fleetConfig),
-                            Duration.ofSeconds(args.intValue("fleet-startup-s", "600", 1)));
-        } else {
-            backend = new ServingStack.Backend.LocalFleet(FleetOptions.layout("serve", args, model));
-        }
+        ServingStack.Backend backend = backend(args, model);
         OpenTelemetry telemetry = RouterTelemetry.open("serve", args);
         args.rejectUnknown();
 
@@ -98,6 +80,30 @@ final class ServeCommand implements Command {
         err.println("  try: " + curlLine(host, stack.router().port(), settings.servedModelName()));
         stopped.await();
         return 0;
+    }
+
+    /** What the router runs on: the engine, a fleet it starts here, or a running fleet's configuration folder. */
+    static ServingStack.Backend backend(Args args, Path model) {
+        boolean singleProcess = args.flag("single-process");
+        String fleetConfig = args.optional("fleet-config", null);
+        ServingStack.Backend backend;
+        if (singleProcess || fleetConfig != null) {
+            String given = singleProcess ? "--single-process" : "--fleet-config";
+            if (singleProcess && fleetConfig != null) {
+                throw new UsageException("serve: --single-process does not go with --fleet-config");
+            }
+            for (String option : FleetOptions.NAMES) {
+                if (args.optional(option, null) != null) {
+                    throw new UsageException("serve: --" + option + " does not go with " + given);
+                }
+            }
+            backend = singleProcess ? new ServingStack.Backend.SingleProcess()
+                    : new ServingStack.Backend.RunningFleet(Path.of(fleetConfig),
+                            Duration.ofSeconds(args.intValue("fleet-startup-s", "600", 1)));
+        } else {
+            backend = new ServingStack.Backend.LocalFleet(FleetOptions.layout("serve", args, model));
+        }
+        return backend;
     }
 
     /** A chat request to try against a running server. */
