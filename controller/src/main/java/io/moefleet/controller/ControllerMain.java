@@ -118,7 +118,7 @@ public final class ControllerMain {
             all.add(informer);
         }
         MoeFleetReconciler reconciler = new MoeFleetReconciler(new Lister<>(fleets.getIndexer()), owned, api,
-                new RouterSignals(options.routerPort()), Clock.systemUTC());
+                RouterSignals.inCluster(options.routerPort()), Clock.systemUTC());
         return ControllerBuilder.defaultBuilder(informers)
                 .watch(queue -> ControllerBuilder.controllerWatchBuilder(MoeFleet.class, queue)
                         .withResyncPeriod(MoeFleetReconciler.RESYNC).build())

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 
 /**
  * The load signals of each fleet, read from its router's Prometheus {@code /metrics}: the scheduler's waiting and
@@ -22,16 +23,23 @@ public final class RouterSignals implements MoeFleetReconciler.SignalSource {
 
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final Map<String, Map<String, TreeMap<Double, Double>>> previous = new ConcurrentHashMap<>();
-    private final int routerPort;
+    private final Function<MoeFleet, URI> metrics;
 
-    public RouterSignals(int routerPort) {
-        this.routerPort = routerPort;
+    /** @param metrics where a fleet's router serves its {@code /metrics} */
+    public RouterSignals(Function<MoeFleet, URI> metrics) {
+        this.metrics = metrics;
+    }
+
+    /** Inside the cluster: the fleet's router Service, {@code <fleet>-router.<namespace>.svc:<port>}. */
+    public static RouterSignals inCluster(int routerPort) {
+        return new RouterSignals(fleet -> URI.create("http://" + fleet.getMetadata().getName() + "-router."
+                + fleet.getMetadata().getNamespace() + ".svc:" + routerPort + "/metrics"));
     }
 
     @Override
     public FleetSignals read(MoeFleet fleet) {
         String name = fleet.getMetadata().getName();
-        URI uri = URI.create("http://" + name + "-router." + fleet.getMetadata().getNamespace() + ".svc:" + routerPort + "/metrics");
+        URI uri = metrics.apply(fleet);
         String text;
         try {
             HttpResponse<String> answer = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(3)).build(),
