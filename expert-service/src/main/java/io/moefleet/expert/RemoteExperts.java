@@ -44,6 +44,7 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
     private static final Duration HEALTH_POLL = Duration.ofMillis(50);
 
     private final ExpertPlacement placement;
+    private final int[] moeLayers;
     private final int hidden;
     private final List<Shard> shards;
     private long[] dispatches = new long[0];
@@ -71,6 +72,7 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
                     + addresses.size() + " addresses were given");
         }
         this.placement = placement;
+        this.moeLayers = java.util.stream.IntStream.range(0, config.numHiddenLayers()).filter(config::isMoeLayer).toArray();
         this.hidden = config.hiddenSize();
         CallDeadlines deadlines = new CallDeadlines(deadline);
         GrpcTelemetry telemetry = GrpcTelemetry.create(openTelemetry);
@@ -207,6 +209,35 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
         } catch (StatusRuntimeException e) {
             return CallFailures.describe(e.getStatus());
         }
+    }
+
+    /**
+     * What the shards lack of what the placement gives them, as their Stats report what they hold: one line per shard
+     * short of experts, none when every shard holds its part (a router switching to a new placement checks this
+     * first, so that it never sends a token to a shard still loading its experts).
+     */
+    public List<String> missingExperts() {
+        List<String> missing = new ArrayList<>();
+        for (ShardStats stats : stats()) {
+            java.util.Set<Long> held = new java.util.HashSet<>();
+            for (ShardStats.ExpertTokens expert : stats.experts()) {
+                held.add(((long) expert.layer() << 32) | expert.expert());
+            }
+            int lacking = 0;
+            String example = null;
+            for (int layer : moeLayers) {
+                for (int expert : placement.expertsOf(stats.shard(), layer)) {
+                    if (!held.contains(((long) layer << 32) | expert)) {
+                        lacking++;
+                        example = example != null ? example : "layer " + layer + " expert " + expert;
+                    }
+                }
+            }
+            if (lacking > 0) {
+                missing.add(describe(shards.get(stats.shard())) + " lacks " + lacking + " of its experts (" + example + ", ...)");
+            }
+        }
+        return missing;
     }
 
     /** Every shard's counters, in shard order. */

@@ -9,6 +9,7 @@ import io.moefleet.router.FleetEndpoints;
 import io.moefleet.router.FleetRouter;
 import io.moefleet.router.RouterService;
 import io.moefleet.router.StepTracer;
+import io.moefleet.router.api.FleetView;
 import io.moefleet.model.forward.StepChunk;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
@@ -77,7 +78,7 @@ final class ServingStack implements AutoCloseable {
             Transformer transformer;
             Function<List<StepChunk>, List<float[][]>> step;
             SequenceAdmission admission;
-            BooleanSupplier healthy;
+            FleetView fleetView;
             ModelWeights.LoadProgress progress = new ConsoleProgress(err, "loading " + model.getFileName());
             if (backend instanceof Backend.SingleProcess) {
                 Engine engine = Engine.open(model, progress, threads);
@@ -87,7 +88,7 @@ final class ServingStack implements AutoCloseable {
                 StepTracer steps = new StepTracer(telemetry);
                 step = chunks -> steps.step(engine.model(), chunks);
                 admission = SequenceAdmission.NONE;
-                healthy = () -> true;
+                fleetView = () -> true;
             } else {
                 FleetEndpoints endpoints;
                 BooleanSupplier servicesUp;
@@ -106,16 +107,28 @@ final class ServingStack implements AutoCloseable {
                     err.printf("waiting up to %d s for %d attention instance(s) and %d expert shard(s) listed in %s%n",
                             startup.toSeconds(), endpoints.attentionAddresses().size(), endpoints.expertAddresses().size(), folder);
                     fleetRouter.awaitServing(startup);
+                    fleetRouter.watch(folder);
                     servicesUp = fleetRouter::serving;
                 }
                 fleetRouter.greedy(new int[] {0}, 1);
                 transformer = fleetRouter.transformer();
                 step = chunks -> fleetRouter.steps().step(fleetRouter.transformer(), chunks);
                 admission = fleetRouter::admit;
-                healthy = servicesUp;
+                BooleanSupplier up = servicesUp;
+                fleetView = new FleetView() {
+                    @Override
+                    public boolean healthy() {
+                        return up.getAsBoolean();
+                    }
+
+                    @Override
+                    public String stateJson() {
+                        return fleetRouter.stateJson();
+                    }
+                };
             }
             beforeListening.run();
-            RouterService router = RouterService.start(transformer, model, settings, step, admission, healthy);
+            RouterService router = RouterService.start(transformer, model, settings, step, admission, fleetView);
             return new ServingStack(parts, router);
         } catch (RuntimeException e) {
             closeAll(parts);

@@ -2,7 +2,12 @@ package io.moefleet.router;
 
 import io.moefleet.attention.RemoteAttention;
 import io.moefleet.attention.LongestPrefixAssignment;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.moefleet.expert.RemoteExperts;
+import io.moefleet.expert.ShardStats;
+import io.moefleet.model.ModelConfig;
 import io.moefleet.model.compute.Workers;
 import io.moefleet.model.forward.Sequence;
 import io.moefleet.model.forward.StepChunk;
@@ -32,18 +37,26 @@ public final class FleetRouter implements AutoCloseable {
     private final Checkpoint checkpoint;
     private final Workers workers;
     private final RemoteAttention attention;
-    private final RemoteExperts experts;
+    private final ShardSet shards;
+    private final ExpertLoad load;
+    private final java.util.function.Function<FleetEndpoints, RemoteExperts> openShards;
+    private final List<String> attentionAddresses;
+    private FleetConfigWatch watch;
     private final Transformer transformer;
     private final StepTracer steps;
     private final LayerCallRecorder attentionCalls;
     private final LayerCallRecorder expertCalls;
 
-    private FleetRouter(Checkpoint checkpoint, Workers workers, RemoteAttention attention, RemoteExperts experts,
-            Transformer transformer, StepTracer steps, LayerCallRecorder attentionCalls, LayerCallRecorder expertCalls) {
+    private FleetRouter(Checkpoint checkpoint, Workers workers, RemoteAttention attention, ShardSet shards, ExpertLoad load,
+            java.util.function.Function<FleetEndpoints, RemoteExperts> openShards, Transformer transformer, StepTracer steps,
+            LayerCallRecorder attentionCalls, LayerCallRecorder expertCalls, List<String> attentionAddresses) {
+        this.attentionAddresses = List.copyOf(attentionAddresses);
         this.checkpoint = checkpoint;
         this.workers = workers;
         this.attention = attention;
-        this.experts = experts;
+        this.shards = shards;
+        this.load = load;
+        this.openShards = openShards;
         this.transformer = transformer;
         this.steps = steps;
         this.attentionCalls = attentionCalls;
@@ -60,22 +73,25 @@ public final class FleetRouter implements AutoCloseable {
         Checkpoint checkpoint = Checkpoint.open(model);
         Workers workers = new Workers(threads);
         RemoteAttention attention = null;
-        RemoteExperts experts = null;
+        ShardSet shards = null;
         try {
             attention = new RemoteAttention(checkpoint.config(), fleet.attentionAddresses(), new LongestPrefixAssignment(),
                     CALL_DEADLINE, openTelemetry);
-            experts = new RemoteExperts(checkpoint.config(), fleet.placement(), fleet.expertAddresses(), CALL_DEADLINE,
-                    openTelemetry);
+            ModelConfig config = checkpoint.config();
+            java.util.function.Function<FleetEndpoints, RemoteExperts> openShards = endpoints -> new RemoteExperts(config,
+                    endpoints.placement(), endpoints.expertAddresses(), CALL_DEADLINE, openTelemetry);
+            shards = new ShardSet(openShards.apply(fleet), fleet.placement(), fleet.expertAddresses());
+            ExpertLoad load = new ExpertLoad(config.numHiddenLayers(), config.nRoutedExperts(), config::isMoeLayer);
             LayerCallRecorder attentionCalls = new LayerCallRecorder();
             LayerCallRecorder expertCalls = new LayerCallRecorder();
-            Transformer transformer = new Transformer(checkpoint.config(), ModelWeights.load(checkpoint, progress), workers,
+            Transformer transformer = new Transformer(config, ModelWeights.load(checkpoint, progress), workers,
                     new TracedAttention(attention, openTelemetry, attentionCalls),
-                    new TracedExperts(experts, openTelemetry, expertCalls));
-            return new FleetRouter(checkpoint, workers, attention, experts, transformer, new StepTracer(openTelemetry),
-                    attentionCalls, expertCalls);
+                    new TracedExperts(shards, openTelemetry, expertCalls, load));
+            return new FleetRouter(checkpoint, workers, attention, shards, load, openShards, transformer,
+                    new StepTracer(openTelemetry), attentionCalls, expertCalls, fleet.attentionAddresses());
         } catch (RuntimeException e) {
-            if (experts != null) {
-                experts.close();
+            if (shards != null) {
+                shards.close();
             }
             if (attention != null) {
                 attention.close();
@@ -93,7 +109,76 @@ public final class FleetRouter implements AutoCloseable {
      */
     public void awaitServing(Duration timeout) {
         attention.awaitServing(timeout);
-        experts.awaitServing(timeout);
+        shards.current().experts().awaitServing(timeout);
+    }
+
+    /**
+     * From now on follows {@code folder} (the files {@link FleetEndpoints#read} reads) and switches to a new expert
+     * placement once its shards hold their parts ({@link FleetConfigWatch}).
+     */
+    public synchronized void watch(Path folder) {
+        if (watch != null) {
+            throw new IllegalStateException("already watching a fleet configuration");
+        }
+        watch = watcher(folder).start();
+    }
+
+    /** A watch of {@code folder} over this router's shards, not started (tests look at the folder themselves). */
+    FleetConfigWatch watcher(Path folder) {
+        return new FleetConfigWatch(folder, shards, attentionAddresses, openShards);
+    }
+
+    /** The expert shards layers go to now. */
+    ShardSet shards() {
+        return shards;
+    }
+
+    /** Tokens sent to each routed expert of each MoE layer since the router started. */
+    public ExpertLoad expertLoad() {
+        return load;
+    }
+
+    /**
+     * The fleet as the controller reads it ({@code GET /v1/fleet/state}): the placement the router routes by, each
+     * expert shard's address, whether it answers, and the experts it holds, and the tokens each expert got. Blocks on
+     * the shards' Stats calls.
+     */
+    public String stateJson() {
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode state = json.createObjectNode();
+        state.put("mode", "fleet");
+        ShardSet.Current current = shards.current();
+        try {
+            state.set("placement", json.readTree(current.placement().toJson()));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("a placement's own JSON does not parse", e);
+        }
+        ArrayNode experts = state.putArray("experts");
+        try {
+            for (ShardStats stats : current.experts().stats()) {
+                ObjectNode shard = experts.addObject();
+                shard.put("shard", stats.shard());
+                shard.put("address", stats.address());
+                shard.put("calls", stats.calls());
+                ObjectNode holds = shard.putObject("holds");
+                for (ShardStats.ExpertTokens expert : stats.experts()) {
+                    ArrayNode layer = holds.has(Integer.toString(expert.layer())) ? (ArrayNode) holds.get(Integer.toString(expert.layer()))
+                            : holds.putArray(Integer.toString(expert.layer()));
+                    layer.add(expert.expert());
+                }
+            }
+        } catch (RuntimeException e) {
+            state.put("experts_error", e.getMessage());
+        }
+        ObjectNode load = state.putObject("expert_load");
+        this.load.snapshot().forEach((layer, tokens) -> {
+            ArrayNode counts = load.putArray(Integer.toString(layer));
+            for (long count : tokens) {
+                counts.add(count);
+            }
+        });
+        state.putPOJO("attention", attentionAddresses);
+        return state.toString();
     }
 
     /** Whether every service answers its health check SERVING within a second (blocks: call it off the event loop). */
@@ -162,7 +247,12 @@ public final class FleetRouter implements AutoCloseable {
 
     @Override
     public void close() {
-        experts.close();
+        synchronized (this) {
+            if (watch != null) {
+                watch.close();
+            }
+        }
+        shards.close();
         attention.close();
         workers.close();
         checkpoint.close();

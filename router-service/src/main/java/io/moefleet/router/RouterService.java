@@ -4,6 +4,7 @@ import io.moefleet.chat.ChatEncoder;
 import io.moefleet.model.forward.StepChunk;
 import io.moefleet.model.forward.Transformer;
 import io.moefleet.router.api.ApiServer;
+import io.moefleet.router.api.FleetView;
 import io.moefleet.router.api.ServedModel;
 import io.moefleet.router.scheduler.Scheduler;
 import io.moefleet.router.scheduler.SchedulerLimits;
@@ -13,7 +14,6 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 
 /**
@@ -43,15 +43,15 @@ public final class RouterService implements AutoCloseable {
      * Starts the API over {@code model}, whose checkpoint folder {@code checkpoint} holds the tokenizer and chat
      * template; steps go through {@code step} and new sequences through {@code admission}.
      *
-     * @param fleetHealthy whether the services behind the model are up (for {@code GET /health})
+     * @param fleet the services behind the model: their health ({@code GET /health}) and state ({@code GET /v1/fleet/state})
      */
     public static RouterService start(Transformer model, Path checkpoint, Settings settings,
-            Function<List<StepChunk>, List<float[][]>> step, SequenceAdmission admission, BooleanSupplier fleetHealthy) {
+            Function<List<StepChunk>, List<float[][]>> step, SequenceAdmission admission, FleetView fleet) {
         ChatEncoder encoder = ChatEncoder.load(checkpoint);
         PrometheusRegistry registry = new PrometheusRegistry();
         Scheduler scheduler = new Scheduler(model, step, admission, settings.limits(), new SchedulerMetrics(registry));
         ApiServer server = new ApiServer(new ServedModel(settings.servedModelName(), model, encoder, scheduler), registry,
-                fleetHealthy);
+                fleet);
         try {
             int port = server.start(settings.host(), settings.port()).await();
             return new RouterService(encoder, scheduler, server, port);

@@ -12,18 +12,21 @@ import io.opentelemetry.context.Scope;
  * The expert shards inside a span per MoE layer call, "experts layer N", from the dispatch to the end of the combine,
  * current while the calls start so that the gRPC client spans (one per shard) are its children. Each call's wall time
  * (dispatch to the last shard's answer), the slowest shard's own time and the message bytes both ways (from
- * {@link RemoteExperts}) go to a {@link LayerCallRecorder}. Not thread-safe, as the model that calls it.
+ * {@link RemoteExperts}) go to a {@link LayerCallRecorder}, and the tokens each expert got to {@link ExpertLoad}. Each
+ * layer goes to the shards of the {@link ShardSet} current at its dispatch. Not thread-safe, as the model that calls it.
  */
 public final class TracedExperts implements ExpertBackend {
 
-    private final RemoteExperts experts;
+    private final ShardSet shards;
     private final Tracer tracer;
     private final LayerCallRecorder calls;
+    private final ExpertLoad load;
 
-    public TracedExperts(RemoteExperts experts, OpenTelemetry openTelemetry, LayerCallRecorder calls) {
-        this.experts = experts;
+    public TracedExperts(ShardSet shards, OpenTelemetry openTelemetry, LayerCallRecorder calls, ExpertLoad load) {
+        this.shards = shards;
         this.tracer = RouterSpans.tracer(openTelemetry);
         this.calls = calls;
+        this.load = load;
     }
 
     @Override
@@ -32,6 +35,8 @@ public final class TracedExperts implements ExpertBackend {
                 .setAttribute(RouterSpans.LAYER, (long) layer)
                 .setAttribute(RouterSpans.TOKENS, (long) n)
                 .startSpan();
+        load.record(layer, routings, n);
+        RemoteExperts experts = shards.forDispatch();
         Combine routed;
         try (Scope ignored = span.makeCurrent()) {
             routed = experts.dispatch(layer, xs, n, routings);

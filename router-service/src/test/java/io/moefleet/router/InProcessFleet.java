@@ -21,11 +21,13 @@ import java.util.List;
 final class InProcessFleet implements AutoCloseable {
 
     final FleetRouter router;
+    final FleetEndpoints endpoints;
     private final List<ExpertServer> shards;
     private final List<AttentionServer> instances;
 
-    private InProcessFleet(FleetRouter router, List<ExpertServer> shards, List<AttentionServer> instances) {
+    private InProcessFleet(FleetRouter router, FleetEndpoints endpoints, List<ExpertServer> shards, List<AttentionServer> instances) {
         this.router = router;
+        this.endpoints = endpoints;
         this.shards = shards;
         this.instances = instances;
     }
@@ -51,9 +53,9 @@ final class InProcessFleet implements AutoCloseable {
                 instance.start();
                 instanceAddresses.add("127.0.0.1:" + instance.port());
             }
-            FleetRouter router = FleetRouter.open(new FleetEndpoints(instanceAddresses, placement, shardAddresses), model, 1,
-                    ModelWeights.LoadProgress.NONE, routerTelemetry);
-            return new InProcessFleet(router, shards, instances);
+            FleetEndpoints endpoints = new FleetEndpoints(instanceAddresses, placement, shardAddresses);
+            FleetRouter router = FleetRouter.open(endpoints, model, 1, ModelWeights.LoadProgress.NONE, routerTelemetry);
+            return new InProcessFleet(router, endpoints, shards, instances);
         } catch (IOException | RuntimeException e) {
             shards.forEach(ExpertServer::stop);
             instances.forEach(AttentionServer::stop);

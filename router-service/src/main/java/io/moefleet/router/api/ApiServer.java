@@ -19,7 +19,6 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.Optional;
-import java.util.function.BooleanSupplier;
 
 /**
  * The HTTP front door on Vert.x: OpenAI's chat and text completions and model list, Anthropic's messages, vLLM's
@@ -36,19 +35,19 @@ public final class ApiServer {
     private final Vertx vertx;
     private final ServedModel served;
     private final PrometheusRegistry registry;
-    private final BooleanSupplier fleetHealthy;
+    private final FleetView fleet;
     private final long bodyLimit;
     private final Counter requests;
     private HttpServer server;
 
     /**
-     * @param fleetHealthy whether the services behind the scheduler are up (always true for the engine alone)
+     * @param fleet the services behind the scheduler: their health and state
      */
-    public ApiServer(ServedModel served, PrometheusRegistry registry, BooleanSupplier fleetHealthy) {
+    public ApiServer(ServedModel served, PrometheusRegistry registry, FleetView fleet) {
         this.vertx = Vertx.vertx();
         this.served = served;
         this.registry = registry;
-        this.fleetHealthy = fleetHealthy;
+        this.fleet = fleet;
         this.bodyLimit = Math.max(MIN_BODY_LIMIT, 16L * served.contextLength());
         this.requests = Counter.builder().name("moefleet_http_requests")
                 .help("HTTP requests answered, by route and status").labelNames("route", "status").register(registry);
@@ -71,6 +70,7 @@ public final class ApiServer {
         router.get("/v1/models").handler(this::models);
         router.get("/health").handler(this::health);
         router.get("/metrics").handler(this::metrics);
+        router.get("/v1/fleet/state").handler(this::fleetState);
         router.route().last().handler(ctx -> ApiErrors.send(ctx.response(),
                 ApiException.notFound("no route " + ctx.request().method() + " " + ctx.request().path()), false));
         router.route().failureHandler(this::failure);
@@ -145,10 +145,22 @@ public final class ApiServer {
     /** 200 while serving; 503 while draining or when a service of the fleet is down (checked on a worker). */
     private void health(RoutingContext ctx) {
         boolean draining = served.scheduler().isDraining();
-        vertx.executeBlocking(() -> !draining && fleetHealthy.getAsBoolean(), false).onComplete(result -> {
+        vertx.executeBlocking(() -> !draining && fleet.healthy(), false).onComplete(result -> {
             boolean healthy = result.succeeded() && result.result();
             ctx.response().setStatusCode(healthy ? 200 : 503).putHeader("content-type", "application/json")
                     .end(Json.write(Json.object().put("status", healthy ? "serving" : draining ? "draining" : "fleet down")));
+        });
+    }
+
+    /** The fleet's state for its controller: placement, shards and what they hold, expert load (read on a worker). */
+    private void fleetState(RoutingContext ctx) {
+        vertx.executeBlocking(fleet::stateJson, false).onComplete(result -> {
+            if (result.succeeded()) {
+                ctx.response().putHeader("content-type", "application/json").end(result.result());
+            } else {
+                ApiErrors.send(ctx.response(), new ApiException(503, "service_unavailable", "fleet state unavailable: "
+                        + result.cause().getMessage(), Optional.empty()), false);
+            }
         });
     }
 

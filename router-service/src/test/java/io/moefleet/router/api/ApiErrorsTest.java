@@ -510,7 +510,7 @@ class ApiErrorsTest {
             metrics = new SchedulerMetrics(registry);
             Transformer model = engine.model();
             scheduler = new Scheduler(model, wrapStep.apply(model::step), SequenceAdmission.NONE, limits, metrics);
-            server = new ApiServer(new ServedModel(ApiFixture.MODEL, model, api.encoder, scheduler), registry, fleetHealthy);
+            server = new ApiServer(new ServedModel(ApiFixture.MODEL, model, api.encoder, scheduler), registry, fleetHealthy::getAsBoolean);
             port = server.start("127.0.0.1", 0).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
         }
 

@@ -1,0 +1,55 @@
+package io.moefleet.router;
+
+import io.moefleet.expert.ExpertPlacement;
+import io.moefleet.expert.RemoteExperts;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The expert shards the router calls now, with the placement they serve, replaced as a whole when the fleet's
+ * placement changes ({@link FleetConfigWatch}). A layer's dispatch and its combine use the same shards; a replaced set
+ * is closed at the next dispatch, when every combine of the old set is done (the model runs layers one after the
+ * other on one thread).
+ */
+public final class ShardSet implements AutoCloseable {
+
+    /** The shards and the placement they were opened with. */
+    public record Current(RemoteExperts experts, ExpertPlacement placement, List<String> addresses) {}
+
+    private volatile Current current;
+    private final List<RemoteExperts> retired = new ArrayList<>();
+
+    public ShardSet(RemoteExperts experts, ExpertPlacement placement, List<String> addresses) {
+        this.current = new Current(experts, placement, List.copyOf(addresses));
+    }
+
+    /** The shards for one layer's dispatch and combine; closes the sets replaced before it. On the stepping thread. */
+    RemoteExperts forDispatch() {
+        synchronized (retired) {
+            retired.forEach(RemoteExperts::close);
+            retired.clear();
+        }
+        return current.experts();
+    }
+
+    public Current current() {
+        return current;
+    }
+
+    /** From the next dispatch on, layers go to {@code experts}, which serve {@code placement}. */
+    public void replace(RemoteExperts experts, ExpertPlacement placement, List<String> addresses) {
+        synchronized (retired) {
+            retired.add(current.experts());
+            current = new Current(experts, placement, List.copyOf(addresses));
+        }
+    }
+
+    @Override
+    public void close() {
+        synchronized (retired) {
+            retired.forEach(RemoteExperts::close);
+            retired.clear();
+            current.experts().close();
+        }
+    }
+}

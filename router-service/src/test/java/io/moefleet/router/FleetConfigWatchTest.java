@@ -1,0 +1,104 @@
+package io.moefleet.router;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.moefleet.expert.ExpertPlacement;
+import io.moefleet.expert.ExpertServer;
+import io.moefleet.expert.ShardSettings;
+import io.moefleet.model.GoldenData;
+import io.moefleet.model.ModelConfig;
+import io.opentelemetry.api.OpenTelemetry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The router follows its fleet's configuration folder: it does not switch to a placement whose shards do not hold
+ * their parts, switches once they do, and its tokens stay the engine's across the switch.
+ */
+@Timeout(120)
+class FleetConfigWatchTest {
+
+    @TempDir
+    Path folder;
+
+    @Test
+    void switchesToANewPlacementOnlyOnceItsShardsHoldTheirExperts() throws Exception {
+        GoldenData.Case golden = GoldenData.forwardCase("tiny-v3");
+        int experts = ModelConfig.read(golden.model().resolve("config.json")).nRoutedExperts();
+        List<ExpertServer> newShards = new ArrayList<>();
+        try (InProcessFleet fleet = InProcessFleet.start(golden.model(), 2, 1, OpenTelemetry.noop(), OpenTelemetry.noop())) {
+            FleetConfigWatch watch = fleet.router.watcher(folder);
+            ExpertPlacement before = fleet.endpoints.placement();
+            write(fleet.endpoints.attentionAddresses(), before, fleet.endpoints.expertAddresses());
+            watch.check();
+            assertEquals(before.toJson(), fleet.router.shards().current().placement().toJson(), "the same configuration changes nothing");
+
+            // the same two shards listed with experts they do not hold: the router must not route by it
+            List<List<Integer>> swapped = List.of(range(experts / 2, experts), range(0, experts / 2));
+            write(fleet.endpoints.attentionAddresses(), ExpertPlacement.of(experts, swapped, new java.util.TreeMap<>()),
+                    fleet.endpoints.expertAddresses());
+            watch.check();
+            assertEquals(before.toJson(), fleet.router.shards().current().placement().toJson(),
+                    "switched to a placement whose shards lack their experts");
+            assertArrayEquals(golden.greedy(), fleet.router.greedy(golden.prompt(), golden.greedy().length));
+
+            // three new shards that hold a three-way placement: the router switches and its tokens stay the engine's
+            ExpertPlacement after = ExpertPlacement.spread(experts, 3, 1);
+            List<String> addresses = new ArrayList<>();
+            for (int s = 0; s < 3; s++) {
+                ExpertServer shard = new ExpertServer(new ShardSettings(golden.model(), after, s, 0, 1), OpenTelemetry.noop());
+                newShards.add(shard);
+                shard.start();
+                addresses.add("127.0.0.1:" + shard.port());
+            }
+            write(fleet.endpoints.attentionAddresses(), after, addresses);
+            watch.check();
+            assertEquals(after.toJson(), fleet.router.shards().current().placement().toJson());
+            assertEquals(addresses, fleet.router.shards().current().addresses());
+            assertArrayEquals(golden.greedy(), fleet.router.greedy(golden.prompt(), golden.greedy().length));
+
+            JsonNode state = new ObjectMapper().readTree(fleet.router.stateJson());
+            assertEquals(3, state.path("placement").path("shards").size());
+            assertEquals(3, state.path("experts").size());
+            for (JsonNode shard : state.path("experts")) {
+                assertTrue(shard.path("calls").asLong() > 0, "shard " + shard.path("shard") + " got no call after the switch");
+                assertTrue(shard.path("holds").size() > 0);
+            }
+            long routed = 0;
+            for (JsonNode layer : state.path("expert_load")) {
+                for (JsonNode tokens : layer) {
+                    routed += tokens.asLong();
+                }
+            }
+            assertTrue(routed > 0, "the router counts the tokens it sends to each expert");
+        } finally {
+            newShards.forEach(ExpertServer::stop);
+        }
+    }
+
+    private void write(List<String> attention, ExpertPlacement placement, List<String> experts) throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        var endpoints = json.createObjectNode();
+        attention.forEach(endpoints.putArray("attention")::add);
+        experts.forEach(endpoints.putArray("experts")::add);
+        Files.writeString(folder.resolve(FleetEndpoints.ENDPOINTS_FILE), endpoints.toString());
+        Files.writeString(folder.resolve(FleetEndpoints.PLACEMENT_FILE), placement.toJson());
+    }
+
+    private static List<Integer> range(int from, int to) {
+        List<Integer> experts = new ArrayList<>();
+        for (int e = from; e < to; e++) {
+            experts.add(e);
+        }
+        return experts;
+    }
+}
