@@ -118,7 +118,8 @@ public final class ControllerMain {
             all.add(informer);
         }
         MoeFleetReconciler reconciler = new MoeFleetReconciler(new Lister<>(fleets.getIndexer()), owned, api,
-                RouterSignals.inCluster(options.routerPort()), Clock.systemUTC());
+                RouterSignals.inCluster(options.routerPort()), RouterState.inCluster(options.routerPort()),
+                ShardProbe.inCluster(DesiredFleet.EXPERT_PORT), Clock.systemUTC());
         return ControllerBuilder.defaultBuilder(informers)
                 .watch(queue -> ControllerBuilder.controllerWatchBuilder(MoeFleet.class, queue)
                         .withResyncPeriod(MoeFleetReconciler.RESYNC).build())

@@ -14,13 +14,14 @@ import io.kubernetes.client.openapi.models.V1StatefulSet;
 import io.kubernetes.client.openapi.models.V1Toleration;
 import io.kubernetes.client.openapi.models.V1Volume;
 import io.kubernetes.client.util.Yaml;
+import io.moefleet.expert.Rollout;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * The objects a {@link MoeFleet} should have, as the controller creates them: the base's templates for that fleet,
  * with the spec's image, checkpoint, sizes and pod settings, the replicas of {@link FleetSize}, the fleet's
- * configuration (placement and endpoints), and an owner reference to the fleet on each, so that deleting the fleet
+ * configuration files (placement, endpoints, roll-out), and an owner reference to the fleet on each, so that deleting the fleet
  * deletes them (Kubernetes' garbage collector).
  */
 public final class DesiredFleet {
@@ -31,8 +32,11 @@ public final class DesiredFleet {
 
     private DesiredFleet() {}
 
-    /** The fleet's objects for {@code size} expert shards and attention instances, with {@code placementJson}. */
-    public static List<KubernetesObject> of(MoeFleet fleet, FleetSize size, String placementJson) {
+    /**
+     * The fleet's objects for {@code size} expert shards and attention instances, with the configuration files of
+     * {@code config} (the placement, where the router finds the services, a roll-out in progress).
+     */
+    static List<KubernetesObject> of(MoeFleet fleet, FleetSize size, PlacementRollout.Step config) {
         String name = fleet.getMetadata().getName();
         MoeFleet.Spec spec = fleet.getSpec();
         List<KubernetesObject> objects = new ArrayList<>();
@@ -64,9 +68,10 @@ public final class DesiredFleet {
                     image(member, spec);
                 }
                 case V1Deployment router -> pods(router.getSpec().getTemplate().getSpec(), spec, null);
-                case V1ConfigMap config when config.getMetadata().getName().equals(name + FLEET_CONFIG_SUFFIX) -> {
-                    config.getData().put("placement.json", placementJson);
-                    config.getData().put("endpoints.json", endpoints(name, size));
+                case V1ConfigMap files when files.getMetadata().getName().equals(name + FLEET_CONFIG_SUFFIX) -> {
+                    files.getData().put("placement.json", config.placementJson());
+                    files.getData().put("endpoints.json", endpoints(name, size.attentionInstances(), config.endpointShards()));
+                    files.getData().put(Rollout.FILE_NAME, config.rolloutJson());
                 }
                 default -> { }
             }
@@ -89,15 +94,15 @@ public final class DesiredFleet {
     }
 
     /** Where the router finds each attention instance and expert shard: their pods' stable names, in index order. */
-    static String endpoints(String fleetName, FleetSize size) {
+    static String endpoints(String fleetName, int attentionInstances, int expertShards) {
         ObjectMapper json = new ObjectMapper();
         ObjectNode root = json.createObjectNode();
         ArrayNode attention = root.putArray("attention");
-        for (int i = 0; i < size.attentionInstances(); i++) {
+        for (int i = 0; i < attentionInstances; i++) {
             attention.add(podAddress(fleetName + "-attention", i, ATTENTION_PORT));
         }
         ArrayNode experts = root.putArray("experts");
-        for (int s = 0; s < size.shards(); s++) {
+        for (int s = 0; s < expertShards; s++) {
             experts.add(podAddress(fleetName + "-expert", s, EXPERT_PORT));
         }
         return root.toString();

@@ -83,9 +83,24 @@ public final class MoeFleet implements KubernetesObject {
         public Integer readyShards;
         public String placement;
         public Long placementGeneration;
-        public Map<String, Object> rollout;
+        public RolloutStatus rollout;
+        public String lastReplan;
         public LastScaling lastScaling;
         public List<Condition> conditions = new ArrayList<>();
+    }
+
+    /**
+     * A placement change in progress ({@link PlacementRollout}): the shards load the target's experts one at a time
+     * ({@code Loading}, shards below {@code shardsBelow} done or loading), the router switches to it ({@code Switching},
+     * the previous placement's experts still held), then the extras go ({@code Draining}).
+     */
+    public static final class RolloutStatus {
+        public String phase;
+        public String target;
+        public String previous;
+        public Integer shardsBelow;
+        public String reason;
+        public String started;
     }
 
     /** The last replica change the controller made, and why. */

@@ -31,6 +31,12 @@ import java.util.Objects;
 public final class MoeFleetReconciler implements Reconciler {
 
     static final Duration RESYNC = Duration.ofSeconds(15);
+    /** While a roll-out runs, its next step is looked for sooner. */
+    static final Duration ROLLOUT_RECHECK = Duration.ofSeconds(2);
+    static final Duration DEFAULT_REPLAN_INTERVAL = Duration.ofSeconds(300);
+    static final double DEFAULT_IMBALANCE_THRESHOLD = 1.25;
+    /** A re-plan must cut the most-loaded shard's excess by this factor at least, or it is not worth a roll-out. */
+    private static final double REPLAN_GAIN = 1.05;
     private static final Duration RETRY = Duration.ofSeconds(5);
     private static final System.Logger LOG = System.getLogger(MoeFleetReconciler.class.getName());
 
@@ -44,17 +50,21 @@ public final class MoeFleetReconciler implements Reconciler {
     private final Map<Class<?>, Lister<? extends KubernetesObject>> owned;
     private final FleetApi api;
     private final SignalSource signals;
+    private final RouterState.Source routerState;
+    private final ShardProbe shards;
     private final Clock clock;
 
     /**
      * @param owned the cache of each kind of object a fleet has ({@link FleetApi#kinds()}), filled by informers
      */
     public MoeFleetReconciler(Lister<MoeFleet> fleets, Map<Class<?>, Lister<? extends KubernetesObject>> owned, FleetApi api,
-            SignalSource signals, Clock clock) {
+            SignalSource signals, RouterState.Source routerState, ShardProbe shards, Clock clock) {
         this.fleets = fleets;
         this.owned = Map.copyOf(owned);
         this.api = api;
         this.signals = signals;
+        this.routerState = routerState;
+        this.shards = shards;
         this.clock = clock;
     }
 
@@ -66,14 +76,41 @@ public final class MoeFleetReconciler implements Reconciler {
         }
         try {
             MoeFleet.Spec spec = fleet.getSpec();
+            MoeFleet.Status previous = fleet.getStatus();
             FleetSize current = currentSize(fleet);
             Instant now = clock.instant();
-            ScalingPolicy.Decision decision = ScalingPolicy.decide(spec, current, signals.read(fleet), lastChange(fleet), now);
-            FleetSize size = decision.size();
-            String placement = placement(fleet, size);
+            RouterState router = routerState.read(fleet);
+            ScalingPolicy.Decision decision;
+            PlacementRollout.Step step;
+            String replanned = previous != null ? previous.lastReplan : null;
+            if (previous != null && previous.rollout != null) {
+                // a roll-out in progress is finished before the fleet is sized again
+                decision = new ScalingPolicy.Decision(current, null, null);
+                step = PlacementRollout.advance(fleet, previous.rollout, router, shards);
+            } else {
+                decision = ScalingPolicy.decide(spec, current, signals.read(fleet), lastChange(fleet), now);
+                String placement = previous != null && previous.placement != null ? previous.placement
+                        : placement(fleet, decision.size().shards(), null);
+                ExpertPlacement routed = ExpertPlacement.parse(placement);
+                String target = null;
+                String reason = null;
+                if (routed.shards() != decision.size().shards()) {
+                    target = placement(fleet, decision.size().shards(), router);
+                    reason = decision.size().shards() + " expert shards: " + decision.reason();
+                } else if (replanDue(fleet, now) && router != null) {
+                    replanned = now.toString();
+                    Replan replan = replan(fleet, routed, router);
+                    if (replan != null) {
+                        target = replan.placement();
+                        reason = replan.reason();
+                    }
+                }
+                step = target == null ? PlacementRollout.steady(placement) : PlacementRollout.start(placement, target, reason, now);
+            }
+            FleetSize size = decision.size().withShards(step.shardReplicas());
             int created = 0;
             int patched = 0;
-            for (KubernetesObject object : DesiredFleet.of(fleet, size, placement)) {
+            for (KubernetesObject object : DesiredFleet.of(fleet, size, step)) {
                 KubernetesObject existing = cached(object);
                 if (existing == null) {
                     api.create(object);
@@ -83,16 +120,60 @@ public final class MoeFleetReconciler implements Reconciler {
                 }
             }
             if (created > 0 || patched > 0 || decision.changed()) {
-                LOG.log(System.Logger.Level.INFO, "{0}/{1}: created {2}, patched {3}{4}", request.getNamespace(), request.getName(),
-                        created, patched, decision.changed() ? "; " + decision.component() + " " + decision.reason() : "");
+                LOG.log(System.Logger.Level.INFO, "{0}/{1}: created {2}, patched {3}{4}{5}", request.getNamespace(), request.getName(),
+                        created, patched, decision.changed() ? "; " + decision.component() + " " + decision.reason() : "",
+                        step.status() != null ? "; roll-out " + step.status().phase + " (shards below " + step.status().shardsBelow
+                                + "): " + step.status().reason : "");
             }
-            api.updateStatus(fleet.status(status(fleet, size, placement, decision, now)));
-            return new Result(true, RESYNC);
+            MoeFleet.Status status = status(fleet, size, step, decision, now);
+            status.lastReplan = replanned;
+            api.updateStatus(fleet.status(status));
+            return new Result(true, step.status() != null ? ROLLOUT_RECHECK : RESYNC);
         } catch (ApiException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, request.getNamespace() + "/" + request.getName() + ": reconcile failed, retrying in "
                     + RETRY.toSeconds() + " s: " + e.getMessage());
             return new Result(true, RETRY);
         }
+    }
+
+    /** A new placement balanced on the measured load, and why, or null when the current one is balanced enough. */
+    private record Replan(String placement, String reason) {}
+
+    private static boolean replanDue(MoeFleet fleet, Instant now) {
+        MoeFleet.Status status = fleet.getStatus();
+        if (status == null || status.lastReplan == null) {
+            return true;
+        }
+        int interval = orElse(fleet.getSpec().placement.replanIntervalSeconds, (int) DEFAULT_REPLAN_INTERVAL.toSeconds());
+        return !now.isBefore(Instant.parse(status.lastReplan).plusSeconds(interval));
+    }
+
+    /**
+     * Re-plans when the most-loaded shard of some layer carries more than {@code imbalanceThreshold} times the ideal
+     * under the router's measured load, and the balanced plan ({@link BalancedPlacement}) does clearly better.
+     */
+    private static Replan replan(MoeFleet fleet, ExpertPlacement routed, RouterState router) {
+        if (router.load().values().stream().allMatch(tokens -> java.util.Arrays.stream(tokens).sum() == 0)) {
+            return null;
+        }
+        double threshold = fleet.getSpec().placement.imbalanceThreshold != null ? fleet.getSpec().placement.imbalanceThreshold
+                : DEFAULT_IMBALANCE_THRESHOLD;
+        double now = worstRatio(routed, router.load());
+        if (now <= threshold) {
+            return null;
+        }
+        String plan = placement(fleet, routed.shards(), router);
+        double planned = worstRatio(ExpertPlacement.parse(plan), router.load());
+        if (planned >= now / REPLAN_GAIN) {
+            return null;
+        }
+        return new Replan(plan, String.format("re-plan on measured load: the most-loaded shard carries %.2fx the ideal "
+                + "(threshold %.2f), the balanced plan %.2fx", now, threshold, planned));
+    }
+
+    private static double worstRatio(ExpertPlacement placement, java.util.SortedMap<Integer, long[]> load) {
+        return BalancedPlacement.balance(placement, load).values().stream()
+                .mapToDouble(BalancedPlacement.LayerBalance::ratio).max().orElse(1);
     }
 
     /** The sizes the workloads run at now: their replicas, else what the status last said, else the spec's. */
@@ -114,27 +195,21 @@ public final class MoeFleetReconciler implements Reconciler {
     }
 
     /**
-     * The placement for {@code size.shards()} shards: the one in the status while it has that many shards (a plan made
-     * from measured load stays), else an even plan over the slots the spec allows (routed experts plus the redundant
-     * ones, at most {@code expertsPerPod} on a shard).
+     * A placement for {@code shards} shards over the slots the spec allows (routed experts plus the redundant ones, at
+     * most {@code expertsPerPod} on a shard): balanced on the router's measured load when there is one, else even.
      */
-    private static String placement(MoeFleet fleet, FleetSize size) {
-        MoeFleet.Status status = fleet.getStatus();
-        if (status != null && status.placement != null) {
-            ExpertPlacement current = ExpertPlacement.parse(status.placement);
-            if (current.shards() == size.shards()) {
-                return status.placement;
-            }
-        }
+    private static String placement(MoeFleet fleet, int shards, RouterState router) {
         MoeFleet.Experts experts = fleet.getSpec().experts;
         int routed = Objects.requireNonNull(experts.routedExperts, "spec.experts.routedExperts is required");
         int perPod = orElse(experts.expertsPerPod, routed);
-        int slots = Math.min(perPod, Math.ceilDiv(routed + orElse(experts.redundantExperts, 0), size.shards()));
-        if ((long) slots * size.shards() < routed) {
-            throw new IllegalArgumentException(size.shards() + " shards of " + perPod + " experts cannot hold the model's " + routed
+        int slots = Math.min(perPod, Math.ceilDiv(routed + orElse(experts.redundantExperts, 0), shards));
+        if ((long) slots * shards < routed) {
+            throw new IllegalArgumentException(shards + " shards of " + perPod + " experts cannot hold the model's " + routed
                     + " routed experts");
         }
-        return BalancedPlacement.uniform(routed, size.shards(), slots).toJson();
+        boolean measured = router != null && router.load().values().stream().anyMatch(t -> java.util.Arrays.stream(t).sum() > 0);
+        return measured ? BalancedPlacement.plan(routed, shards, slots, router.load()).toJson()
+                : BalancedPlacement.uniform(routed, shards, slots).toJson();
     }
 
     /** Patches the replicas or configuration of {@code existing} to {@code desired}'s; true when it had to. */
@@ -183,11 +258,13 @@ public final class MoeFleetReconciler implements Reconciler {
                 ? Instant.parse(status.lastScaling.time) : null;
     }
 
-    private MoeFleet.Status status(MoeFleet fleet, FleetSize size, String placement, ScalingPolicy.Decision decision, Instant now) {
+    private MoeFleet.Status status(MoeFleet fleet, FleetSize size, PlacementRollout.Step step, ScalingPolicy.Decision decision,
+            Instant now) {
+        String placement = step.placementJson();
         MoeFleet.Status previous = fleet.getStatus() != null ? fleet.getStatus() : new MoeFleet.Status();
         MoeFleet.Status status = new MoeFleet.Status();
         status.observedGeneration = fleet.getMetadata().getGeneration();
-        status.shards = size.shards();
+        status.shards = ExpertPlacement.parse(placement).shards();
         status.attentionInstances = size.attentionInstances();
         V1StatefulSet experts = (V1StatefulSet) lister(V1StatefulSet.class).namespace(fleet.getMetadata().getNamespace())
                 .get(fleet.getMetadata().getName() + "-expert");
@@ -196,7 +273,7 @@ public final class MoeFleetReconciler implements Reconciler {
         status.placementGeneration = placement.equals(previous.placement) && previous.placementGeneration != null
                 ? previous.placementGeneration : orElse(previous.placementGeneration, 0L) + 1;
         status.placement = placement;
-        status.rollout = previous.rollout;
+        status.rollout = step.status();
         status.lastScaling = previous.lastScaling;
         if (decision.changed()) {
             MoeFleet.LastScaling scaling = new MoeFleet.LastScaling();
@@ -205,14 +282,18 @@ public final class MoeFleetReconciler implements Reconciler {
             boolean expert = decision.component().equals("expert");
             FleetSize before = currentSize(fleet);
             scaling.from = expert ? before.shards() : before.attentionInstances();
-            scaling.to = expert ? size.shards() : size.attentionInstances();
+            scaling.to = expert ? decision.size().shards() : decision.size().attentionInstances();
             scaling.reason = decision.reason();
             status.lastScaling = scaling;
         }
+        boolean ready = status.readyShards >= size.shards();
         status.conditions = new ArrayList<>(List.of(
-                condition(previous, "Ready", status.readyShards >= size.shards() ? "True" : "False",
-                        status.readyShards >= size.shards() ? "AllShardsReady" : "ShardsStarting",
+                condition(previous, "Ready", ready ? "True" : "False", ready ? "AllShardsReady" : "ShardsStarting",
                         status.readyShards + " of " + size.shards() + " expert shards ready", now, status.observedGeneration),
+                condition(previous, "RollingOut", step.status() != null ? "True" : "False",
+                        step.status() != null ? step.status().phase : "PlacementApplied",
+                        step.status() != null ? step.status().reason : "the router routes by the placement in status",
+                        now, status.observedGeneration),
                 condition(previous, "Scaling", decision.changed() ? "True" : "False",
                         decision.changed() ? "LoadChanged" : "Steady",
                         decision.changed() ? decision.reason() : "within bounds and SLOs", now, status.observedGeneration)));

@@ -1,10 +1,6 @@
 package io.moefleet.controller;
 
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -21,7 +17,6 @@ public final class RouterSignals implements MoeFleetReconciler.SignalSource {
     static final String TTFT = "moefleet_time_to_first_token_seconds";
     static final String STEP = "moefleet_scheduler_step_seconds";
 
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final Map<String, Map<String, TreeMap<Double, Double>>> previous = new ConcurrentHashMap<>();
     private final Function<MoeFleet, URI> metrics;
 
@@ -42,18 +37,9 @@ public final class RouterSignals implements MoeFleetReconciler.SignalSource {
         URI uri = metrics.apply(fleet);
         String text;
         try {
-            HttpResponse<String> answer = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(3)).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            if (answer.statusCode() != 200) {
-                LOG.log(System.Logger.Level.WARNING, uri + " answered " + answer.statusCode() + ": no load signal");
-                return FleetSignals.NONE;
-            }
-            text = answer.body();
+            text = RouterHttp.get(uri);
         } catch (java.io.IOException e) {
-            LOG.log(System.Logger.Level.WARNING, uri + " unreachable (" + e.getMessage() + "): no load signal");
-            return FleetSignals.NONE;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            LOG.log(System.Logger.Level.WARNING, uri + ": " + e.getMessage() + ": no load signal");
             return FleetSignals.NONE;
         }
         return parse(fleet.getMetadata().getNamespace() + "/" + name, text);

@@ -21,12 +21,12 @@ import io.fabric8.mockwebserver.MockWebServer;
  * (JSON merge and JSON patches) and deleted, as an API server would. It serves no watches (so informers cannot run on
  * it: tests fill the caches from its lists) and no {@code /scale} (the controller patches {@code spec.replicas}).
  */
-final class FakeApiServer implements AutoCloseable {
+public final class FakeApiServer implements AutoCloseable {
 
     private final KubernetesMockServer server;
-    final ApiClient client;
+    public final ApiClient client;
 
-    FakeApiServer() throws Exception {
+    public FakeApiServer() throws Exception {
         server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), new KubernetesCrudDispatcher(), false);
         server.init(InetAddress.getLoopbackAddress(), 0);
         client = new ClientBuilder().setBasePath(server.url("/").replaceAll("/$", "")).build();

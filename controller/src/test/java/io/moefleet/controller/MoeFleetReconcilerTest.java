@@ -21,6 +21,7 @@ import io.kubernetes.client.openapi.models.V1Service;
 import io.kubernetes.client.openapi.models.V1StatefulSet;
 import io.kubernetes.client.util.generic.GenericKubernetesApi;
 import io.moefleet.expert.ExpertPlacement;
+import io.moefleet.expert.Rollout;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -29,6 +30,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -48,6 +52,11 @@ class MoeFleetReconcilerTest {
     private final Map<Class<?>, Cache<KubernetesObject>> caches = new HashMap<>();
     private final AtomicReference<FleetSignals> signals = new AtomicReference<>(FleetSignals.NONE);
     private final MutableClock clock = new MutableClock(Instant.parse("2026-12-06T12:00:00Z"));
+    /** Tokens per expert per MoE layer, as the router would report them. */
+    private final AtomicReference<SortedMap<Integer, long[]>> load = new AtomicReference<>(evenLoad(0));
+    /** Whether the shards hold what they are asked to (a shard loading its experts says no). */
+    private final AtomicBoolean shardsLoaded = new AtomicBoolean(true);
+    private final List<Integer> probedShards = new ArrayList<>();
     private MoeFleetReconciler reconciler;
 
     @BeforeEach
@@ -60,7 +69,20 @@ class MoeFleetReconcilerTest {
             caches.put(kind, cache);
             listers.put(kind, new Lister<>(cache));
         }
-        reconciler = new MoeFleetReconciler(new Lister<>(fleetCache), listers, api, fleet -> signals.get(), clock);
+        // a router that switches as soon as the configuration names a placement (its own checks are the router's tests')
+        RouterState.Source router = fleet -> {
+            try {
+                V1ConfigMap files = get(V1ConfigMap.class, fleet.getMetadata().getName() + "-fleet");
+                return new RouterState(ExpertPlacement.parse(files.getData().get("placement.json")), load.get());
+            } catch (Exception e) {
+                return null;
+            }
+        };
+        ShardProbe probe = (fleet, shard, experts) -> {
+            probedShards.add(shard);
+            return shardsLoaded.get() && !experts.isEmpty();
+        };
+        reconciler = new MoeFleetReconciler(new Lister<>(fleetCache), listers, api, fleet -> signals.get(), router, probe, clock);
     }
 
     @AfterEach
@@ -133,6 +155,7 @@ class MoeFleetReconcilerTest {
         signals.set(new FleetSignals(100, 32, 300.0, 120.0));   // 100 waiting > 16 per shard x 2 shards
         reconcile("demo");
         assertEquals(3, shards(), "a long queue adds a shard");
+        settle("demo");
         MoeFleet fleet = api.fleets().get(NAMESPACE, "demo").getObject();
         assertEquals("expert", fleet.getStatus().lastScaling.component);
         assertEquals(2, fleet.getStatus().lastScaling.from);
@@ -152,7 +175,10 @@ class MoeFleetReconcilerTest {
 
         signals.set(new FleetSignals(0, 1, 100.0, 20.0));       // calm
         reconcile("demo");
+        assertEquals(3, shards(), "a shard goes only once the router no longer routes to it");
+        settle("demo");
         assertEquals(2, shards(), "calm removes a shard once the cooldown has passed");
+        assertEquals(2, ExpertPlacement.parse(get(V1ConfigMap.class, "demo-fleet").getData().get("placement.json")).shards());
         clock.advance(Duration.ofSeconds(121));
         reconcile("demo");
         assertEquals(2, shards(), "never below minShards");
@@ -164,8 +190,100 @@ class MoeFleetReconcilerTest {
         reconcile("demo");
         api.mergePatch(V1StatefulSet.class, NAMESPACE, "demo-expert", "{\"spec\": {\"replicas\": 9}}");
         reconcile("demo");
+        settle("demo");
         assertEquals(3, shards());
         assertTrue(api.fleets().get(NAMESPACE, "demo").getObject().getStatus().lastScaling.reason.contains("within bounds [2, 3]"));
+    }
+
+    @Test
+    void aNewPlacementRollsOutOneShardAtATimeAndTheRouterSwitchesLast() throws Exception {
+        createFleet("demo", 2, 2, 3);
+        reconcile("demo");
+        String before = get(V1ConfigMap.class, "demo-fleet").getData().get("placement.json");
+
+        shardsLoaded.set(false);   // shards still loading: the roll-out waits at its first shard
+        signals.set(new FleetSignals(100, 32, 300.0, 120.0));
+        reconcile("demo");
+        for (int i = 0; i < 3; i++) {
+            reconcile("demo");
+            Map<String, String> files = get(V1ConfigMap.class, "demo-fleet").getData();
+            assertEquals(before, files.get("placement.json"), "the router keeps the placement while shards load");
+            assertEquals(1, Rollout.parse(files.get("rollout.json")).shardsBelow());
+        }
+        assertEquals(3, shards(), "the added shard runs during the roll-out");
+        MoeFleet fleet = api.fleets().get(NAMESPACE, "demo").getObject();
+        assertEquals("Loading", fleet.getStatus().rollout.phase);
+        assertTrue(fleet.getStatus().conditions.stream().anyMatch(c -> c.type.equals("RollingOut") && c.status.equals("True")));
+
+        shardsLoaded.set(true);
+        probedShards.clear();
+        List<Integer> shardsBelow = new ArrayList<>();
+        for (int i = 0; i < 10 && api.fleets().get(NAMESPACE, "demo").getObject().getStatus().rollout != null; i++) {
+            Map<String, String> files = get(V1ConfigMap.class, "demo-fleet").getData();
+            Rollout rollout = Rollout.parse(files.get("rollout.json"));
+            if (ExpertPlacement.parse(files.get("placement.json")).shards() == 2) {
+                shardsBelow.add(rollout.shardsBelow());
+                assertEquals(3, rollout.alsoHold().orElseThrow().shards(), "shards load the three-shard target");
+            } else {
+                assertEquals(2, rollout.alsoHold().orElseThrow().shards(), "after the switch the shards keep the previous experts");
+            }
+            reconcile("demo");
+        }
+        assertEquals(List.of(1, 2, 3), shardsBelow.stream().distinct().toList(), "one shard at a time");
+        assertEquals(List.of(0, 1, 2), probedShards.stream().distinct().toList());
+        Map<String, String> files = get(V1ConfigMap.class, "demo-fleet").getData();
+        assertEquals(3, ExpertPlacement.parse(files.get("placement.json")).shards());
+        assertEquals(Rollout.NONE.toJson(), files.get("rollout.json"), "the extras go once the router has switched");
+        assertEquals(3, shards());
+    }
+
+    @Test
+    void skewedLoadReplansTheExpertsOverTheSameShards() throws Exception {
+        createFleet("demo", 2, 2, 2);
+        reconcile("demo");
+        ExpertPlacement even = ExpertPlacement.parse(get(V1ConfigMap.class, "demo-fleet").getData().get("placement.json"));
+        SortedMap<Integer, long[]> skewed = evenLoad(10);
+        for (long[] layer : skewed.values()) {
+            for (int e : even.expertsOf(0, 1)) {
+                layer[e] = 1000;   // every hot expert on shard 0
+            }
+        }
+        load.set(skewed);
+        clock.advance(Duration.ofSeconds(301));
+        settle("demo");
+        ExpertPlacement replanned = ExpertPlacement.parse(get(V1ConfigMap.class, "demo-fleet").getData().get("placement.json"));
+        assertEquals(2, replanned.shards());
+        double worst = io.moefleet.expert.BalancedPlacement.balance(replanned, skewed).values().stream()
+                .mapToDouble(io.moefleet.expert.BalancedPlacement.LayerBalance::ratio).max().orElseThrow();
+        assertTrue(worst < 1.1, "the re-planned placement's most-loaded shard is within 10% of the ideal, got " + worst);
+        MoeFleet fleet = api.fleets().get(NAMESPACE, "demo").getObject();
+        assertEquals(replanned.toJson(), ExpertPlacement.parse(fleet.getStatus().placement).toJson());
+
+        clock.advance(Duration.ofSeconds(301));
+        reconcile("demo");
+        assertEquals(null, api.fleets().get(NAMESPACE, "demo").getObject().getStatus().rollout, "a balanced placement stays");
+    }
+
+    /** Reconciles until no roll-out is in progress (at most 20 times). */
+    private void settle(String name) throws Exception {
+        for (int i = 0; i < 20; i++) {
+            reconcile(name);
+            if (api.fleets().get(NAMESPACE, name).getObject().getStatus().rollout == null) {
+                return;
+            }
+        }
+        throw new AssertionError("the roll-out did not finish: " + api.fleets().get(NAMESPACE, name).getObject().getStatus().rollout.phase);
+    }
+
+    /** {@code tokens} for each of the 32 experts of the demo's MoE layers 1 and 2. */
+    private static SortedMap<Integer, long[]> evenLoad(long tokens) {
+        SortedMap<Integer, long[]> load = new TreeMap<>();
+        for (int layer = 1; layer <= 2; layer++) {
+            long[] counts = new long[32];
+            java.util.Arrays.fill(counts, tokens);
+            load.put(layer, counts);
+        }
+        return load;
     }
 
     private int shards() throws Exception {

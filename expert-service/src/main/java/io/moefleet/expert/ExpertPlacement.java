@@ -11,12 +11,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SortedMap;
+import java.util.SortedSet;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * Which expert shard holds which routed experts. One layout serves every MoE layer unless a placement file gives a
@@ -153,6 +156,11 @@ public final class ExpertPlacement {
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("not valid JSON: " + e.getOriginalMessage());
         }
+        return fromJson(root);
+    }
+
+    /** The placement file format, already read as JSON (a placement inside another file: {@link Rollout}). */
+    static ExpertPlacement fromJson(JsonNode root) {
         if (root == null || !root.isObject()) {
             throw new IllegalArgumentException("expected a JSON object with \"routed_experts\" and \"shards\"");
         }
@@ -272,6 +280,16 @@ public final class ExpertPlacement {
     /** The experts {@code shard} holds in {@code layer}, ascending. */
     public int[] expertsOf(int shard, int layer) {
         return layout(layer).expertsOf(shard);
+    }
+
+    /** The layers given a layout of their own ({@code layers} in the file); every other layer follows {@code shards}. */
+    public SortedSet<Integer> layersWithOwnLayout() {
+        return Collections.unmodifiableSortedSet(new TreeSet<>(layers.keySet()));
+    }
+
+    /** The experts {@code shard} holds in the layers without a layout of their own, ascending. */
+    public int[] commonExpertsOf(int shard) {
+        return common.expertsOf(shard);
     }
 
     private Layout layout(int layer) {

@@ -9,7 +9,8 @@ import java.util.Set;
 /**
  * One expert shard as its own process:
  * {@code --model DIR --port P --shard I (--expert-shards N | --experts-per-shard K) [--replicas R] | --placement FILE [--threads T]}.
- * Every shard of a fleet gets the same placement flags and serves its own part. Logs go to stderr. Tracing is set up
+ * Every shard of a fleet gets the same placement flags and serves its own part; with {@code --placement FILE} it follows
+ * the file and the {@link Rollout} beside it while it runs ({@link ShardSettings}). Logs go to stderr. Tracing is set up
  * from the standard {@code OTEL_*} variables (sampler, propagators, exporters); with none set, W3C context is
  * propagated and no spans are exported.
  */
@@ -36,11 +37,11 @@ public final class ExpertServiceMain {
         Path model = Path.of(options.required("--model"));
         ModelConfig config = ModelConfig.read(model.resolve("config.json"));
         String placementFile = options.optional("--placement");
+        Path file = placementFile != null ? Path.of(placementFile) : null;
         PlacementFlags placement = new PlacementFlags(options.optionalInt("--expert-shards"),
-                options.optionalInt("--experts-per-shard"), options.optionalInt("--replicas"),
-                placementFile != null ? Path.of(placementFile) : null);
+                options.optionalInt("--experts-per-shard"), options.optionalInt("--replicas"), file);
         Integer threads = options.optionalInt("--threads");
         return new ShardSettings(model, placement.resolve(config), options.requiredInt("--shard"), options.requiredInt("--port"),
-                threads != null ? threads : Runtime.getRuntime().availableProcessors());
+                threads != null ? threads : Runtime.getRuntime().availableProcessors(), file);
     }
 }

@@ -4,6 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
 import io.moefleet.engine.Engine;
 import io.moefleet.model.GoldenData;
 import io.moefleet.model.KnifeEdges;
@@ -12,10 +19,13 @@ import io.moefleet.model.forward.StepChunk;
 import io.moefleet.model.forward.Transformer;
 import io.moefleet.model.weights.Checkpoint;
 import io.moefleet.model.weights.ModelWeights;
+import io.moefleet.proto.expert.ExpertServiceGrpc;
+import io.moefleet.proto.expert.ForwardRequest;
 import io.opentelemetry.api.OpenTelemetry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -23,6 +33,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Shards as real processes ({@link ExpertServiceMain} in JVMs of their own), started as a launcher would start them. */
 @Timeout(120)   // a hang fails the test rather than stalling the build
@@ -123,6 +134,62 @@ class ShardProcessTest {
         } finally {
             channel.shutdownNow();
             shard.destroyForcibly();
+        }
+    }
+
+    @Test
+    void aShardBeyondItsPlacementFileServesNothingUntilTheRolloutGivesItExperts(@TempDir Path folder) throws Exception {
+        Files.writeString(folder.resolve("placement.json"), ExpertPlacement.spread(16, 2, 1).toJson());
+        int port = ShardFailureTest.freePort();
+        Process process = start("added-shard", "--model", GoldenData.checkpoint("tiny-k2").toString(), "--port", Integer.toString(port),
+                "--shard", "2", "--placement", folder.resolve("placement.json").toString(), "--threads", "1");
+        ManagedChannel channel = Grpc.newChannelBuilder("127.0.0.1:" + port, InsecureChannelCredentials.create()).build();
+        try (ExpertServer reference = new ExpertServer(new ShardSettings(GoldenData.checkpoint("tiny-k2"),
+                ExpertPlacement.spread(16, 1, 1), 0, 0, 1), OpenTelemetry.noop()).start()) {
+            awaitServing(channel, process, "added-shard");
+            ExpertServiceGrpc.ExpertServiceBlockingStub shard = ExpertServiceGrpc.newBlockingStub(channel)
+                    .withDeadlineAfter(30, TimeUnit.SECONDS);
+            assertEquals(List.of(), LivePlacementTest.held(LivePlacementTest.stats(shard)), "shard 2 of 2 holds nothing yet");
+            LivePlacementTest.assertRefused(shard, LivePlacementTest.request(1, new int[][] {{15}}),
+                    "shard 2 does not hold layer 1 expert 15");
+
+            // scaling up to 3 shards: the rollout gives shard 2 its part of the next placement, 10..15
+            Path staged = Files.writeString(folder.resolve(".rollout.json.new"),
+                    Rollout.of(ExpertPlacement.spread(16, 3, 1), 3).toJson());
+            Files.move(staged, folder.resolve("rollout.json"), StandardCopyOption.ATOMIC_MOVE);
+            LivePlacementTest.awaitHeld(shard, LivePlacementTest.held(LivePlacementTest.range(10, 16), LivePlacementTest.range(10, 16)));
+            ForwardRequest request = LivePlacementTest.request(2, new int[][] {{15, 10}, {11}});
+            ManagedChannel toReference = Grpc.newChannelBuilder("127.0.0.1:" + reference.port(), InsecureChannelCredentials.create()).build();
+            try {
+                assertEquals(ExpertServiceGrpc.newBlockingStub(toReference).withDeadlineAfter(30, TimeUnit.SECONDS).forward(request)
+                        .getPartialSums(), shard.forward(request).getPartialSums());
+            } finally {
+                toReference.shutdownNow();
+            }
+            process.destroy();
+            assertTrue(process.waitFor(10, TimeUnit.SECONDS), "the shard process did not stop on SIGTERM");
+        } finally {
+            channel.shutdownNow();
+            process.destroyForcibly();
+        }
+    }
+
+    /** Waits until the shard process reports SERVING for its service (it listens before it loads). */
+    private static void awaitServing(ManagedChannel channel, Process process, String name) throws Exception {
+        HealthCheckRequest expertService = HealthCheckRequest.newBuilder().setService(ExpertServiceGrpc.SERVICE_NAME).build();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            try {
+                if (HealthGrpc.newBlockingStub(channel).withDeadlineAfter(2, TimeUnit.SECONDS).check(expertService).getStatus()
+                        == HealthCheckResponse.ServingStatus.SERVING) {
+                    return;
+                }
+            } catch (StatusRuntimeException e) {
+                // not listening yet
+            }
+            assertTrue(process.isAlive(), "the shard exited: " + Files.readString(LOGS.resolve(name + ".log")));
+            assertTrue(System.nanoTime() < deadline, "the shard did not serve within 60 s: " + Files.readString(LOGS.resolve(name + ".log")));
+            Thread.sleep(100);
         }
     }
 

@@ -49,6 +49,10 @@ public final class ExpertServiceImpl extends ExpertServiceGrpc.ExpertServiceImpl
         float[][] sums;
         try {
             sums = experts.apply(batch.layer(), batch.rows(), batch.routings());
+        } catch (ExpertNotHeldException e) {
+            // dropped between the check in decode and the call: a change of the held set came in between
+            response.onError(ForwardBatch.notHeld(shard, e.layer(), e.expert()));
+            return;
         } catch (RuntimeException e) {
             // gRPC would answer UNKNOWN without a word; the router's error should say what broke where
             response.onError(Status.INTERNAL.withDescription("expert shard " + shard + ": " + e).withCause(e).asException());
@@ -65,7 +69,7 @@ public final class ExpertServiceImpl extends ExpertServiceGrpc.ExpertServiceImpl
 
     @Override
     public void stats(StatsRequest request, StreamObserver<StatsResponse> response) {
-        response.onNext(counters.snapshot(shard, experts));
+        response.onNext(counters.snapshot(shard, experts.heldNow()));
         response.onCompleted();
     }
 

@@ -47,8 +47,7 @@ public record ForwardBatch(int layer, float[][] rows, Routing[] routings) {
                             + config.nRoutedExperts() + " routed experts");
                 }
                 if (!experts.holds(layer, expert)) {
-                    throw Status.FAILED_PRECONDITION.withDescription("shard " + shard + " does not hold layer " + layer
-                            + " expert " + expert + ": the router's placement differs from this shard's").asException();
+                    throw notHeld(shard, layer, expert);
                 }
                 chosen[k] = expert;
                 weights[k] = token.getWeights(k);
@@ -57,6 +56,12 @@ public record ForwardBatch(int layer, float[][] rows, Routing[] routings) {
             routings[t] = new Routing(chosen, weights, Float.NaN, Float.NaN);
         }
         return new ForwardBatch(layer, FloatRows.decode(request.getHiddenStates(), n, hidden), routings);
+    }
+
+    /** FAILED_PRECONDITION for a call naming an expert {@code shard} does not hold (now: what it holds changes over time). */
+    public static StatusException notHeld(int shard, int layer, int expert) {
+        return Status.FAILED_PRECONDITION.withDescription("shard " + shard + " does not hold layer " + layer + " expert " + expert
+                + ": the router's placement differs from what this shard holds now").asException();
     }
 
     private static StatusException invalid(String description) {

@@ -1,5 +1,6 @@
 package io.moefleet.expert.impl;
 
+import io.moefleet.model.weights.ModelWeights;
 import io.moefleet.proto.expert.ExpertTokens;
 import io.moefleet.proto.expert.StatsResponse;
 import io.moefleet.proto.expert.TokenExperts;
@@ -31,8 +32,11 @@ public final class ServedCounters {
         }
     }
 
-    /** The counters, with an entry for every expert {@code shard} holds, served or not. */
-    public StatsResponse snapshot(int shard, ShardExperts held) {
+    /**
+     * The counters, with an entry for every expert {@code shard} holds, served or not. Counters are never reset: an
+     * expert that stays held across a change of the held set keeps its count.
+     */
+    public StatsResponse snapshot(int shard, ModelWeights.ExpertSelection held) {
         StatsResponse.Builder stats = StatsResponse.newBuilder().setShard(shard).setCalls(calls.get()).setTokens(tokens.get());
         for (int i = 0; i < expertTokens.length(); i++) {
             int layer = i / routedExperts;

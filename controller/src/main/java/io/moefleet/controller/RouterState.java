@@ -1,0 +1,60 @@
+package io.moefleet.controller;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.moefleet.expert.ExpertPlacement;
+import java.io.IOException;
+import java.net.URI;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.function.Function;
+
+/**
+ * What a fleet's router says about the experts ({@code GET /v1/fleet/state}): the placement it routes by and the
+ * tokens it has sent to each expert of each MoE layer since it started.
+ */
+public record RouterState(ExpertPlacement placement, SortedMap<Integer, long[]> load) {
+
+    /** Reads the router's state, or null when the router cannot tell (not reachable, or not a fleet yet). */
+    @FunctionalInterface
+    public interface Source {
+        RouterState read(MoeFleet fleet);
+    }
+
+    /** Over HTTP, at {@code stateUri(fleet)}. */
+    public static Source over(Function<MoeFleet, URI> stateUri) {
+        return fleet -> {
+            URI uri = stateUri.apply(fleet);
+            try {
+                return parse(RouterHttp.get(uri));
+            } catch (IOException | IllegalArgumentException e) {
+                System.getLogger(RouterState.class.getName()).log(System.Logger.Level.WARNING, uri + ": " + e.getMessage());
+                return null;
+            }
+        };
+    }
+
+    /** Inside the cluster: the fleet's router Service. */
+    public static Source inCluster(int routerPort) {
+        return over(fleet -> URI.create("http://" + fleet.getMetadata().getName() + "-router." + fleet.getMetadata().getNamespace()
+                + ".svc:" + routerPort + "/v1/fleet/state"));
+    }
+
+    static RouterState parse(String json) throws IOException {
+        JsonNode state = new ObjectMapper().readTree(json);
+        if (!"fleet".equals(state.path("mode").asText())) {
+            return null;
+        }
+        ExpertPlacement placement = ExpertPlacement.parse(state.path("placement").toString());
+        SortedMap<Integer, long[]> load = new TreeMap<>();
+        for (Map.Entry<String, JsonNode> layer : state.path("expert_load").properties()) {
+            long[] tokens = new long[layer.getValue().size()];
+            for (int e = 0; e < tokens.length; e++) {
+                tokens[e] = layer.getValue().get(e).asLong();
+            }
+            load.put(Integer.parseInt(layer.getKey()), tokens);
+        }
+        return new RouterState(placement, load);
+    }
+}
