@@ -144,7 +144,10 @@ class ManifestsTest {
         return expanded;
     }
 
-    /** Only the router reaches experts and attention, only attention (and the pool itself) the KV pool. */
+    /**
+     * Only the router reaches attention and the experts (and the controller the experts' Stats, during a roll-out),
+     * only attention (and the pool itself) the KV pool, only the ingress (and the controller, for metrics) the router.
+     */
     private static void checkNetworkPolicies(String folder, List<KubernetesObject> objects) {
         Map<String, Set<String>> allowedFrom = objects.stream().filter(o -> o instanceof V1NetworkPolicy).map(o -> (V1NetworkPolicy) o)
                 .filter(p -> p.getSpec().getPodSelector().getMatchLabels() != null
@@ -152,7 +155,7 @@ class ManifestsTest {
                 .collect(Collectors.toMap(p -> p.getSpec().getPodSelector().getMatchLabels().get("app.kubernetes.io/component"),
                         p -> p.getSpec().getIngress().stream().flatMap(rule -> rule.getFrom().stream()).map(ManifestsTest::peer)
                                 .collect(Collectors.toSet()), (a, b) -> a));
-        assertEquals(Set.of("router"), allowedFrom.get("expert"), folder + ": who reaches the experts");
+        assertEquals(Set.of("router", "controller"), allowedFrom.get("expert"), folder + ": who reaches the experts");
         assertEquals(Set.of("router"), allowedFrom.get("attention"), folder + ": who reaches attention");
         assertEquals(Set.of("attention", "kv-cache"), allowedFrom.get("kv-cache"), folder + ": who reaches the KV pool");
         assertTrue(allowedFrom.get("router").contains("namespace ingress-nginx"), folder + ": the ingress reaches the router");
