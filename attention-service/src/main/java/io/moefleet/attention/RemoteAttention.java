@@ -31,11 +31,13 @@ import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.instrumentation.grpc.v1_6.GrpcTelemetry;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The router's side of the attention instances: each new sequence is assigned to an instance (by a
@@ -45,7 +47,11 @@ import java.util.concurrent.TimeUnit;
  * sends one Attend per instance that holds chunks of the step, to all of them at once, each call under a deadline, and
  * writes the returned o_proj rows back at the chunks' rows. An instance that does not answer fails the step with an
  * {@link AttentionInstanceException} naming it and its address. Not thread-safe: one step at a time, as the model that
- * calls it.
+ * calls it; only {@link #setInstances} may be called from another thread.
+ *
+ * <p>The instances change as the fleet scales ({@link #setInstances}): a new one is appended (an instance's index never
+ * changes, its sequences' caches live there), and one no longer listed takes no new sequence but keeps serving those it
+ * holds until they are released, so that it can go once it holds none ({@link #occupancy}).
  */
 public final class RemoteAttention implements AttentionBackend, AutoCloseable {
 
@@ -55,11 +61,19 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
     private static final Duration PROBE_DEADLINE = Duration.ofSeconds(2);
 
     private final int hidden;
-    private final List<Instance> instances;
+    private final CallDeadlines deadlines;
+    private final GrpcTelemetry telemetry;
+    private List<Instance> instances;
+    private boolean[] accepting;                // whether an instance takes new sequences
+    private final AtomicReference<List<String>> listed = new AtomicReference<>();   // a change of instances to apply
     private final SequenceAssignment assignment;
     private final Duration deadline;
     private final Map<Long, Integer> instanceOfSequence = new HashMap<>();
-    private final int[] sequencesOn;
+    private int[] sequencesOn;
+    private volatile List<Occupancy> occupancy = List.of();
+
+    /** An instance the router knows: whether new sequences go there, and how many it holds. */
+    public record Occupancy(String address, boolean accepting, int sequences) {}
     private long step = -1;
     private long lastSlowestInstanceNanos;
 
@@ -81,26 +95,86 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
         this.hidden = config.hiddenSize();
         this.assignment = assignment;
         this.deadline = deadline;
-        this.sequencesOn = new int[addresses.size()];
-        CallDeadlines deadlines = new CallDeadlines(deadline);
-        GrpcTelemetry telemetry = GrpcTelemetry.create(openTelemetry);
-        List<Instance> opened = new ArrayList<>();
-        for (int i = 0; i < addresses.size(); i++) {
-            ManagedChannel channel = Grpc.newChannelBuilder(addresses.get(i), InsecureChannelCredentials.create())
-                    .directExecutor()   // callbacks only complete a future; the step's thread does the work
-                    .maxInboundMessageSize(FloatRows.MAX_MESSAGE_BYTES)
-                    .intercept(telemetry.createClientInterceptor(), deadlines)
-                    .build();
-            opened.add(new Instance(i, addresses.get(i), channel, AttentionServiceGrpc.newFutureStub(channel),
-                    AttentionServiceGrpc.newBlockingStub(channel), HealthGrpc.newBlockingStub(channel)));
+        this.deadlines = new CallDeadlines(deadline);
+        this.telemetry = GrpcTelemetry.create(openTelemetry);
+        this.instances = List.of();
+        this.accepting = new boolean[0];
+        this.sequencesOn = new int[0];
+        listed.set(List.copyOf(addresses));
+        applyListed();
+    }
+
+    /**
+     * From the next admission on, new sequences go only to the instances at {@code addresses}: those not known yet are
+     * added, those no longer listed keep their sequences and take no new one. Callable from any thread; applied by the
+     * stepping thread. The caller checks that new instances serve first ({@link #serving}).
+     */
+    public void setInstances(List<String> addresses) {
+        if (addresses.isEmpty()) {
+            throw new IllegalArgumentException("no attention instance addresses");
         }
-        this.instances = List.copyOf(opened);
+        listed.set(List.copyOf(addresses));
+    }
+
+    /** Every instance known, in index order: the listed ones and those still holding sequences. Thread-safe. */
+    public List<Occupancy> occupancy() {
+        return occupancy;
+    }
+
+    /** Whether the instance at {@code address} answers its health check SERVING within {@code timeout}. */
+    public static boolean serving(String address, Duration timeout) {
+        ManagedChannel channel = Grpc.newChannelBuilder(address, InsecureChannelCredentials.create()).build();
+        try {
+            return HealthGrpc.newBlockingStub(channel).withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
+                    .check(HealthCheckRequest.newBuilder().setService(AttentionServiceGrpc.SERVICE_NAME).build())
+                    .getStatus() == ServingStatus.SERVING;
+        } catch (StatusRuntimeException e) {
+            return false;
+        } finally {
+            channel.shutdownNow();
+        }
+    }
+
+    /** Applies a change of instances asked for by {@link #setInstances}, on the stepping thread. */
+    private void applyListed() {
+        List<String> addresses = listed.getAndSet(null);
+        if (addresses == null) {
+            return;
+        }
+        List<Instance> all = new ArrayList<>(instances);
+        for (String address : addresses) {
+            if (all.stream().noneMatch(instance -> instance.address().equals(address))) {
+                ManagedChannel channel = Grpc.newChannelBuilder(address, InsecureChannelCredentials.create())
+                        .directExecutor()   // callbacks only complete a future; the step's thread does the work
+                        .maxInboundMessageSize(FloatRows.MAX_MESSAGE_BYTES)
+                        .intercept(telemetry.createClientInterceptor(), deadlines)
+                        .build();
+                all.add(new Instance(all.size(), address, channel, AttentionServiceGrpc.newFutureStub(channel),
+                        AttentionServiceGrpc.newBlockingStub(channel), HealthGrpc.newBlockingStub(channel)));
+            }
+        }
+        instances = List.copyOf(all);
+        accepting = new boolean[all.size()];
+        for (int i = 0; i < all.size(); i++) {
+            accepting[i] = addresses.contains(all.get(i).address());
+        }
+        sequencesOn = Arrays.copyOf(sequencesOn, all.size());
+        publishOccupancy();
+    }
+
+    private void publishOccupancy() {
+        List<Occupancy> now = new ArrayList<>(instances.size());
+        for (Instance instance : instances) {
+            now.add(new Occupancy(instance.address(), accepting[instance.index()], sequencesOn[instance.index()]));
+        }
+        occupancy = List.copyOf(now);
     }
 
     @Override
     public void attend(int layer, List<StepChunk> chunks, float[][] normed, int total, float[][] out) {
         if (layer == 0) {
             step++;
+            applyListed();
         }
         int[] instanceOf = new int[chunks.size()];
         for (int c = 0; c < chunks.size(); c++) {
@@ -174,6 +248,7 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
             throw new IllegalStateException("sequence " + sequence.id() + " is held by instance " + instanceOf(sequence)
                     + " already: admit starts a sequence on an instance (release it first to move it)");
         }
+        applyListed();
         int chosen = assign(prompt);
         Instance instance = instances.get(chosen);
         AdmitRequest.Builder request = AdmitRequest.newBuilder().setSequenceId(sequence.id());
@@ -196,6 +271,7 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
         sequence.resumeAt(cached);
         instanceOfSequence.put(sequence.id(), chosen);
         sequencesOn[chosen]++;
+        publishOccupancy();
         return cached;
     }
 
@@ -207,6 +283,7 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
             return;
         }
         sequencesOn[index]--;
+        publishOccupancy();
         Instance instance = instances.get(index);
         try {
             instance.blocking().release(ReleaseRequest.newBuilder().addSequenceIds(sequence.id()).build());
@@ -229,7 +306,7 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
         long end = System.nanoTime() + timeout.toNanos();
         List<Integer> waiting = new ArrayList<>();
         List<String> reasons = new ArrayList<>();
-        for (Instance instance : instances) {
+        for (Instance instance : inUse()) {
             String problem = healthProblem(instance, end);
             while (problem != null && System.nanoTime() < end) {
                 instance.channel().resetConnectBackoff();   // an instance still starting is retried now, not after the backoff
@@ -250,7 +327,7 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
     /** Every instance's counters, in instance order. */
     public List<InstanceStats> stats() {
         List<InstanceStats> all = new ArrayList<>();
-        for (Instance instance : instances) {
+        for (Instance instance : inUse()) {
             StatsResponse stats;
             try {
                 stats = instance.blocking().stats(StatsRequest.getDefaultInstance());
@@ -287,36 +364,45 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
         int chosen = assign(chunk.tokens());
         instanceOfSequence.put(chunk.sequence().id(), chosen);
         sequencesOn[chosen]++;
+        publishOccupancy();
         return chosen;
     }
 
+    /** The instances listed, and those no longer listed that still hold sequences. */
+    private List<Instance> inUse() {
+        return instances.stream().filter(i -> accepting[i.index()] || sequencesOn[i.index()] > 0).toList();
+    }
+
+    /** An instance for a new sequence, among those taking new sequences (the assignment sees only them). */
     private int assign(int[] prompt) {
-        int chosen = assignment.instanceFor(new NewSequence(prompt, sequencesOn, () -> hotPages(prompt)));
-        if (chosen < 0 || chosen >= instances.size()) {
-            throw new IllegalStateException("the sequence assignment chose instance " + chosen + " of " + instances.size());
+        List<Instance> open = instances.stream().filter(i -> accepting[i.index()]).toList();
+        int[] held = open.stream().mapToInt(i -> sequencesOn[i.index()]).toArray();
+        int chosen = assignment.instanceFor(new NewSequence(prompt, held, () -> hotPages(open, prompt)));
+        if (chosen < 0 || chosen >= open.size()) {
+            throw new IllegalStateException("the sequence assignment chose instance " + chosen + " of " + open.size());
         }
-        return chosen;
+        return open.get(chosen).index();
     }
 
-    /** Every instance's hot leading pages of {@code prompt}, asked all at once; an instance that does not answer counts 0. */
-    private int[] hotPages(int[] prompt) {
+    /** Each of {@code open}'s hot leading pages of {@code prompt}, asked all at once; an instance that does not answer counts 0. */
+    private int[] hotPages(List<Instance> open, int[] prompt) {
         HotPrefixRequest.Builder request = HotPrefixRequest.newBuilder();
         for (int token : prompt) {
             request.addTokenIds(token);
         }
         HotPrefixRequest built = request.build();
         Duration wait = deadline.compareTo(PROBE_DEADLINE) < 0 ? deadline : PROBE_DEADLINE;
-        List<ListenableFuture<HotPrefixResponse>> calls = new ArrayList<>(instances.size());
-        for (Instance instance : instances) {
+        List<ListenableFuture<HotPrefixResponse>> calls = new ArrayList<>(open.size());
+        for (Instance instance : open) {
             calls.add(instance.calls().withDeadlineAfter(wait.toNanos(), TimeUnit.NANOSECONDS).hotPrefix(built));
         }
-        int[] pages = new int[instances.size()];
+        int[] pages = new int[open.size()];
         for (int i = 0; i < pages.length; i++) {
             try {
                 pages[i] = calls.get(i).get().getPages();   // bounded by the probe's deadline
             } catch (ExecutionException e) {
                 LOG.log(System.Logger.Level.WARNING, "hot prefix probe: {0} {1}; placing the sequence as if it held none",
-                        describe(instances.get(i)), CallFailures.describe(Status.fromThrowable(e.getCause())));
+                        describe(open.get(i)), CallFailures.describe(Status.fromThrowable(e.getCause())));
             } catch (InterruptedException e) {
                 calls.forEach(call -> call.cancel(true));
                 Thread.currentThread().interrupt();

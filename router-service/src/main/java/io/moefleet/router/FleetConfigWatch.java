@@ -1,5 +1,6 @@
 package io.moefleet.router;
 
+import io.moefleet.attention.RemoteAttention;
 import io.moefleet.expert.RemoteExperts;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -12,11 +13,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
- * Follows the fleet's configuration folder (on Kubernetes a ConfigMap the controller writes, see {@link FleetEndpoints})
- * and switches the router to a new expert placement once every shard of it holds its part: it opens the new shards,
+ * Follows the fleet's configuration folder (on Kubernetes a ConfigMap the controller writes, see {@link FleetEndpoints}).
+ * It switches the router to a new expert placement once every shard of it holds its part: it opens the new shards,
  * waits for them to serve, checks from their Stats that each holds the experts the placement gives it, and only then
  * replaces the {@link ShardSet}, between two layer calls. Until then the router keeps routing by the placement it has,
- * so a roll-out fails no request. A folder that does not parse is reported and waited out.
+ * so a roll-out fails no request. New attention instances are used once they serve; those no longer listed take no new
+ * sequence and keep the ones they hold ({@link RemoteAttention#setInstances}). A folder that does not parse is reported
+ * and waited out.
  */
 public final class FleetConfigWatch implements AutoCloseable {
 
@@ -26,7 +29,8 @@ public final class FleetConfigWatch implements AutoCloseable {
 
     private final Path folder;
     private final ShardSet shards;
-    private final List<String> attentionAddresses;
+    private final RemoteAttention attention;
+    private List<String> attentionAddresses;
     private final Function<FleetEndpoints, RemoteExperts> open;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().daemon().name("fleet-config-watch").unstarted(r));
@@ -36,9 +40,11 @@ public final class FleetConfigWatch implements AutoCloseable {
     /**
      * @param open opens the shards of a new configuration (channels only; nothing is sent until they serve)
      */
-    public FleetConfigWatch(Path folder, ShardSet shards, List<String> attentionAddresses, Function<FleetEndpoints, RemoteExperts> open) {
+    public FleetConfigWatch(Path folder, ShardSet shards, RemoteAttention attention, List<String> attentionAddresses,
+            Function<FleetEndpoints, RemoteExperts> open) {
         this.folder = folder;
         this.shards = shards;
+        this.attention = attention;
         this.attentionAddresses = List.copyOf(attentionAddresses);
         this.open = open;
     }
@@ -78,13 +84,12 @@ public final class FleetConfigWatch implements AutoCloseable {
             applied = contents;
             return;
         }
-        if (!next.attentionAddresses().equals(attentionAddresses)) {
-            report("the attention instances listed changed to " + next.attentionAddresses() + "; this router keeps "
-                    + attentionAddresses + " (their sequences' caches live there)");
-        }
+        boolean attentionApplied = followAttention(next.attentionAddresses());
         ShardSet.Current now = shards.current();
         if (next.placement().toJson().equals(now.placement().toJson()) && next.expertAddresses().equals(now.addresses())) {
-            applied = contents;
+            if (attentionApplied) {
+                applied = contents;
+            }
             return;
         }
         RemoteExperts experts;
@@ -109,10 +114,29 @@ public final class FleetConfigWatch implements AutoCloseable {
             return;
         }
         shards.replace(experts, next.placement(), next.expertAddresses());
-        applied = contents;
-        lastProblem = null;
+        if (attentionApplied) {
+            applied = contents;
+            lastProblem = null;
+        }
         LOG.log(System.Logger.Level.INFO, "routing by the new placement from {0}: {1} expert shard(s) at {2}", folder,
                 next.placement().shards(), next.expertAddresses());
+    }
+
+    /** Hands a changed list of attention instances to the router once the new ones serve; true when it is applied. */
+    private boolean followAttention(List<String> listed) {
+        if (listed.equals(attentionAddresses)) {
+            return true;
+        }
+        List<String> waiting = listed.stream().filter(address -> !attentionAddresses.contains(address))
+                .filter(address -> !RemoteAttention.serving(address, SERVING_WAIT)).toList();
+        if (!waiting.isEmpty()) {
+            report("not using the new attention instances yet: " + waiting + " do not serve");
+            return false;
+        }
+        attention.setInstances(listed);
+        attentionAddresses = List.copyOf(listed);
+        LOG.log(System.Logger.Level.INFO, "new sequences go to the attention instances at {0}", listed);
+        return true;
     }
 
     private void report(String problem) {

@@ -125,7 +125,7 @@ public final class FleetRouter implements AutoCloseable {
 
     /** A watch of {@code folder} over this router's shards, not started (tests look at the folder themselves). */
     FleetConfigWatch watcher(Path folder) {
-        return new FleetConfigWatch(folder, shards, attentionAddresses, openShards);
+        return new FleetConfigWatch(folder, shards, attention, attentionAddresses, openShards);
     }
 
     /** The expert shards layers go to now. */
@@ -140,8 +140,8 @@ public final class FleetRouter implements AutoCloseable {
 
     /**
      * The fleet as the controller reads it ({@code GET /v1/fleet/state}): the placement the router routes by, each
-     * expert shard's address, whether it answers, and the experts it holds, and the tokens each expert got. Blocks on
-     * the shards' Stats calls.
+     * expert shard's address, whether it answers, and the experts it holds, the tokens each expert got, and each
+     * attention instance's sequences and whether it takes new ones. Blocks on the shards' Stats calls.
      */
     public String stateJson() {
         ObjectMapper json = new ObjectMapper();
@@ -177,7 +177,11 @@ public final class FleetRouter implements AutoCloseable {
                 counts.add(count);
             }
         });
-        state.putPOJO("attention", attentionAddresses);
+        ArrayNode instances = state.putArray("attention");
+        for (RemoteAttention.Occupancy instance : attention.occupancy()) {
+            instances.addObject().put("address", instance.address()).put("accepting", instance.accepting())
+                    .put("sequences", instance.sequences());
+        }
         return state.toString();
     }
 

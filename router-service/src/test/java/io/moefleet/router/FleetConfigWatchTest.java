@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.moefleet.attention.AttentionServer;
+import io.moefleet.attention.InstanceSettings;
 import io.moefleet.expert.ExpertPlacement;
 import io.moefleet.expert.ExpertServer;
 import io.moefleet.expert.ShardSettings;
@@ -82,6 +84,48 @@ class FleetConfigWatchTest {
             assertTrue(routed > 0, "the router counts the tokens it sends to each expert");
         } finally {
             newShards.forEach(ExpertServer::stop);
+        }
+    }
+
+    @Test
+    void newAttentionInstancesTakeNewSequencesAndUnlistedOnesTakeNone() throws Exception {
+        GoldenData.Case golden = GoldenData.forwardCase("tiny-v3");
+        AttentionServer added = new AttentionServer(new InstanceSettings(golden.model(), 0, 1), OpenTelemetry.noop());
+        try (InProcessFleet fleet = InProcessFleet.start(golden.model(), 2, 1, OpenTelemetry.noop(), OpenTelemetry.noop())) {
+            added.start();
+            String first = fleet.endpoints.attentionAddresses().getFirst();
+            String second = "127.0.0.1:" + added.port();
+            FleetConfigWatch watch = fleet.router.watcher(folder);
+
+            write(List.of(first, second), fleet.endpoints.placement(), fleet.endpoints.expertAddresses());
+            watch.check();
+            assertArrayEquals(golden.greedy(), fleet.router.greedy(golden.prompt(), golden.greedy().length));
+            JsonNode state = new ObjectMapper().readTree(fleet.router.stateJson());
+            assertEquals(2, state.path("attention").size());
+            assertTrue(state.path("attention").get(1).path("accepting").asBoolean());
+
+            // the first instance is no longer listed: new sequences go to the second, and tokens stay the engine's
+            write(List.of(second), fleet.endpoints.placement(), fleet.endpoints.expertAddresses());
+            watch.check();
+            long firstCalls = attentionCalls(fleet, first);
+            long secondCalls = attentionCalls(fleet, second);
+            assertArrayEquals(golden.greedy(), fleet.router.greedy(golden.prompt(), golden.greedy().length));
+            assertEquals(firstCalls, attentionCalls(fleet, first), "an unlisted instance got a new sequence");
+            assertTrue(attentionCalls(fleet, second) > secondCalls, "the listed instance got none");
+            JsonNode after = new ObjectMapper().readTree(fleet.router.stateJson());
+            assertEquals(false, after.path("attention").get(0).path("accepting").asBoolean());
+            assertEquals(0, after.path("attention").get(0).path("sequences").asInt(), "it holds no sequence: it may go");
+        } finally {
+            added.stop();
+        }
+    }
+
+    /** Calls the attention instance at {@code address} has answered, by its own count. */
+    private static long attentionCalls(InProcessFleet fleet, String address) {
+        try (io.moefleet.attention.RemoteAttention probe = new io.moefleet.attention.RemoteAttention(
+                ModelConfig.read(GoldenData.checkpoint("tiny-v3").resolve("config.json")), List.of(address),
+                new io.moefleet.attention.LongestPrefixAssignment(), java.time.Duration.ofSeconds(5), OpenTelemetry.noop())) {
+            return probe.stats().getFirst().calls();
         }
     }
 
