@@ -34,9 +34,10 @@ public final class DesiredFleet {
 
     /**
      * The fleet's objects for {@code size} expert shards and attention instances, with the configuration files of
-     * {@code config} (the placement, where the router finds the services, a roll-out in progress).
+     * {@code config} (the placement, where the router finds the services, a roll-out in progress) listing the first
+     * {@code attentionListed} attention instances for new sequences.
      */
-    static List<KubernetesObject> of(MoeFleet fleet, FleetSize size, PlacementRollout.Step config) {
+    static List<KubernetesObject> of(MoeFleet fleet, FleetSize size, PlacementRollout.Step config, int attentionListed) {
         String name = fleet.getMetadata().getName();
         MoeFleet.Spec spec = fleet.getSpec();
         List<KubernetesObject> objects = new ArrayList<>();
@@ -70,7 +71,7 @@ public final class DesiredFleet {
                 case V1Deployment router -> pods(router.getSpec().getTemplate().getSpec(), spec, null);
                 case V1ConfigMap files when files.getMetadata().getName().equals(name + FLEET_CONFIG_SUFFIX) -> {
                     files.getData().put("placement.json", config.placementJson());
-                    files.getData().put("endpoints.json", endpoints(name, size.attentionInstances(), config.endpointShards()));
+                    files.getData().put("endpoints.json", endpoints(name, attentionListed, config.endpointShards()));
                     files.getData().put(Rollout.FILE_NAME, config.rolloutJson());
                 }
                 default -> { }

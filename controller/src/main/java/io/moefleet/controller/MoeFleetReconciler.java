@@ -107,10 +107,11 @@ public final class MoeFleetReconciler implements Reconciler {
                 }
                 step = target == null ? PlacementRollout.steady(placement) : PlacementRollout.start(placement, target, reason, now);
             }
-            FleetSize size = decision.size().withShards(step.shardReplicas());
+            int listed = decision.size().attentionInstances();
+            FleetSize size = new FleetSize(step.shardReplicas(), attentionReplicas(fleet, listed, router));
             int created = 0;
             int patched = 0;
-            for (KubernetesObject object : DesiredFleet.of(fleet, size, step)) {
+            for (KubernetesObject object : DesiredFleet.of(fleet, size, step, listed)) {
                 KubernetesObject existing = cached(object);
                 if (existing == null) {
                     api.create(object);
@@ -126,6 +127,7 @@ public final class MoeFleetReconciler implements Reconciler {
                                 + "): " + step.status().reason : "");
             }
             MoeFleet.Status status = status(fleet, size, step, decision, now);
+            status.attentionInstances = listed;
             status.lastReplan = replanned;
             api.updateStatus(fleet.status(status));
             return new Result(true, step.status() != null ? ROLLOUT_RECHECK : RESYNC);
@@ -134,6 +136,25 @@ public final class MoeFleetReconciler implements Reconciler {
                     + RETRY.toSeconds() + " s: " + e.getMessage());
             return new Result(true, RETRY);
         }
+    }
+
+    /**
+     * Attention instances to run: the {@code listed} ones, and beyond them any the router still has sequences on (an
+     * instance no longer listed takes no new sequence; it goes once its own are done). Without word from the router,
+     * none is removed.
+     */
+    private int attentionReplicas(MoeFleet fleet, int listed, RouterState router) {
+        int running = replicas(fleet.getMetadata().getNamespace(), fleet.getMetadata().getName() + "-attention", listed);
+        if (router == null) {
+            return Math.max(listed, running);
+        }
+        int busy = 0;
+        for (int i = 0; i < router.attention().size(); i++) {
+            if (router.attention().get(i).sequences() > 0) {
+                busy = i + 1;
+            }
+        }
+        return Math.max(listed, Math.min(busy, running));
     }
 
     /** A new placement balanced on the measured load, and why, or null when the current one is balanced enough. */
@@ -176,16 +197,19 @@ public final class MoeFleetReconciler implements Reconciler {
                 .mapToDouble(BalancedPlacement.LayerBalance::ratio).max().orElse(1);
     }
 
-    /** The sizes the workloads run at now: their replicas, else what the status last said, else the spec's. */
+    /**
+     * The sizes the fleet runs at now: the expert shards' replicas, the attention instances listed for the router;
+     * else what the status last said, else the spec's.
+     */
     private FleetSize currentSize(MoeFleet fleet) {
         String name = fleet.getMetadata().getName();
         String namespace = fleet.getMetadata().getNamespace();
         MoeFleet.Status status = fleet.getStatus();
         int shards = replicas(namespace, name + "-expert",
                 status != null && status.shards != null ? status.shards : orElse(fleet.getSpec().experts.shards, 1));
-        int attention = replicas(namespace, name + "-attention",
-                status != null && status.attentionInstances != null ? status.attentionInstances
-                        : orElse(fleet.getSpec().attention.instances, 1));
+        // the instances listed for the router (a drained one may still run until its sequences are done)
+        int attention = status != null && status.attentionInstances != null ? status.attentionInstances
+                : replicas(namespace, name + "-attention", orElse(fleet.getSpec().attention.instances, 1));
         return new FleetSize(Math.max(shards, 1), Math.max(attention, 1));
     }
 

@@ -5,16 +5,25 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.moefleet.expert.ExpertPlacement;
 import java.io.IOException;
 import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.function.Function;
 
 /**
- * What a fleet's router says about the experts ({@code GET /v1/fleet/state}): the placement it routes by and the
- * tokens it has sent to each expert of each MoE layer since it started.
+ * What a fleet's router says about the fleet ({@code GET /v1/fleet/state}): the placement it routes by, the tokens it
+ * has sent to each expert of each MoE layer since it started, and the sequences on each attention instance.
  */
-public record RouterState(ExpertPlacement placement, SortedMap<Integer, long[]> load) {
+public record RouterState(ExpertPlacement placement, SortedMap<Integer, long[]> load, List<Attention> attention) {
+
+    /** An attention instance as the router sees it, in the order the router took them up (their pods' ordinals). */
+    public record Attention(String address, boolean accepting, int sequences) {}
+
+    public RouterState(ExpertPlacement placement, SortedMap<Integer, long[]> load) {
+        this(placement, load, List.of());
+    }
 
     /** Reads the router's state, or null when the router cannot tell (not reachable, or not a fleet yet). */
     @FunctionalInterface
@@ -55,6 +64,11 @@ public record RouterState(ExpertPlacement placement, SortedMap<Integer, long[]> 
             }
             load.put(Integer.parseInt(layer.getKey()), tokens);
         }
-        return new RouterState(placement, load);
+        List<Attention> attention = new ArrayList<>();
+        for (JsonNode instance : state.path("attention")) {
+            attention.add(new Attention(instance.path("address").asText(), instance.path("accepting").asBoolean(),
+                    instance.path("sequences").asInt()));
+        }
+        return new RouterState(placement, load, List.copyOf(attention));
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kubernetes.client.common.KubernetesListObject;
 import io.kubernetes.client.common.KubernetesObject;
 import io.kubernetes.client.extended.controller.reconciler.Request;
@@ -57,6 +58,8 @@ class MoeFleetReconcilerTest {
     /** Whether the shards hold what they are asked to (a shard loading its experts says no). */
     private final AtomicBoolean shardsLoaded = new AtomicBoolean(true);
     private final List<Integer> probedShards = new ArrayList<>();
+    /** The attention instances as the router reports them. */
+    private final AtomicReference<List<RouterState.Attention>> attention = new AtomicReference<>(List.of());
     private MoeFleetReconciler reconciler;
 
     @BeforeEach
@@ -73,7 +76,7 @@ class MoeFleetReconcilerTest {
         RouterState.Source router = fleet -> {
             try {
                 V1ConfigMap files = get(V1ConfigMap.class, fleet.getMetadata().getName() + "-fleet");
-                return new RouterState(ExpertPlacement.parse(files.getData().get("placement.json")), load.get());
+                return new RouterState(ExpertPlacement.parse(files.getData().get("placement.json")), load.get(), attention.get());
             } catch (Exception e) {
                 return null;
             }
@@ -262,6 +265,38 @@ class MoeFleetReconcilerTest {
         clock.advance(Duration.ofSeconds(301));
         reconcile("demo");
         assertEquals(null, api.fleets().get(NAMESPACE, "demo").getObject().getStatus().rollout, "a balanced placement stays");
+    }
+
+    @Test
+    void anAttentionInstanceNoLongerListedRunsUntilItsSequencesAreDone() throws Exception {
+        MoeFleet fleet = createFleet("demo", 2, 2, 2);
+        fleet.getSpec().attention.maxInstances = 2;
+        api.fleets().update(fleet).throwsApiException();
+        reconcile("demo");
+        assertEquals(1, attentionReplicas());
+
+        signals.set(new FleetSignals(5, 8, 5000.0, 50.0));   // time to first token over its SLO with requests waiting
+        reconcile("demo");
+        assertEquals(2, attentionReplicas());
+        assertEquals(2, new ObjectMapper().readTree(get(V1ConfigMap.class, "demo-fleet").getData().get("endpoints.json"))
+                .path("attention").size());
+
+        clock.advance(Duration.ofSeconds(121));
+        signals.set(new FleetSignals(0, 1, 100.0, 20.0));   // calm
+        attention.set(List.of(new RouterState.Attention("a0", true, 1), new RouterState.Attention("a1", false, 3)));
+        reconcile("demo");
+        assertEquals(1, new ObjectMapper().readTree(get(V1ConfigMap.class, "demo-fleet").getData().get("endpoints.json"))
+                .path("attention").size(), "new sequences go to the first instance only");
+        assertEquals(2, attentionReplicas(), "the second runs while it holds sequences");
+        assertEquals(1, api.fleets().get(NAMESPACE, "demo").getObject().getStatus().attentionInstances);
+
+        attention.set(List.of(new RouterState.Attention("a0", true, 1), new RouterState.Attention("a1", false, 0)));
+        reconcile("demo");
+        assertEquals(1, attentionReplicas(), "drained: it goes");
+    }
+
+    private int attentionReplicas() throws Exception {
+        return get(V1StatefulSet.class, "demo-attention").getSpec().getReplicas();
     }
 
     /** Reconciles until no roll-out is in progress (at most 20 times). */
