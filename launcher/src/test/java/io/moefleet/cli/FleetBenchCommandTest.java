@@ -1,5 +1,6 @@
 package io.moefleet.cli;
 
+import static io.moefleet.cli.CliRun.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,10 +10,7 @@ import io.moefleet.checkpoint.CheckpointWriter;
 import io.moefleet.checkpoint.Preset;
 import io.moefleet.checkpoint.WeightFormat;
 import io.moefleet.model.ModelConfig;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
@@ -32,8 +30,6 @@ class FleetBenchCommandTest {
 
     private static Path tiny;
 
-    private record Result(int code, String out, String err) {}
-
     @BeforeAll
     static void makeCheckpoint() throws IOException {
         tiny = dir.resolve("tiny");
@@ -42,7 +38,7 @@ class FleetBenchCommandTest {
 
     @Test
     void fleetBenchPrintsATableThenSaneFiguresForEveryBatchAsJson() throws IOException {
-        Result r = run("bench", "--model", tiny.toString(), "--fleet", "--batch", "1,3", "--warm-up-steps", "2", "--steps", "3", "--floor-calls", "40",
+        CliRun r = run("bench", "--model", tiny.toString(), "--fleet", "--batch", "1,3", "--warm-up-steps", "2", "--steps", "3", "--floor-calls", "40",
                 "--threads", "1", "--expert-shards", "2", "--kv-members", "1", "--service-threads", "1", "--json");
         assertEquals(0, r.code(), r.err());
         String[] lines = r.out().strip().split("\n");
@@ -79,15 +75,15 @@ class FleetBenchCommandTest {
 
     @Test
     void fleetOnlyOptionsAndABadSamplingRatioAreUsageErrors() {
-        Result steps = run("bench", "--model", tiny.toString(), "--steps", "3");
+        CliRun steps = run("bench", "--model", tiny.toString(), "--steps", "3");
         assertEquals(2, steps.code(), steps.err());
         assertTrue(steps.err().contains("--steps goes with --fleet"), steps.err());
 
-        Result sampling = run("bench", "--model", tiny.toString(), "--fleet", "--expert-shards", "2", "--trace-sampling", "1.5");
+        CliRun sampling = run("bench", "--model", tiny.toString(), "--fleet", "--expert-shards", "2", "--trace-sampling", "1.5");
         assertEquals(2, sampling.code(), sampling.err());
         assertTrue(sampling.err().contains("--trace-sampling must be a ratio from 0 to 1, got '1.5'"), sampling.err());
 
-        Result batches = run("bench", "--model", tiny.toString(), "--fleet", "--expert-shards", "2", "--batch", "1,0");
+        CliRun batches = run("bench", "--model", tiny.toString(), "--fleet", "--expert-shards", "2", "--batch", "1,0");
         assertEquals(2, batches.code(), batches.err());
         assertTrue(batches.err().contains("--batch must be comma-separated batch sizes of at least 1"), batches.err());
     }
@@ -96,12 +92,5 @@ class FleetBenchCommandTest {
         double p50 = node.get(name + "_p50_us").asDouble();
         double p99 = node.get(name + "_p99_us").asDouble();
         assertTrue(p50 > 0 && p99 >= p50, name + " p50 " + p50 + ", p99 " + p99 + " in " + node);
-    }
-
-    private static Result run(String... argv) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Main.run(argv, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 }

@@ -1,5 +1,6 @@
 package io.moefleet.cli;
 
+import static io.moefleet.cli.CliRun.run;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -7,12 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.moefleet.engine.Engine;
 import io.moefleet.sampling.SamplingParams;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -28,19 +26,10 @@ class MainTest {
 
     private static Path tiny;
 
-    private record Result(int code, String out, String err) {}
-
-    private static Result run(String... argv) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Main.run(argv, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
-
     @BeforeAll
     static void makeCheckpoint() {
         tiny = dir.resolve("tiny");
-        Result r = run("checkpoint", "--preset", "tiny", "--seed", "4", "--out", tiny.toString(), "--dtype", "fp8");
+        CliRun r = run("checkpoint", "--preset", "tiny", "--seed", "4", "--out", tiny.toString(), "--dtype", "fp8");
         assertEquals(0, r.code(), r.err());
         assertEquals(tiny + "\n" + dir.resolve("tiny-f32") + "\n", r.out());
     }
@@ -48,7 +37,7 @@ class MainTest {
     @Test
     void logitsWritesEveryPositionAsLittleEndianFloat32() throws IOException {
         Path file = dir.resolve("logits.f32");
-        Result r = run("logits", "--model", tiny.toString(), "--tokens", "1,2,3,500", "--out", file.toString());
+        CliRun r = run("logits", "--model", tiny.toString(), "--tokens", "1,2,3,500", "--out", file.toString());
         assertEquals(0, r.code(), r.err());
         assertEquals("", r.out());
         try (Engine engine = Engine.open(tiny, (d, t) -> {})) {
@@ -66,7 +55,7 @@ class MainTest {
 
     @Test
     void generatePrintsExactlyNGreedyIds() {
-        Result r = run("generate", "--model", tiny.toString(), "--tokens", "5,6,7", "--max-tokens", "9");
+        CliRun r = run("generate", "--model", tiny.toString(), "--tokens", "5,6,7", "--max-tokens", "9");
         assertEquals(0, r.code(), r.err());
         int[] ids = Arrays.stream(r.out().strip().split(" ")).mapToInt(Integer::parseInt).toArray();
         assertEquals(9, ids.length);
@@ -77,7 +66,7 @@ class MainTest {
 
     @Test
     void demoStreamsAChatAnswerThroughTheApiOfAFleetAndStopsIt() {
-        Result r = run("demo", "--model", dir.resolve("demo-small").toString(), "--max-tokens", "6", "--prompt", "Hi");
+        CliRun r = run("demo", "--model", dir.resolve("demo-small").toString(), "--max-tokens", "6", "--prompt", "Hi");
         // --model points the demo at an empty folder: it makes the (demo preset) checkpoint there first
         assertEquals(0, r.code(), r.err());
         assertFalse(r.out().isBlank(), "the streamed answer: " + r.out());
@@ -88,34 +77,34 @@ class MainTest {
 
     @Test
     void badInputGivesAClearErrorAndExitCode() {
-        Result unknown = run("frobnicate");
+        CliRun unknown = run("frobnicate");
         assertEquals(2, unknown.code());
         assertTrue(unknown.err().contains("unknown command 'frobnicate'"), unknown.err());
 
-        Result missing = run("logits", "--model", tiny.toString(), "--tokens", "1");
+        CliRun missing = run("logits", "--model", tiny.toString(), "--tokens", "1");
         assertEquals(2, missing.code());
         assertTrue(missing.err().contains("missing --out"), missing.err());
 
-        Result typo = run("generate", "--model", tiny.toString(), "--tokens", "1", "--max-tokenz", "3");
+        CliRun typo = run("generate", "--model", tiny.toString(), "--tokens", "1", "--max-tokenz", "3");
         assertEquals(2, typo.code());
         assertTrue(typo.err().contains("unknown option --max-tokenz"), typo.err());
 
-        Result notIds = run("generate", "--model", tiny.toString(), "--tokens", "1,x");
+        CliRun notIds = run("generate", "--model", tiny.toString(), "--tokens", "1,x");
         assertEquals(2, notIds.code());
         assertTrue(notIds.err().contains("comma-separated token ids"), notIds.err());
 
-        Result outside = run("generate", "--model", tiny.toString(), "--tokens", "1,99999", "--max-tokens", "1");
+        CliRun outside = run("generate", "--model", tiny.toString(), "--tokens", "1,99999", "--max-tokens", "1");
         assertEquals(1, outside.code());
         assertTrue(outside.err().contains("99999"), outside.err());
 
-        Result noModel = run("generate", "--model", dir.resolve("nothing").toString(), "--tokens", "1");
+        CliRun noModel = run("generate", "--model", dir.resolve("nothing").toString(), "--tokens", "1");
         assertEquals(1, noModel.code());
         assertTrue(noModel.err().contains("does not exist"), noModel.err());
 
-        Result preset = run("checkpoint", "--preset", "huge", "--seed", "1", "--out", dir.resolve("x").toString());
+        CliRun preset = run("checkpoint", "--preset", "huge", "--seed", "1", "--out", dir.resolve("x").toString());
         assertEquals(1, preset.code());
         assertTrue(preset.err().contains("unknown preset 'huge'"), preset.err());
-        for (Result r : new Result[] {unknown, missing, typo, notIds, outside, noModel, preset}) {
+        for (CliRun r : new CliRun[] {unknown, missing, typo, notIds, outside, noModel, preset}) {
             assertEquals("", r.out(), "errors never go to stdout");
         }
     }

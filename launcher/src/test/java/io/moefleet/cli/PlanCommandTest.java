@@ -1,5 +1,6 @@
 package io.moefleet.cli;
 
+import static io.moefleet.cli.CliRun.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,11 +9,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.moefleet.expert.ExpertPlacement;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.net.URISyntaxException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -30,15 +28,6 @@ class PlanCommandTest {
     @TempDir
     Path dir;
 
-    private record Result(int code, String out, String err) {}
-
-    private static Result run(String... argv) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Main.run(argv, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
-
     private static String[] plan(String[] options, String... more) {
         String[] argv = new String[1 + options.length + more.length];
         argv[0] = "plan";
@@ -49,14 +38,14 @@ class PlanCommandTest {
 
     @Test
     void k2InFp8At128kFitsSixteenH200s() throws IOException {
-        Result table = run(plan(SIXTEEN_H200));
+        CliRun table = run(plan(SIXTEEN_H200));
         assertEquals(0, table.code(), table.err());
         assertTrue(table.out().contains("16 expert pods (one per GPU) of 141 GiB"), table.out());
         assertTrue(table.out().contains("384 routed experts over 16 pods, 25 per pod (16 redundant in all)"), table.out());
         assertTrue(table.out().contains("data-parallel attention"), table.out());
         assertEquals("", table.err());
 
-        Result json = run(plan(SIXTEEN_H200, "--json"));
+        CliRun json = run(plan(SIXTEEN_H200, "--json"));
         assertEquals(0, json.code(), json.err());
         JsonNode plan = new ObjectMapper().readTree(json.out());
         assertTrue(plan.get("fits").asBoolean());
@@ -75,7 +64,7 @@ class PlanCommandTest {
 
     @Test
     void k2OnEightA100sIsRefusedNamingTheShortfall() {
-        Result r = run("plan", "--config", K2, "--dtype", "fp8", "--context", "131072", "--nodes", "1", "--gpus-per-node", "8",
+        CliRun r = run("plan", "--config", K2, "--dtype", "fp8", "--context", "131072", "--nodes", "1", "--gpus-per-node", "8",
                 "--gpu-memory-gib", "80");
         assertEquals(1, r.code());
         assertEquals("", r.out(), "a refusal prints nothing on stdout");
@@ -88,7 +77,7 @@ class PlanCommandTest {
 
     @Test
     void withoutDtypeThePlanTakesTheCheckpointsOwnFormat() throws IOException {
-        Result r = run("plan", "--config", K2, "--nodes", "2", "--gpus-per-node", "8", "--gpu-memory-gib", "141", "--json");
+        CliRun r = run("plan", "--config", K2, "--nodes", "2", "--gpus-per-node", "8", "--gpu-memory-gib", "141", "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode plan = new ObjectMapper().readTree(r.out());
         assertEquals("fp8", plan.at("/model/dtype").asText(), "the config's quantization_config is block FP8");
@@ -97,7 +86,7 @@ class PlanCommandTest {
 
     @Test
     void cpuNodesHoldAShareOfTheExpertsEach() throws IOException {
-        Result r = run("plan", "--config", K2, "--cpu-nodes", "2", "--node-memory-gib", "768", "--concurrency", "4", "--json");
+        CliRun r = run("plan", "--config", K2, "--cpu-nodes", "2", "--node-memory-gib", "768", "--concurrency", "4", "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode plan = new ObjectMapper().readTree(r.out());
         assertEquals("cpu", plan.at("/hardware/mode").asText());
@@ -105,40 +94,40 @@ class PlanCommandTest {
         assertEquals(193, plan.at("/placement/experts_per_pod").asInt());
         assertEquals(2L * 131_072 * 70_272, plan.at("/per_pod/kv_cache").asLong(), "4 sequences over 2 nodes");
 
-        Result table = run("plan", "--config", K2, "--cpu-nodes", "2", "--node-memory-gib", "768");
+        CliRun table = run("plan", "--config", K2, "--cpu-nodes", "2", "--node-memory-gib", "768");
         assertTrue(table.out().contains("2 CPU nodes x 768 GiB = 2 expert pods (one per CPU node)"), table.out());
     }
 
     @Test
     void badCommandLinesAreUsageErrors() {
-        Result noHardware = run("plan", "--config", K2);
+        CliRun noHardware = run("plan", "--config", K2);
         assertEquals(2, noHardware.code());
         assertTrue(noHardware.err().contains("give either --nodes N"), noHardware.err());
 
-        Result both = run("plan", "--config", K2, "--nodes", "1", "--gpus-per-node", "8", "--gpu-memory-gib", "80",
+        CliRun both = run("plan", "--config", K2, "--nodes", "1", "--gpus-per-node", "8", "--gpu-memory-gib", "80",
                 "--cpu-nodes", "1", "--node-memory-gib", "1024");
         assertEquals(2, both.code());
 
-        Result noGpus = run("plan", "--config", K2, "--nodes", "2", "--gpu-memory-gib", "80");
+        CliRun noGpus = run("plan", "--config", K2, "--nodes", "2", "--gpu-memory-gib", "80");
         assertEquals(2, noGpus.code());
         assertTrue(noGpus.err().contains("missing --gpus-per-node"), noGpus.err());
 
-        Result noOut = run(plan(SIXTEEN_H200, "--emit", "kustomize"));
+        CliRun noOut = run(plan(SIXTEEN_H200, "--emit", "kustomize"));
         assertEquals(2, noOut.code());
         assertTrue(noOut.err().contains("--emit kustomize needs --out DIR"), noOut.err());
 
-        Result helm = run(plan(SIXTEEN_H200, "--emit", "helm", "--out", "x"));
+        CliRun helm = run(plan(SIXTEEN_H200, "--emit", "helm", "--out", "x"));
         assertEquals(2, helm.code());
         assertTrue(helm.err().contains("--emit takes kustomize"), helm.err());
 
-        Result tooLong = run(plan(new String[] {"--config", K2, "--cpu-nodes", "4", "--node-memory-gib", "1024"}, "--context", "262144"));
+        CliRun tooLong = run(plan(new String[] {"--config", K2, "--cpu-nodes", "4", "--node-memory-gib", "1024"}, "--context", "262144"));
         assertEquals(1, tooLong.code());
         assertTrue(tooLong.err().contains("outside the model's 1..131072 (max_position_embeddings)"), tooLong.err());
 
-        Result typo = run(plan(SIXTEEN_H200, "--concurency", "4"));
+        CliRun typo = run(plan(SIXTEEN_H200, "--concurency", "4"));
         assertEquals(2, typo.code());
         assertTrue(typo.err().contains("unknown option --concurency"), typo.err());
-        for (Result r : new Result[] {noHardware, both, noGpus, noOut, helm, tooLong, typo}) {
+        for (CliRun r : new CliRun[] {noHardware, both, noGpus, noOut, helm, tooLong, typo}) {
             assertEquals("", r.out(), "errors never go to stdout");
         }
     }
@@ -148,7 +137,7 @@ class PlanCommandTest {
         Path base = Files.createDirectories(dir.resolve("repo/k8s/base"));
         Path overlay = dir.resolve("repo/deploy/k2");
 
-        Result r = run(plan(SIXTEEN_H200, "--emit", "kustomize", "--out", overlay.toString(), "--base", base.toString()));
+        CliRun r = run(plan(SIXTEEN_H200, "--emit", "kustomize", "--out", overlay.toString(), "--base", base.toString()));
 
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("25 per pod"), "the plan is still printed: " + r.out());
@@ -211,7 +200,7 @@ class PlanCommandTest {
     @Test
     void aMissingBaseIsNotedButTheOverlayIsWritten() {
         Path overlay = dir.resolve("overlay");
-        Result r = run(plan(SIXTEEN_H200, "--emit", "kustomize", "--out", overlay.toString(), "--base", dir.resolve("none").toString()));
+        CliRun r = run(plan(SIXTEEN_H200, "--emit", "kustomize", "--out", overlay.toString(), "--base", dir.resolve("none").toString()));
         assertEquals(0, r.code(), r.err());
         assertTrue(r.err().contains("does not exist (yet)"), r.err());
         assertTrue(Files.isRegularFile(overlay.resolve("kustomization.yaml")));
@@ -220,7 +209,7 @@ class PlanCommandTest {
     @Test
     void aRefusedPlanEmitsNothing() {
         Path overlay = dir.resolve("refused");
-        Result r = run("plan", "--config", K2, "--nodes", "1", "--gpus-per-node", "8", "--gpu-memory-gib", "80",
+        CliRun r = run("plan", "--config", K2, "--nodes", "1", "--gpus-per-node", "8", "--gpu-memory-gib", "80",
                 "--emit", "kustomize", "--out", overlay.toString(), "--base", dir.toString());
         assertEquals(1, r.code());
         assertFalse(Files.exists(overlay));

@@ -1,15 +1,13 @@
 package io.moefleet.cli;
 
+import static io.moefleet.cli.CliRun.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,15 +26,6 @@ class TokenizeCommandTest {
 
     @TempDir
     Path dir;
-
-    private record Result(int code, String out, String err) {}
-
-    private static Result run(String... argv) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Main.run(argv, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
 
     private static JsonNode golden(String name) throws IOException {
         assertTrue(Files.isDirectory(TINY_K2), TINY_K2.toAbsolutePath() + " is missing");
@@ -57,7 +46,7 @@ class TokenizeCommandTest {
         });
         assertTrue(cases.size() >= 4, "golden cases with special tokens or CJK: " + cases.size());
         for (JsonNode c : cases) {
-            Result r = run("tokenize", "--model", TINY_K2.toString(), "--text", c.path("text").asText());
+            CliRun r = run("tokenize", "--model", TINY_K2.toString(), "--text", c.path("text").asText());
             assertEquals(0, r.code(), r.err());
             assertEquals(idsLine(c.path("ids")), r.out(), c.path("text").asText());
         }
@@ -72,7 +61,7 @@ class TokenizeCommandTest {
             request.set("add_generation_prompt", c.path("add_generation_prompt"));
             Path file = dir.resolve(c.path("name").asText() + ".json");
             Files.writeString(file, request.toString());
-            Result r = run("tokenize", "--model", TINY_K2.toString(), "--chat", file.toString());
+            CliRun r = run("tokenize", "--model", TINY_K2.toString(), "--chat", file.toString());
             assertEquals(0, r.code(), r.err());
             assertEquals(idsLine(c.path("ids")), r.out(), c.path("name").asText());
         }
@@ -84,25 +73,25 @@ class TokenizeCommandTest {
         assertEquals("single-user-default-system", single.path("name").asText());
         Path file = dir.resolve("chat.json");
         Files.writeString(file, "{\"messages\": " + single.path("messages") + "}");
-        Result r = run("tokenize", "--model", TINY_K2.toString(), "--chat", file.toString());
+        CliRun r = run("tokenize", "--model", TINY_K2.toString(), "--chat", file.toString());
         assertEquals(0, r.code(), r.err());
         assertEquals(idsLine(single.path("ids")), r.out());
     }
 
     @Test
     void badInputGivesAClearErrorAndNothingOnStdout() {
-        Result both = run("tokenize", "--model", TINY_K2.toString(), "--text", "a", "--chat", "b.json");
+        CliRun both = run("tokenize", "--model", TINY_K2.toString(), "--text", "a", "--chat", "b.json");
         assertEquals(2, both.code());
         assertTrue(both.err().contains("exactly one of --text and --chat"), both.err());
 
-        Result noFile = run("tokenize", "--model", TINY_K2.toString(), "--chat", dir.resolve("missing.json").toString());
+        CliRun noFile = run("tokenize", "--model", TINY_K2.toString(), "--chat", dir.resolve("missing.json").toString());
         assertEquals(1, noFile.code());
         assertTrue(noFile.err().contains("cannot read the chat file"), noFile.err());
 
-        Result noTokenizer = run("tokenize", "--model", dir.toString(), "--text", "a");
+        CliRun noTokenizer = run("tokenize", "--model", dir.toString(), "--text", "a");
         assertEquals(1, noTokenizer.code());
         assertTrue(noTokenizer.err().contains("neither tiktoken.model nor tokenizer.json"), noTokenizer.err());
-        for (Result r : List.of(both, noFile, noTokenizer)) {
+        for (CliRun r : List.of(both, noFile, noTokenizer)) {
             assertEquals("", r.out());
         }
     }
