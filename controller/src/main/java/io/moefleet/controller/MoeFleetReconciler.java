@@ -35,6 +35,8 @@ public final class MoeFleetReconciler implements Reconciler {
     static final Duration ROLLOUT_RECHECK = Duration.ofSeconds(2);
     static final Duration DEFAULT_REPLAN_INTERVAL = Duration.ofSeconds(300);
     static final double DEFAULT_IMBALANCE_THRESHOLD = 1.25;
+    /** Tokens per expert, on average, the router must have counted before a placement is planned on them. */
+    static final int MIN_TOKENS_PER_EXPERT = 50;
     /** A re-plan must cut the most-loaded shard's excess by this factor at least, or it is not worth a roll-out. */
     private static final double REPLAN_GAIN = 1.05;
     private static final Duration RETRY = Duration.ofSeconds(5);
@@ -174,7 +176,7 @@ public final class MoeFleetReconciler implements Reconciler {
      * under the router's measured load, and the balanced plan ({@link BalancedPlacement}) does clearly better.
      */
     private static Replan replan(MoeFleet fleet, ExpertPlacement routed, RouterState router) {
-        if (router.load().values().stream().allMatch(tokens -> java.util.Arrays.stream(tokens).sum() == 0)) {
+        if (!measured(router, routed.routedExperts())) {
             return null;
         }
         double threshold = fleet.getSpec().placement.imbalanceThreshold != null ? fleet.getSpec().placement.imbalanceThreshold
@@ -190,6 +192,15 @@ public final class MoeFleetReconciler implements Reconciler {
         }
         return new Replan(plan, String.format("re-plan on measured load: the most-loaded shard carries %.2fx the ideal "
                 + "(threshold %.2f), the balanced plan %.2fx", now, threshold, planned));
+    }
+
+    /**
+     * Whether the router has counted enough tokens to plan on: {@link #MIN_TOKENS_PER_EXPERT} per expert on average in
+     * every MoE layer (a handful of tokens, such as the router's start-up check, says nothing about which experts are hot).
+     */
+    static boolean measured(RouterState router, int routedExperts) {
+        return router != null && !router.load().isEmpty() && router.load().values().stream()
+                .allMatch(tokens -> java.util.Arrays.stream(tokens).sum() >= (long) MIN_TOKENS_PER_EXPERT * routedExperts);
     }
 
     private static double worstRatio(ExpertPlacement placement, java.util.SortedMap<Integer, long[]> load) {
@@ -231,8 +242,7 @@ public final class MoeFleetReconciler implements Reconciler {
             throw new IllegalArgumentException(shards + " shards of " + perPod + " experts cannot hold the model's " + routed
                     + " routed experts");
         }
-        boolean measured = router != null && router.load().values().stream().anyMatch(t -> java.util.Arrays.stream(t).sum() > 0);
-        return measured ? BalancedPlacement.plan(routed, shards, slots, router.load()).toJson()
+        return measured(router, routed) ? BalancedPlacement.plan(routed, shards, slots, router.load()).toJson()
                 : BalancedPlacement.uniform(routed, shards, slots).toJson();
     }
 

@@ -245,6 +245,17 @@ class MoeFleetReconcilerTest {
         createFleet("demo", 2, 2, 2);
         reconcile("demo");
         ExpertPlacement even = ExpertPlacement.parse(get(V1ConfigMap.class, "demo-fleet").getData().get("placement.json"));
+        SortedMap<Integer, long[]> fewTokens = evenLoad(0);
+        for (long[] layer : fewTokens.values()) {
+            for (int e : even.expertsOf(0, 1)) {
+                layer[e] = 4;   // as skewed as can be, but 64 tokens a layer say nothing yet
+            }
+        }
+        load.set(fewTokens);
+        clock.advance(Duration.ofSeconds(301));
+        reconcile("demo");
+        assertEquals(null, api.fleets().get(NAMESPACE, "demo").getObject().getStatus().rollout, "re-planned on a handful of tokens");
+
         SortedMap<Integer, long[]> skewed = evenLoad(10);
         for (long[] layer : skewed.values()) {
             for (int e : even.expertsOf(0, 1)) {

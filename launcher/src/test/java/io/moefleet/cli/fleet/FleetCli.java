@@ -12,7 +12,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /** The command line in a JVM of its own, as {@code ./fleet} runs it, and the check that no service outlives it. */
-final class FleetCli {
+public final class FleetCli {
 
     private static final List<String> SERVICE_MAINS = List.of("io.moefleet.expert.ExpertServiceMain",
             "io.moefleet.attention.AttentionServiceMain", "io.moefleet.kvcache.KvCacheMain");
@@ -52,7 +52,7 @@ final class FleetCli {
      * service's {@code -cp} (the test's class path) is longer, so its main class and arguments are cut off: read
      * {@code /proc/PID/cmdline} instead where there is one.
      */
-    static String commandLine(ProcessHandle process) {
+    public static String commandLine(ProcessHandle process) {
         try {
             return new String(Files.readAllBytes(Path.of("/proc", Long.toString(process.pid()), "cmdline")),
                     StandardCharsets.UTF_8).replace('\0', ' ');
