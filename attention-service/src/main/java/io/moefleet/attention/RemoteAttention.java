@@ -63,7 +63,7 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
     private final int hidden;
     private final CallDeadlines deadlines;
     private final GrpcTelemetry telemetry;
-    private List<Instance> instances;
+    private volatile List<Instance> instances;  // append-only: read by other threads for health and stats
     private boolean[] accepting;                // whether an instance takes new sequences
     private final AtomicReference<List<String>> listed = new AtomicReference<>();   // a change of instances to apply
     private final SequenceAssignment assignment;
@@ -337,7 +337,7 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
             }
             all.add(new InstanceStats(instance.index(), instance.address(), stats.getCalls(), stats.getTokenRows(),
                     stats.getSequencesStarted(), stats.getSequencesReleased(), stats.getSequencesHeld(), stats.getCachedPositions(),
-                    pageStats(stats.getPages())));
+                    stats.getKvCapacityPositions(), pageStats(stats.getPages())));
         }
         return all;
     }
@@ -368,9 +368,20 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
         return chosen;
     }
 
-    /** The instances listed, and those no longer listed that still hold sequences. */
+    /**
+     * The instances listed, and those no longer listed that still hold sequences, from the published snapshot (health
+     * checks and stats run on other threads than the steps).
+     */
     private List<Instance> inUse() {
-        return instances.stream().filter(i -> accepting[i.index()] || sequencesOn[i.index()] > 0).toList();
+        List<Occupancy> now = occupancy;
+        List<Instance> known = instances;
+        List<Instance> used = new ArrayList<>();
+        for (int i = 0; i < now.size() && i < known.size(); i++) {
+            if (now.get(i).accepting() || now.get(i).sequences() > 0) {
+                used.add(known.get(i));
+            }
+        }
+        return used;
     }
 
     /** An instance for a new sequence, among those taking new sequences (the assignment sees only them). */

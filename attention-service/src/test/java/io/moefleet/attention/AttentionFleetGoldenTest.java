@@ -94,10 +94,11 @@ class AttentionFleetGoldenTest {
             // instance 0: the golden pass (released) and the second prompt; instance 1: the golden prompt
             assertEquals(new InstanceStats(0, stats.get(0).address(), (1 + decoded) * layers,
                     (long) (golden.inputIds().length + other.length + decoded) * layers, 2, 1, 1, other.length + decoded,
-                    InstancePageStats.NONE), stats.get(0));
+                    stats.get(0).kvCapacityPositions(), InstancePageStats.NONE), stats.get(0));
             assertEquals(new InstanceStats(1, stats.get(1).address(), (1 + decoded) * layers,
                     (long) (golden.prompt().length + decoded) * layers, 1, 0, 1, golden.prompt().length + decoded,
-                    InstancePageStats.NONE), stats.get(1));
+                    stats.get(1).kvCapacityPositions(), InstancePageStats.NONE), stats.get(1));
+            assertTrue(stats.get(0).kvCapacityPositions() > 1000, "positions that fit: " + stats.get(0).kvCapacityPositions());
             if (fleet.experts != null) {
                 for (ShardStats shard : fleet.experts.stats()) {
                     assertTrue(shard.calls() > 0, "expert shard " + shard.shard() + " served no call");

@@ -90,7 +90,8 @@ public final class MoeFleetReconciler implements Reconciler {
                 decision = new ScalingPolicy.Decision(current, null, null);
                 step = PlacementRollout.advance(fleet, previous.rollout, router, shards);
             } else {
-                decision = ScalingPolicy.decide(spec, current, signals.read(fleet), lastChange(fleet), now);
+                FleetSignals load = signals.read(fleet).withKvUsed(router != null ? router.kvUsed() : null);
+                decision = ScalingPolicy.decide(spec, current, load, lastChange(fleet), now);
                 String placement = previous != null && previous.placement != null ? previous.placement
                         : placement(fleet, decision.size().shards(), null);
                 ExpertPlacement routed = ExpertPlacement.parse(placement);

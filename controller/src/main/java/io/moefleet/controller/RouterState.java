@@ -19,7 +19,21 @@ import java.util.function.Function;
 public record RouterState(ExpertPlacement placement, SortedMap<Integer, long[]> load, List<Attention> attention) {
 
     /** An attention instance as the router sees it, in the order the router took them up (their pods' ordinals). */
-    public record Attention(String address, boolean accepting, int sequences) {}
+    public record Attention(String address, boolean accepting, int sequences, long cachedPositions, long capacityPositions) {
+
+        public Attention(String address, boolean accepting, int sequences) {
+            this(address, accepting, sequences, 0, 0);
+        }
+    }
+
+    /**
+     * The fullest KV cache among the instances taking new sequences: cached positions over those that fit; null when
+     * no instance reported its capacity.
+     */
+    public Double kvUsed() {
+        return attention.stream().filter(a -> a.accepting() && a.capacityPositions() > 0)
+                .map(a -> (double) a.cachedPositions() / a.capacityPositions()).max(Double::compare).orElse(null);
+    }
 
     public RouterState(ExpertPlacement placement, SortedMap<Integer, long[]> load) {
         this(placement, load, List.of());
@@ -67,7 +81,8 @@ public record RouterState(ExpertPlacement placement, SortedMap<Integer, long[]> 
         List<Attention> attention = new ArrayList<>();
         for (JsonNode instance : state.path("attention")) {
             attention.add(new Attention(instance.path("address").asText(), instance.path("accepting").asBoolean(),
-                    instance.path("sequences").asInt()));
+                    instance.path("sequences").asInt(), instance.path("cached_positions").asLong(),
+                    instance.path("kv_capacity_positions").asLong()));
         }
         return new RouterState(placement, load, List.copyOf(attention));
     }

@@ -12,8 +12,9 @@ import java.time.Instant;
  *   <li>expert shards grow when the queue is longer than {@code queueDepthPerShard} per shard or time per output
  *       token is over its SLO (a decode step waits on the slowest shard: more shards, fewer experts each); they
  *       shrink when nothing waits and both latencies are under half their SLO;
- *   <li>attention instances grow when time to first token is over its SLO with requests waiting (prefill is attention
- *       bound); they shrink under the same calm as the shards.
+ *   <li>attention instances grow when the fullest one's KV cache is over {@code kvPagesHighWatermark} of what fits, or
+ *       time to first token is over its SLO with requests waiting (prefill is attention bound); they shrink under the
+ *       same calm as the shards, with KV use under half the watermark.
  * </ul>
  * Never fewer shards than hold every routed expert ({@code ceil(routedExperts / expertsPerPod)}).
  */
@@ -21,6 +22,7 @@ public final class ScalingPolicy {
 
     static final Duration DEFAULT_COOLDOWN = Duration.ofSeconds(120);
     static final int DEFAULT_QUEUE_DEPTH_PER_SHARD = 16;
+    static final double DEFAULT_KV_HIGH_WATERMARK = 0.85;
 
     /** The size to run, and why it changed (null reason: unchanged). */
     public record Decision(FleetSize size, String component, String reason) {
@@ -56,17 +58,20 @@ public final class ScalingPolicy {
         boolean queueLong = signals.waiting() > (double) queuePerShard * current.shards();
         boolean tpotOver = over(signals.tpotP90Millis(), tpotSlo, 1.0);
         boolean ttftOver = over(signals.ttftP90Millis(), ttftSlo, 1.0);
+        double kvWatermark = spec.scaling.kvPagesHighWatermark != null ? spec.scaling.kvPagesHighWatermark : DEFAULT_KV_HIGH_WATERMARK;
+        boolean kvFull = signals.kvUsed() != null && signals.kvUsed() > kvWatermark;
         boolean calm = signals.waiting() == 0 && !over(signals.tpotP90Millis(), tpotSlo, 0.5)
-                && !over(signals.ttftP90Millis(), ttftSlo, 0.5);
+                && !over(signals.ttftP90Millis(), ttftSlo, 0.5) && (signals.kvUsed() == null || signals.kvUsed() < kvWatermark / 2);
 
         if ((queueLong || tpotOver) && current.shards() < maxShards) {
             String why = queueLong ? String.format("%.0f requests waiting > %d per shard x %d shards", signals.waiting(), queuePerShard,
                     current.shards()) : String.format("time per output token p90 %.0f ms > SLO %d ms", signals.tpotP90Millis(), tpotSlo);
             return new Decision(current.withShards(current.shards() + 1), "expert", why);
         }
-        if (ttftOver && signals.waiting() > 0 && current.attentionInstances() < maxAttention) {
-            return new Decision(current.withAttentionInstances(current.attentionInstances() + 1), "attention",
-                    String.format("time to first token p90 %.0f ms > SLO %d ms with %.0f waiting", signals.ttftP90Millis(), ttftSlo,
+        if ((kvFull || ttftOver && signals.waiting() > 0) && current.attentionInstances() < maxAttention) {
+            return new Decision(current.withAttentionInstances(current.attentionInstances() + 1), "attention", kvFull
+                    ? String.format("KV cache %.0f%% full > %.0f%%", 100 * signals.kvUsed(), 100 * kvWatermark)
+                    : String.format("time to first token p90 %.0f ms > SLO %d ms with %.0f waiting", signals.ttftP90Millis(), ttftSlo,
                             signals.waiting()));
         }
         if (calm && signals != FleetSignals.NONE && current.shards() > minShards) {

@@ -1,5 +1,6 @@
 package io.moefleet.router;
 
+import io.moefleet.attention.InstanceStats;
 import io.moefleet.attention.RemoteAttention;
 import io.moefleet.attention.LongestPrefixAssignment;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -141,7 +142,8 @@ public final class FleetRouter implements AutoCloseable {
     /**
      * The fleet as the controller reads it ({@code GET /v1/fleet/state}): the placement the router routes by, each
      * expert shard's address, whether it answers, and the experts it holds, the tokens each expert got, and each
-     * attention instance's sequences and whether it takes new ones. Blocks on the shards' Stats calls.
+     * attention instance's sequences, whether it takes new ones, and its cached positions against those that fit.
+     * Blocks on the shards' and instances' Stats calls.
      */
     public String stateJson() {
         ObjectMapper json = new ObjectMapper();
@@ -177,10 +179,22 @@ public final class FleetRouter implements AutoCloseable {
                 counts.add(count);
             }
         });
+        java.util.Map<String, InstanceStats> memory = new java.util.HashMap<>();
+        try {
+            for (InstanceStats stats : attention.stats()) {
+                memory.put(stats.address(), stats);
+            }
+        } catch (RuntimeException e) {
+            state.put("attention_error", e.getMessage());
+        }
         ArrayNode instances = state.putArray("attention");
         for (RemoteAttention.Occupancy instance : attention.occupancy()) {
-            instances.addObject().put("address", instance.address()).put("accepting", instance.accepting())
+            ObjectNode node = instances.addObject().put("address", instance.address()).put("accepting", instance.accepting())
                     .put("sequences", instance.sequences());
+            InstanceStats stats = memory.get(instance.address());
+            if (stats != null) {
+                node.put("cached_positions", stats.cachedPositions()).put("kv_capacity_positions", stats.kvCapacityPositions());
+            }
         }
         return state.toString();
     }

@@ -115,6 +115,8 @@ class FleetConfigWatchTest {
             JsonNode after = new ObjectMapper().readTree(fleet.router.stateJson());
             assertEquals(false, after.path("attention").get(0).path("accepting").asBoolean());
             assertEquals(0, after.path("attention").get(0).path("sequences").asInt(), "it holds no sequence: it may go");
+            assertTrue(after.path("attention").get(1).path("kv_capacity_positions").asLong() > 0,
+                    "the fleet controller sees how full each KV cache is: " + after.path("attention"));
         } finally {
             added.stop();
         }

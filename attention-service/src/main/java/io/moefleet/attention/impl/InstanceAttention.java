@@ -196,11 +196,22 @@ public final class InstanceAttention implements AutoCloseable {
                 .setSequencesStarted(started)
                 .setSequencesReleased(released)
                 .setSequencesHeld(sequences.size())
-                .setCachedPositions(cached);
+                .setCachedPositions(cached)
+                .setKvCapacityPositions(kvCapacityPositions());
         if (pages != null) {
             stats.setPages(pages.stats());
         }
         return stats.build();
+    }
+
+    /**
+     * Positions whose latent caches (float32, every layer) fit in this instance's heap, less what its hot pages may take
+     * and a tenth for everything else: the weights are mapped off the heap, so the caches are what fills it.
+     */
+    private long kvCapacityPositions() {
+        long hotBudget = pages != null ? pages.hotBudgetBytes() : 0;
+        long bytesPerPosition = (long) config().numHiddenLayers() * config().latentWidth() * Float.BYTES;
+        return Math.max(0, Runtime.getRuntime().maxMemory() * 9 / 10 - hotBudget) / bytesPerPosition;
     }
 
     private void refuseHeld(long sequenceId) throws StatusException {

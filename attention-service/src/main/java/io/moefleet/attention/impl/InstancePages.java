@@ -52,6 +52,7 @@ public final class InstancePages implements AutoCloseable {
     private final LongAdder admitted = new LongAdder();
     private final LongAdder restoredTokens = new LongAdder();
     private final LongAdder hotPagesUsed = new LongAdder();
+    private final long hotBudgetBytes;
     private final LongAdder poolPagesFetched = new LongAdder();
     private final LongAdder poolMisses = new LongAdder();
     private final LongAdder fetchFailures = new LongAdder();
@@ -68,7 +69,13 @@ public final class InstancePages implements AutoCloseable {
         this.width = width;
         this.fetchTimeout = fetchTimeout;
         this.hot = new HotPages(hotBytes);
+        this.hotBudgetBytes = hotBytes;
         this.publisher = new PagePublisher(pool, hot, health, modelId, layers, width);
+    }
+
+    /** The memory the hot pages may take at most. */
+    public long hotBudgetBytes() {
+        return hotBudgetBytes;
     }
 
     /**
