@@ -8,10 +8,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kubernetes.client.common.KubernetesListObject;
-import io.kubernetes.client.common.KubernetesObject;
-import io.kubernetes.client.extended.controller.reconciler.Request;
-import io.kubernetes.client.informer.cache.Cache;
-import io.kubernetes.client.informer.cache.Lister;
 import io.kubernetes.client.openapi.models.V1ObjectMeta;
 import io.kubernetes.client.openapi.models.V1StatefulSet;
 import io.kubernetes.client.util.generic.GenericKubernetesApi;
@@ -32,18 +28,14 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
@@ -54,7 +46,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The controller's reconcile code drives a fleet of real local processes: a {@code MoeFleet} in the fake API server,
  * {@link MoeFleetReconciler} writing the fleet's objects there, and {@link ProcessKubelet} running them (two expert
  * shards, an attention instance, a KV member, the router) and writing their readiness back. The router answers as the
- * engine does, the fleet's status reports its shards ready, and closing leaves no process.
+ * engine does, the fleet's status reports its shards ready, deleting the fleet deletes its objects and stops its
+ * pods, and closing leaves no process.
  */
 @Timeout(240)
 class LocalClusterTest {
@@ -93,6 +86,7 @@ class LocalClusterTest {
                 try {
                     checkServing(kubelet, loop, model);
                     checkStatus(api, kubelet, loop);
+                    checkDeletion(api, kubelet, loop);
                 } finally {
                     loop.stop();
                 }
@@ -196,6 +190,23 @@ class LocalClusterTest {
         V1StatefulSet shards = (V1StatefulSet) api.api(V1StatefulSet.class).get(NAMESPACE, FLEET + "-expert").throwsApiException()
                 .getObject();
         assertEquals(2, shards.getStatus().getReadyReplicas(), "the expert StatefulSet's status as the kubelet wrote it");
+    }
+
+    /** Deleting the fleet deletes what it owns (the garbage collector follows the owner references), and its pods stop. */
+    private static void checkDeletion(FleetApi api, ProcessKubelet kubelet, LocalControlLoop loop) throws Exception {
+        api.fleets().delete(NAMESPACE, FLEET).throwsApiException();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!kubelet.podNames().isEmpty() && System.nanoTime() < deadline) {
+            loop.throwIfFailed(kubelet);
+            Thread.sleep(300);
+        }
+        assertEquals(Set.of(), kubelet.podNames(), "pods of a deleted fleet");
+        for (Class<?> kind : api.kinds()) {
+            @SuppressWarnings({"unchecked", "rawtypes"})
+            KubernetesListObject left = (KubernetesListObject) ((GenericKubernetesApi) api.api((Class) kind)).list(NAMESPACE)
+                    .throwsApiException().getObject();
+            assertEquals(List.of(), left.getItems(), kind.getSimpleName() + " left after the fleet was deleted");
+        }
     }
 
     private static boolean ready(MoeFleet fleet) {

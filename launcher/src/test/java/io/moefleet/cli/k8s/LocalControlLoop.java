@@ -21,7 +21,8 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The controller's loop as ControllerMain runs it, without informers (the fake serves no watches): every 300 ms the
- * caches are refilled from the server, the fleet reconciled, and the kubelet synced.
+ * caches are refilled from the server, the fleet reconciled, what a deleted fleet owned collected (the garbage
+ * collector's part), and the kubelet synced.
  */
 public final class LocalControlLoop {
     private final FleetApi api;
@@ -30,6 +31,7 @@ public final class LocalControlLoop {
     private final Cache<MoeFleet> fleetCache = new Cache<>();
     private final Map<Class<?>, Cache<KubernetesObject>> caches = new HashMap<>();
     private final MoeFleetReconciler reconciler;
+    private final OwnerCollector collector;
     final AtomicReference<Throwable> failure = new AtomicReference<>();
     private volatile boolean running = true;
     private volatile int passes;
@@ -46,6 +48,7 @@ public final class LocalControlLoop {
             caches.put(kind, cache);
             listers.put(kind, new Lister<>(cache));
         }
+        collector = new OwnerCollector(api, namespace);
         reconciler = new MoeFleetReconciler(new Lister<>(fleetCache), listers, api, signals, routerState, shards,
                 Clock.systemUTC());
     }
@@ -56,6 +59,7 @@ public final class LocalControlLoop {
                 try {
                     refreshCaches();
                     reconciler.reconcile(new Request(namespace, fleet));
+                    collector.collect();
                     kubelet.sync();
                     passes++;
                     Thread.sleep(300);

@@ -628,6 +628,11 @@ public final class ProcessKubelet implements AutoCloseable {
         return LoopbackDns.LOOPBACK + ":" + pod.hostPort(containerPort);
     }
 
+    /** The pods running or starting now, by name. */
+    public synchronized Set<String> podNames() {
+        return Set.copyOf(pods.keySet());
+    }
+
     /** The pod's folder of its volume {@code volume} (projected ConfigMap files are there). */
     public synchronized Path volumeFolder(String podName, String volume) {
         PodProcess pod = pods.get(podName);
