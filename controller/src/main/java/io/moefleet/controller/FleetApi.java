@@ -5,7 +5,12 @@ import io.kubernetes.client.common.KubernetesObject;
 import io.kubernetes.client.custom.V1Patch;
 import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.openapi.ApiException;
+import io.kubernetes.client.openapi.apis.CoreV1Api;
 import io.kubernetes.client.openapi.apis.CustomObjectsApi;
+import io.kubernetes.client.openapi.models.CoreV1Event;
+import io.kubernetes.client.openapi.models.V1EventSource;
+import io.kubernetes.client.openapi.models.V1ObjectMeta;
+import io.kubernetes.client.openapi.models.V1ObjectReference;
 import io.kubernetes.client.openapi.models.V1ConfigMap;
 import io.kubernetes.client.openapi.models.V1ConfigMapList;
 import io.kubernetes.client.openapi.models.V1Deployment;
@@ -85,6 +90,27 @@ public final class FleetApi {
                     + ": " + (response.getStatus() != null ? response.getStatus().getMessage() : "HTTP " + response.getHttpStatusCode()));
         }
         return response.getObject();
+    }
+
+    /**
+     * Records {@code reason} and {@code message} as a Kubernetes Event on the fleet ({@code kubectl describe moefleet},
+     * {@code kubectl get events}): what the controller changed and why.
+     */
+    public void event(MoeFleet fleet, String reason, String message, java.time.Instant now) throws ApiException {
+        V1ObjectMeta meta = fleet.getMetadata();
+        CoreV1Event event = new CoreV1Event().apiVersion("v1").kind("Event")
+                .metadata(new V1ObjectMeta().namespace(meta.getNamespace())
+                        .name(meta.getName() + "." + Long.toHexString(now.toEpochMilli()) + "." + Integer.toHexString(reason.hashCode())))
+                .involvedObject(new V1ObjectReference().apiVersion(fleet.getApiVersion()).kind(fleet.getKind())
+                        .namespace(meta.getNamespace()).name(meta.getName()).uid(meta.getUid()))
+                .reason(reason)
+                .message(message)
+                .type("Normal")
+                .count(1)
+                .firstTimestamp(now.atOffset(java.time.ZoneOffset.UTC))
+                .lastTimestamp(now.atOffset(java.time.ZoneOffset.UTC))
+                .source(new V1EventSource().component("moefleet-controller"));
+        new CoreV1Api(client).createNamespacedEvent(meta.getNamespace(), event).execute();
     }
 
     /**

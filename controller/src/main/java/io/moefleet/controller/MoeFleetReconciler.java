@@ -129,6 +129,7 @@ public final class MoeFleetReconciler implements Reconciler {
                         step.status() != null ? "; roll-out " + step.status().phase + " (shards below " + step.status().shardsBelow
                                 + "): " + step.status().reason : "");
             }
+            recordEvents(fleet, previous, decision, step, now);
             MoeFleet.Status status = status(fleet, size, step, decision, now);
             status.attentionInstances = listed;
             status.lastReplan = replanned;
@@ -138,6 +139,34 @@ public final class MoeFleetReconciler implements Reconciler {
             LOG.log(System.Logger.Level.WARNING, request.getNamespace() + "/" + request.getName() + ": reconcile failed, retrying in "
                     + RETRY.toSeconds() + " s: " + e.getMessage());
             return new Result(true, RETRY);
+        }
+    }
+
+    /** What changed in this pass, as Events on the fleet: a scaling decision, a roll-out's start, its switch, its end. */
+    private void recordEvents(MoeFleet fleet, MoeFleet.Status previous, ScalingPolicy.Decision decision, PlacementRollout.Step step,
+            Instant now) {
+        MoeFleet.RolloutStatus before = previous != null ? previous.rollout : null;
+        MoeFleet.RolloutStatus after = step.status();
+        List<String[]> events = new ArrayList<>();
+        if (decision.changed()) {
+            events.add(new String[] {"Scaled", decision.component() + ": " + decision.reason()});
+        }
+        if (before == null && after != null) {
+            events.add(new String[] {"RolloutStarted", after.reason});
+        } else if (before != null && after != null && !before.phase.equals(after.phase)) {
+            events.add(new String[] {"RolloutSwitching", "every shard holds its part of the new placement; the router switches to it"});
+        } else if (before != null && after == null) {
+            events.add(new String[] {"RolloutDone", "the router routes by the new placement (" + ExpertPlacement.parse(step.placementJson())
+                    .shards() + " shards); extras dropped"});
+        }
+        for (String[] event : events) {
+            try {
+                api.event(fleet, event[0], event[1], now);
+            } catch (ApiException | RuntimeException e) {
+                // an event is a courtesy to the operator: the status says the same, and the reconcile goes on
+                LOG.log(System.Logger.Level.WARNING, "event " + event[0] + " on " + fleet.getMetadata().getName() + " not recorded: "
+                        + e.getMessage());
+            }
         }
     }
 

@@ -233,6 +233,12 @@ class MoeFleetReconcilerTest {
             reconcile("demo");
         }
         assertEquals(List.of(1, 2, 3), shardsBelow.stream().distinct().toList(), "one shard at a time");
+        List<String> reasons = new io.kubernetes.client.openapi.apis.CoreV1Api(server.client).listNamespacedEvent(NAMESPACE).execute()
+                .getItems().stream().map(e -> e.getReason() + ": " + e.getMessage()).toList();
+        assertTrue(reasons.stream().anyMatch(r -> r.startsWith("Scaled: expert: 100 requests waiting")), reasons.toString());
+        for (String reason : List.of("RolloutStarted", "RolloutSwitching", "RolloutDone")) {
+            assertTrue(reasons.stream().anyMatch(r -> r.startsWith(reason + ": ")), reason + " not among " + reasons);
+        }
         assertEquals(List.of(0, 1, 2), probedShards.stream().distinct().toList());
         Map<String, String> files = get(V1ConfigMap.class, "demo-fleet").getData();
         assertEquals(3, ExpertPlacement.parse(files.get("placement.json")).shards());
