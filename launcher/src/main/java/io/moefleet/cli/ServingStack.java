@@ -128,7 +128,7 @@ final class ServingStack implements AutoCloseable {
                 };
             }
             beforeListening.run();
-            RouterService router = RouterService.start(transformer, model, settings, step, admission, fleetView);
+            RouterService router = RouterService.start(transformer, model, settings, step, admission, fleetView, telemetry);
             return new ServingStack(parts, router);
         } catch (RuntimeException e) {
             closeAll(parts);

@@ -10,6 +10,7 @@ import io.moefleet.router.scheduler.Scheduler;
 import io.moefleet.router.scheduler.SchedulerLimits;
 import io.moefleet.router.scheduler.SchedulerMetrics;
 import io.moefleet.router.scheduler.SequenceAdmission;
+import io.opentelemetry.api.OpenTelemetry;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -44,14 +45,16 @@ public final class RouterService implements AutoCloseable {
      * template; steps go through {@code step} and new sequences through {@code admission}.
      *
      * @param fleet the services behind the model: their health ({@code GET /health}) and state ({@code GET /v1/fleet/state})
+     * @param openTelemetry where the requests' traces go: each request's span, its queueing and admission, the steps
      */
     public static RouterService start(Transformer model, Path checkpoint, Settings settings,
-            Function<List<StepChunk>, List<float[][]>> step, SequenceAdmission admission, FleetView fleet) {
+            Function<List<StepChunk>, List<float[][]>> step, SequenceAdmission admission, FleetView fleet,
+            OpenTelemetry openTelemetry) {
         ChatEncoder encoder = ChatEncoder.load(checkpoint);
         PrometheusRegistry registry = new PrometheusRegistry();
-        Scheduler scheduler = new Scheduler(model, step, admission, settings.limits(), new SchedulerMetrics(registry));
+        Scheduler scheduler = new Scheduler(model, step, admission, settings.limits(), new SchedulerMetrics(registry), openTelemetry);
         ApiServer server = new ApiServer(new ServedModel(settings.servedModelName(), model, encoder, scheduler), registry,
-                fleet);
+                fleet, openTelemetry);
         try {
             int port = server.start(settings.host(), settings.port()).await();
             return new RouterService(encoder, scheduler, server, port);

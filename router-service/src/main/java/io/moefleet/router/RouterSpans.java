@@ -6,8 +6,11 @@ import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
 
-/** The router's span vocabulary: its tracer's scope and the attributes of the step and per-layer spans. */
-final class RouterSpans {
+/**
+ * The router's span vocabulary: its tracer's scope and the attributes of the request's scheduler spans, the step and
+ * per-layer spans.
+ */
+public final class RouterSpans {
 
     static final String SCOPE = "io.moefleet.router";
 
@@ -15,6 +18,10 @@ final class RouterSpans {
     static final AttributeKey<Long> STEP_TOKENS = AttributeKey.longKey("moefleet.step.tokens");
     static final AttributeKey<Long> STEP_PREFILL_TOKENS = AttributeKey.longKey("moefleet.step.prefill_tokens");
     static final AttributeKey<Long> STEP_DECODE_TOKENS = AttributeKey.longKey("moefleet.step.decode_tokens");
+
+    /** A request's prompt tokens, and those its admission found cached (KV-aware placement, the pool). */
+    public static final AttributeKey<Long> PROMPT_TOKENS = AttributeKey.longKey("moefleet.prompt.tokens");
+    public static final AttributeKey<Long> CACHED_TOKENS = AttributeKey.longKey("moefleet.prompt.cached_tokens");
 
     static final AttributeKey<Long> LAYER = AttributeKey.longKey("moefleet.layer");
     static final AttributeKey<Long> TOKENS = AttributeKey.longKey("moefleet.tokens");
@@ -26,12 +33,12 @@ final class RouterSpans {
 
     private RouterSpans() {}
 
-    static Tracer tracer(OpenTelemetry openTelemetry) {
+    public static Tracer tracer(OpenTelemetry openTelemetry) {
         return openTelemetry.getTracer(SCOPE);
     }
 
     /** Marks {@code span} as failed by {@code failure}; returns the failure, for {@code throw RouterSpans.failed(...)}. */
-    static RuntimeException failed(Span span, RuntimeException failure) {
+    public static RuntimeException failed(Span span, RuntimeException failure) {
         span.recordException(failure);
         span.setStatus(StatusCode.ERROR, failure.getMessage());
         return failure;

@@ -37,6 +37,7 @@ public final class TracedExperts implements ExpertBackend {
                 .startSpan();
         load.record(layer, routings, n);
         RemoteExperts experts = shards.forDispatch();
+        UnfinishedSpans unfinished = UnfinishedSpans.current();
         Combine routed;
         try (Scope ignored = span.makeCurrent()) {
             routed = experts.dispatch(layer, xs, n, routings);
@@ -44,6 +45,9 @@ public final class TracedExperts implements ExpertBackend {
             RouterSpans.failed(span, e);
             span.end();
             throw e;
+        }
+        if (unfinished != null) {
+            unfinished.opened(span);   // open until the combine; ended by the step if it fails before
         }
         return out -> {
             try (Scope ignored = span.makeCurrent()) {
@@ -58,6 +62,9 @@ public final class TracedExperts implements ExpertBackend {
             } catch (RuntimeException e) {
                 throw RouterSpans.failed(span, e);
             } finally {
+                if (unfinished != null) {
+                    unfinished.closed(span);
+                }
                 span.end();
             }
         };

@@ -18,6 +18,10 @@ import io.opentelemetry.sdk.trace.SdkTracerProvider;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
 import io.opentelemetry.sdk.trace.samplers.Sampler;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -144,6 +148,140 @@ class FleetTracingTest {
             LayerCallSummary attention = fleet.router.attentionCalls().summary();
             assertTrue(attention.serverP50Micros() > 0 && attention.serverP50Micros() <= attention.p50Micros()
                     && attention.serverP99Micros() <= attention.p99Micros(), attention.toString());
+        }
+    }
+
+    private static final String CLIENT_TRACE = "0af7651916cd43dd8448eb211c80319c";
+    private static final String CLIENT_SPAN = "b7ad6b7169203331";
+
+    @Test
+    void aChatRequestIsOneTraceFromItsHttpSpanThroughTheServicesThatServedIt() throws Exception {
+        InMemorySpanExporter routerSpans = InMemorySpanExporter.create();
+        InMemorySpanExporter serviceSpans = InMemorySpanExporter.create();
+        // the router samples nothing of its own: the client's sampled traceparent is what turns tracing on
+        try (OpenTelemetrySdk routerTelemetry = sdk(routerSpans, Sampler.parentBased(Sampler.traceIdRatioBased(0.0)));
+             OpenTelemetrySdk serviceTelemetry = sdk(serviceSpans, Sampler.parentBased(Sampler.alwaysOn()));
+             InProcessFleet fleet = InProcessFleet.start(MODEL, 2, 1, routerTelemetry, serviceTelemetry);
+             RouterService api = serve(fleet, routerTelemetry)) {
+            HttpResponse<String> answer = post(api, "/v1/chat/completions", "00-" + CLIENT_TRACE + "-" + CLIENT_SPAN + "-01", """
+                    {"model": "tiny-k2", "messages": [{"role": "user", "content": "Hello"}], "max_tokens": 3, "temperature": 0,
+                     "ignore_eos": true}""");
+            assertEquals(200, answer.statusCode(), answer.body());
+
+            SpanData http = awaitSpans(routerSpans, CLIENT_TRACE, SpanKind.SERVER, 1).getFirst();
+            assertEquals("POST /v1/chat/completions", http.getName());
+            assertEquals(CLIENT_SPAN, http.getParentSpanId(), "the client's span is the HTTP span's parent");
+            var attributes = http.getAttributes();
+            assertEquals("chat", attributes.get(io.opentelemetry.api.common.AttributeKey.stringKey("gen_ai.operation.name")));
+            assertEquals("tiny-k2", attributes.get(io.opentelemetry.api.common.AttributeKey.stringKey("gen_ai.request.model")));
+            assertEquals(3L, attributes.get(io.opentelemetry.api.common.AttributeKey.longKey("gen_ai.request.max_tokens")));
+            assertEquals(0.0, attributes.get(io.opentelemetry.api.common.AttributeKey.doubleKey("gen_ai.request.temperature")));
+            assertEquals(3L, attributes.get(io.opentelemetry.api.common.AttributeKey.longKey("gen_ai.usage.output_tokens")));
+            assertTrue(attributes.get(io.opentelemetry.api.common.AttributeKey.longKey("gen_ai.usage.input_tokens")) > 0);
+            assertEquals(List.of("length"), attributes.get(io.opentelemetry.api.common.AttributeKey.stringArrayKey("gen_ai.response.finish_reasons")));
+            assertTrue(attributes.get(io.opentelemetry.api.common.AttributeKey.stringKey("gen_ai.response.id")).startsWith("chatcmpl"));
+            assertEquals(200L, attributes.get(io.opentelemetry.api.common.AttributeKey.longKey("http.response.status_code")));
+
+            List<SpanData> router = inTrace(routerSpans.getFinishedSpanItems(), CLIENT_TRACE);
+            for (String name : List.of("queue", "admission")) {
+                assertEquals(http.getSpanId(), only(router, name).getParentSpanId(), name + " is a child of the HTTP span");
+            }
+            List<SpanData> steps = named(router, "step");
+            assertEquals(3, steps.size(), "the prompt and two decode steps");
+            Set<String> stepIds = steps.stream().map(SpanData::getSpanId).collect(Collectors.toSet());
+            for (SpanData step : steps) {
+                assertEquals(http.getSpanId(), step.getParentSpanId(), "a lone request's steps are its children");
+            }
+            List<SpanData> layers = router.stream().filter(s -> s.getName().startsWith("experts layer ")
+                    || s.getName().startsWith("attention layer ")).toList();
+            assertFalse(layers.isEmpty());
+            assertTrue(layers.stream().allMatch(layer -> stepIds.contains(layer.getParentSpanId())), "layer spans under the steps");
+            List<SpanData> servers = awaitSpans(serviceSpans, CLIENT_TRACE, SpanKind.SERVER, 2);
+            Set<String> served = servers.stream().map(SpanData::getName).collect(Collectors.toSet());
+            assertTrue(served.containsAll(Set.of(ATTEND, FORWARD)), "the services' spans are in the request's trace: " + served);
+        }
+    }
+
+    @Test
+    void aStepSharedByTwoRequestsIsAChildOfOneAndLinkedToTheOther() throws Exception {
+        InMemorySpanExporter routerSpans = InMemorySpanExporter.create();
+        InMemorySpanExporter serviceSpans = InMemorySpanExporter.create();
+        try (OpenTelemetrySdk routerTelemetry = sdk(routerSpans, Sampler.parentBased(Sampler.traceIdRatioBased(1.0)));
+             OpenTelemetrySdk serviceTelemetry = sdk(serviceSpans, Sampler.parentBased(Sampler.alwaysOn()));
+             InProcessFleet fleet = InProcessFleet.start(MODEL, 2, 1, routerTelemetry, serviceTelemetry);
+             RouterService api = serve(fleet, routerTelemetry)) {
+            String body = """
+                    {"model": "tiny-k2", "prompt": [5, 6, 7], "max_tokens": 24, "temperature": 0, "ignore_eos": true}""";
+            var first = java.util.concurrent.CompletableFuture.supplyAsync(() -> postUnchecked(api, body));
+            var second = java.util.concurrent.CompletableFuture.supplyAsync(() -> postUnchecked(api, body));
+            assertEquals(200, first.get().statusCode());
+            assertEquals(200, second.get().statusCode());
+            Thread.sleep(200);
+
+            List<SpanData> requests = routerSpans.getFinishedSpanItems().stream().filter(s -> s.getKind() == SpanKind.SERVER).toList();
+            assertEquals(2, requests.size());
+            Map<String, SpanData> byId = routerSpans.getFinishedSpanItems().stream()
+                    .collect(Collectors.toMap(SpanData::getSpanId, Function.identity()));
+            int shared = 0;
+            for (SpanData step : named(routerSpans.getFinishedSpanItems(), "step")) {
+                if (step.getLinks().isEmpty()) {
+                    continue;
+                }
+                shared++;
+                SpanData lead = byId.get(step.getParentSpanId());
+                SpanData other = byId.get(step.getLinks().getFirst().getSpanContext().getSpanId());
+                assertTrue(lead != null && lead.getKind() == SpanKind.SERVER, "a shared step is a child of one request");
+                assertTrue(other != null && other.getKind() == SpanKind.SERVER && other != lead, "... and linked to the other");
+                assertTrue(other.getLinks().stream().anyMatch(l -> l.getSpanContext().getSpanId().equals(step.getSpanId())),
+                        "the other request's span links back to the step");
+            }
+            assertTrue(shared > 0, "the two requests shared no step");
+        }
+    }
+
+    @Test
+    void anExpertCallLeftOpenByAFailedStepIsEndedAsFailed() throws Exception {
+        InMemorySpanExporter routerSpans = InMemorySpanExporter.create();
+        try (OpenTelemetrySdk routerTelemetry = sdk(routerSpans, Sampler.alwaysOn());
+             InProcessFleet fleet = InProcessFleet.start(MODEL, 2, 1, routerTelemetry, io.opentelemetry.api.OpenTelemetry.noop())) {
+            ModelConfig config = fleet.router.transformer().config();
+            TracedExperts experts = new TracedExperts(fleet.router.shards(), routerTelemetry, new LayerCallRecorder(),
+                    new ExpertLoad(config.numHiddenLayers(), config.nRoutedExperts(), config::isMoeLayer));
+            int layer = config.firstKDenseReplace();
+            float[][] xs = new float[1][config.hiddenSize()];
+            io.moefleet.model.forward.Routing[] routings = {new io.moefleet.model.forward.Routing(new int[] {0, 1}, new float[] {0.5f, 0.5f}, 0, 0)};
+            UnfinishedSpans unfinished = new UnfinishedSpans();
+            try (var ignored = unfinished.storeIn(io.opentelemetry.context.Context.current()).makeCurrent()) {
+                experts.dispatch(layer, xs, 1, routings);   // the step fails before this layer's combine
+            }
+            assertEquals(List.of(), named(routerSpans.getFinishedSpanItems(), "experts layer " + layer), "still open");
+            unfinished.failAll(new IllegalStateException("the shared experts failed"));
+            SpanData span = only(routerSpans.getFinishedSpanItems(), "experts layer " + layer);
+            assertEquals(io.opentelemetry.api.trace.StatusCode.ERROR, span.getStatus().getStatusCode());
+            assertEquals("the shared experts failed", span.getStatus().getDescription());
+        }
+    }
+
+    private static RouterService serve(InProcessFleet fleet, OpenTelemetrySdk telemetry) {
+        return RouterService.start(fleet.router.transformer(), MODEL, new RouterService.Settings("tiny-k2", "127.0.0.1", 0,
+                io.moefleet.router.scheduler.SchedulerLimits.DEFAULT), chunks -> fleet.router.steps().step(fleet.router.transformer(), chunks),
+                fleet.router::admit, () -> true, telemetry);
+    }
+
+    private static HttpResponse<String> post(RouterService api, String path, String traceparent, String body) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + api.port() + path))
+                .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
+        if (traceparent != null) {
+            request.header("traceparent", traceparent);
+        }
+        return HttpClient.newHttpClient().send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static HttpResponse<String> postUnchecked(RouterService api, String body) {
+        try {
+            return post(api, "/v1/completions", null, body);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
         }
     }
 

@@ -2,6 +2,8 @@ package io.moefleet.router.api;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.api.trace.Tracer;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -36,6 +38,8 @@ public final class ApiServer {
     private final ServedModel served;
     private final PrometheusRegistry registry;
     private final FleetView fleet;
+    private final OpenTelemetry openTelemetry;
+    private final Tracer tracer;
     private final long bodyLimit;
     private final Counter requests;
     private HttpServer server;
@@ -44,6 +48,16 @@ public final class ApiServer {
      * @param fleet the services behind the scheduler: their health and state
      */
     public ApiServer(ServedModel served, PrometheusRegistry registry, FleetView fleet) {
+        this(served, registry, fleet, OpenTelemetry.noop());
+    }
+
+    /**
+     * @param fleet the services behind the scheduler: their health and state
+     * @param openTelemetry where each request's span goes ({@link RequestTrace}), the root of its trace
+     */
+    public ApiServer(ServedModel served, PrometheusRegistry registry, FleetView fleet, OpenTelemetry openTelemetry) {
+        this.openTelemetry = openTelemetry;
+        this.tracer = openTelemetry.getTracer("io.moefleet.router.api");
         this.vertx = Vertx.vertx();
         this.served = served;
         this.registry = registry;
@@ -57,6 +71,10 @@ public final class ApiServer {
     public Future<Integer> start(String host, int port) {
         Router router = Router.router(vertx);
         router.route().handler(this::countRequest);
+        router.route().handler(ctx -> {
+            RequestTrace.start(ctx, openTelemetry, tracer);
+            ctx.next();
+        });
         router.route().handler(BodyHandler.create(false).setBodyLimit(bodyLimit));
         ChatCompletionsHandler chat = new ChatCompletionsHandler(vertx, served);
         CompletionsHandler completions = new CompletionsHandler(vertx, served);

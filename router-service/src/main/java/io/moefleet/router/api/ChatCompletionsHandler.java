@@ -31,6 +31,7 @@ final class ChatCompletionsHandler {
         served.requireName(Json.string(body, "model").orElseThrow(() -> ApiException.badRequest("'model' is required")));
         GenerationOptions options = GenerationOptions.fromJson(body, true, served.vocabSize());
         ChatRequest request = ChatRequest.fromJson(body);
+        RequestTrace.of(ctx).request("chat", body);
         Context context = vertx.getOrCreateContext();
         vertx.executeBlocking(() -> prepare(request, options), false)
                 .onSuccess(turns -> ApiServer.guarded(ctx, false, () -> start(ctx, context, turns, options)))
@@ -46,7 +47,8 @@ final class ChatCompletionsHandler {
     }
 
     private void start(RoutingContext ctx, Context context, List<ChatTurn> turns, GenerationOptions options) {
-        ChatResponse response = new ChatResponse(ctx.response(), options, served.name(), turns.getFirst().prompt().length,
+        RequestTrace trace = RequestTrace.of(ctx);
+        ChatResponse response = new ChatResponse(ctx.response(), trace, options, served.name(), turns.getFirst().prompt().length,
                 new TokenText(served.tokenizer(), options.tokenIdsAsText()));
         for (int i = 0; i < turns.size(); i++) {
             ChatTurn turn = turns.get(i);
@@ -58,7 +60,7 @@ final class ChatCompletionsHandler {
                     turn.maxNewTokens(), options.endTokens(turn.endTokens()), Math.min(options.minTokens(), turn.maxNewTokens()),
                     options.logprobs(), choice, choice);
             try {
-                response.track(served.scheduler().submit(generation));
+                response.track(served.scheduler().submit(generation, trace.context()));
             } catch (RuntimeException e) {
                 response.onError(e);
                 return;

@@ -34,7 +34,8 @@ final class ChatResponse implements TurnSink {
     private int done;
     private boolean failed;
 
-    ChatResponse(HttpServerResponse http, GenerationOptions options, String model, int promptTokens, TokenText tokenText) {
+    ChatResponse(HttpServerResponse http, RequestTrace trace, GenerationOptions options, String model, int promptTokens,
+            TokenText tokenText) {
         this.http = http;
         this.options = options;
         this.model = model;
@@ -46,7 +47,7 @@ final class ChatResponse implements TurnSink {
         for (int i = 0; i < options.n(); i++) {
             logprobs.add(new ArrayList<>());
         }
-        this.generations = new ClientGenerations(http);
+        this.generations = new ClientGenerations(http, trace);
     }
 
     void track(Scheduler.Handle handle) {
@@ -91,6 +92,7 @@ final class ChatResponse implements TurnSink {
         AssistantMessage message = ending.message();
         FinishReason reason = ending.reason();
         completionTokens += generated;
+        generations.trace().finished(reason.openAiName());
         if (stream != null) {
             for (ChatDelta delta : deltas) {
                 sendDelta(index, delta(delta), null, null);
@@ -102,6 +104,7 @@ final class ChatResponse implements TurnSink {
         if (++done < options.n()) {
             return;
         }
+        generations.trace().answered(id, promptTokens, completionTokens);
         if (stream != null) {
             if (options.includeUsage()) {
                 ObjectNode chunk = chunk();

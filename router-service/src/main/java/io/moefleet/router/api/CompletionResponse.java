@@ -30,7 +30,8 @@ final class CompletionResponse {
     private int done;
     private boolean failed;
 
-    CompletionResponse(HttpServerResponse http, GenerationOptions options, String model, int promptTokens, TokenText tokenText) {
+    CompletionResponse(HttpServerResponse http, RequestTrace trace, GenerationOptions options, String model, int promptTokens,
+            TokenText tokenText) {
         this.http = http;
         this.options = options;
         this.model = model;
@@ -44,7 +45,7 @@ final class CompletionResponse {
             texts[i] = new StringBuilder();
             logprobs[i] = options.logprobs() >= 0 ? emptyLogprobs() : null;
         }
-        this.generations = new ClientGenerations(http);
+        this.generations = new ClientGenerations(http, trace);
     }
 
     void track(Scheduler.Handle handle) {
@@ -73,12 +74,14 @@ final class CompletionResponse {
         texts[index].append(text);
         reasons[index] = reason;
         completionTokens += generated;
+        generations.trace().finished(reason.openAiName());
         if (stream != null) {
             stream.send(null, Json.write(chunk(index, text, null, reason)));
         }
         if (++done < options.n()) {
             return;
         }
+        generations.trace().answered(id, promptTokens, completionTokens);
         if (stream != null) {
             if (options.includeUsage()) {
                 ObjectNode usageChunk = header();

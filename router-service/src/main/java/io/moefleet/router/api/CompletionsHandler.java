@@ -29,6 +29,7 @@ final class CompletionsHandler {
         served.requireName(Json.string(body, "model").orElseThrow(() -> ApiException.badRequest("'model' is required")));
         GenerationOptions options = GenerationOptions.fromJson(body, false, served.vocabSize());
         SamplingParams sampling = ChatRequest.sampling(body);
+        RequestTrace.of(ctx).request("text_completion", body);
         if (!Json.present(body, "prompt")) {
             throw ApiException.badRequest("'prompt' is required: a string or a list of token ids");
         }
@@ -46,7 +47,8 @@ final class CompletionsHandler {
                     + served.contextLength() + " tokens");
         }
         int maxTokens = Math.min(options.maxTokens().orElse(DEFAULT_MAX_TOKENS), room);
-        CompletionResponse response = new CompletionResponse(ctx.response(), options, served.name(), prompt.length,
+        RequestTrace trace = RequestTrace.of(ctx);
+        CompletionResponse response = new CompletionResponse(ctx.response(), trace, options, served.name(), prompt.length,
                 new TokenText(served.tokenizer(), options.tokenIdsAsText()));
         for (int i = 0; i < options.n(); i++) {
             CompletionChoice choice = new CompletionChoice(i, new StreamingDecoder(served.tokenizer()),
@@ -55,7 +57,7 @@ final class CompletionsHandler {
                     options.endTokens(served.tokenizer().sequenceMarkers().eos()), Math.min(options.minTokens(), maxTokens),
                     options.logprobs(), TokenPolicy.NONE, choice);
             try {
-                response.track(served.scheduler().submit(generation));
+                response.track(served.scheduler().submit(generation, trace.context()));
             } catch (RuntimeException e) {
                 response.onError(e);
                 return;

@@ -28,6 +28,7 @@ final class MessagesHandler {
         ObjectNode body = Json.body(ctx.body().buffer());
         served.requireName(Json.string(body, "model").orElseThrow(() -> ApiException.badRequest("'model' is required")));
         AnthropicRequest request = AnthropicRequest.fromJson(body);
+        RequestTrace.of(ctx).request("chat", body);
         Context context = vertx.getOrCreateContext();
         vertx.executeBlocking(() -> served.chat().prepare(request.chat()), false)
                 .onSuccess(turn -> ApiServer.guarded(ctx, true, () -> start(ctx, context, turn, request)))
@@ -35,7 +36,8 @@ final class MessagesHandler {
     }
 
     private void start(RoutingContext ctx, Context context, ChatTurn turn, AnthropicRequest request) {
-        MessagesResponse response = new MessagesResponse(ctx.response(), request.stream(), served.name(), turn.prompt().length);
+        RequestTrace trace = RequestTrace.of(ctx);
+        MessagesResponse response = new MessagesResponse(ctx.response(), trace, request.stream(), served.name(), turn.prompt().length);
         turn.begin(prefill -> { });      // a prefilled assistant message is read, not repeated: Anthropic answers with what follows
         ChatChoice choice = new ChatChoice(0, turn, new StopStrings(request.stopSequences()), context, response);
         Set<Integer> ends = new LinkedHashSet<>();
@@ -44,6 +46,6 @@ final class MessagesHandler {
         }
         Generation generation = new Generation(turn.prompt(), turn.request().sampling(), turn.maxNewTokens(), ends, 0, -1,
                 choice, choice);
-        response.track(served.scheduler().submit(generation));
+        response.track(served.scheduler().submit(generation, trace.context()));
     }
 }

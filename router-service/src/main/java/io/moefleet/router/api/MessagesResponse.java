@@ -26,13 +26,13 @@ final class MessagesResponse implements TurnSink {
     private boolean started;
     private boolean failed;
 
-    MessagesResponse(HttpServerResponse http, boolean streaming, String model, int inputTokens) {
+    MessagesResponse(HttpServerResponse http, RequestTrace trace, boolean streaming, String model, int inputTokens) {
         this.http = http;
         this.model = model;
         this.inputTokens = inputTokens;
         this.stream = streaming ? new SseStream(http) : null;
         this.content = new MessagesContent(streaming ? this::send : null);
-        this.generations = new ClientGenerations(http);
+        this.generations = new ClientGenerations(http, trace);
     }
 
     void track(Scheduler.Handle handle) {
@@ -55,6 +55,8 @@ final class MessagesResponse implements TurnSink {
         }
         Optional<String> stopSequence = ending.stopSequence();
         MessagesStopReason reason = MessagesStopReason.of(ending.reason(), stopSequence.isPresent(), ending.message());
+        generations.trace().finished(reason.wireName());
+        generations.trace().answered(id, inputTokens, outputTokens);
         begin();
         deltas.forEach(content::push);
         content.finish();

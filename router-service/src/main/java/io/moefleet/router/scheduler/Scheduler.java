@@ -6,12 +6,22 @@ import io.moefleet.model.forward.StepChunk;
 import io.moefleet.model.forward.Transformer;
 import io.moefleet.sampling.SequenceSampler;
 import io.moefleet.sampling.TokenMask;
+import io.moefleet.router.RouterSpans;
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.Scope;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -43,6 +53,7 @@ public final class Scheduler implements AutoCloseable {
     private boolean stopped;                                        // guarded by lock
 
     private final List<Active> running = new ArrayList<>();         // the stepping thread's alone
+    private final Tracer tracer;
 
     /**
      * A scheduler over {@code model}, whose steps run through {@code step} (the model's own step, or one wrapped in a
@@ -50,6 +61,16 @@ public final class Scheduler implements AutoCloseable {
      */
     public Scheduler(Transformer model, Function<List<StepChunk>, List<float[][]>> step, SequenceAdmission admission,
             SchedulerLimits limits, SchedulerMetrics metrics) {
+        this(model, step, admission, limits, metrics, OpenTelemetry.noop());
+    }
+
+    /**
+     * As above, each request's queueing and admission traced under the request's span, and each step run with its lead
+     * request's span current and the others' as {@link StepLinks}.
+     */
+    public Scheduler(Transformer model, Function<List<StepChunk>, List<float[][]>> step, SequenceAdmission admission,
+            SchedulerLimits limits, SchedulerMetrics metrics, OpenTelemetry openTelemetry) {
+        this.tracer = RouterSpans.tracer(openTelemetry);
         this.model = model;
         this.step = step;
         this.admission = admission;
@@ -73,11 +94,21 @@ public final class Scheduler implements AutoCloseable {
     }
 
     /**
-     * Queues a generation; its results go to its listener.
+     * Queues a generation, traced on its own; its results go to its listener.
      *
      * @throws RejectedException when the queue is full or the scheduler is draining (nothing is queued then)
      */
     public Handle submit(Generation generation) {
+        return submit(generation, Context.root());
+    }
+
+    /**
+     * Queues a generation for the request whose span is current in {@code trace}: its time in the queue, its admission
+     * and the steps it leads are traced under that span, the steps it shares linked to it.
+     *
+     * @throws RejectedException when the queue is full or the scheduler is draining (nothing is queued then)
+     */
+    public Handle submit(Generation generation, Context trace) {
         int context = contextLength();
         if (generation.prompt().length + generation.maxTokens() > context) {
             throw new IllegalArgumentException("the prompt's " + generation.prompt().length + " tokens and " + generation.maxTokens()
@@ -88,14 +119,17 @@ public final class Scheduler implements AutoCloseable {
                 throw new IllegalArgumentException("prompt token " + token + " is not in the vocabulary [0, " + vocabSize() + ")");
             }
         }
-        Active active = new Active(generation, System.nanoTime());
+        Active active = new Active(generation, System.nanoTime(), trace,
+                tracer.spanBuilder("queue").setParent(trace).setAttribute(RouterSpans.PROMPT_TOKENS, (long) generation.prompt().length)
+                        .startSpan());
         synchronized (lock) {
             if (draining || stopped) {
-                throw reject(RejectedException.Reason.DRAINING, "the server is draining and takes no new requests", Duration.ofSeconds(30));
+                throw active.leaveQueue(reject(RejectedException.Reason.DRAINING, "the server is draining and takes no new requests",
+                        Duration.ofSeconds(30)));
             }
             if (waiting.size() >= limits.maxWaiting()) {
-                throw reject(RejectedException.Reason.QUEUE_FULL, "too many requests are waiting (" + waiting.size()
-                        + "); try again shortly", Duration.ofSeconds(1));
+                throw active.leaveQueue(reject(RejectedException.Reason.QUEUE_FULL, "too many requests are waiting (" + waiting.size()
+                        + "); try again shortly", Duration.ofSeconds(1)));
             }
             waiting.add(active);
             metrics.waiting.set(waiting.size());
@@ -204,8 +238,8 @@ public final class Scheduler implements AutoCloseable {
             metrics.waiting.set(waiting.size());
         }
         for (Active active : expired) {
-            active.fail(reject(RejectedException.Reason.QUEUE_TIMEOUT, "the request waited over "
-                    + limits.maxQueueWait().toSeconds() + " s for a place in the batch", Duration.ofSeconds(5)));
+            active.fail(active.leaveQueue(reject(RejectedException.Reason.QUEUE_TIMEOUT, "the request waited over "
+                    + limits.maxQueueWait().toSeconds() + " s for a place in the batch", Duration.ofSeconds(5))));
         }
         for (Active active : admitted) {
             start(active);
@@ -216,14 +250,21 @@ public final class Scheduler implements AutoCloseable {
 
     private void start(Active active) {
         metrics.queueWaitSeconds.observe((System.nanoTime() - active.submittedNanos) / 1e9);
-        try {
+        active.leaveQueue(null);
+        Span admission = tracer.spanBuilder("admission").setParent(active.trace)
+                .setAttribute(RouterSpans.PROMPT_TOKENS, (long) active.generation.prompt().length).startSpan();
+        try (Scope ignored = active.trace.with(admission).makeCurrent()) {
             active.sequence = model.newSequence();
-            active.prefilled = admission.admit(active.sequence, active.generation.prompt());
+            active.prefilled = this.admission.admit(active.sequence, active.generation.prompt());
+            admission.setAttribute(RouterSpans.CACHED_TOKENS, (long) active.prefilled);
             active.sampler = new SequenceSampler(active.generation.sampling(), active.generation.prompt(), vocabSize());
             running.add(active);
         } catch (RuntimeException e) {
+            RouterSpans.failed(admission, e);
             release(active);
             active.fail(e);
+        } finally {
+            admission.end();
         }
     }
 
@@ -262,7 +303,9 @@ public final class Scheduler implements AutoCloseable {
         }
         long start = System.nanoTime();
         List<float[][]> logits;
-        try {
+        Active lead = members.getFirst();
+        StepLinks links = new StepLinks(requestSpans(members, lead));
+        try (Scope ignored = links.storeIn(lead.trace).makeCurrent()) {
             logits = step.apply(chunks);
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "a step over " + members.size() + " sequence(s) failed: " + e.getMessage());
@@ -276,6 +319,7 @@ public final class Scheduler implements AutoCloseable {
         }
         metrics.steps.inc();
         metrics.stepSeconds.observe((System.nanoTime() - start) / 1e9);
+        linkToStep(members, lead, links.step());
         for (int i = 0; i < members.size(); i++) {
             Active active = members.get(i);
             int tokens = chunks.get(i).tokens().length;
@@ -289,6 +333,35 @@ public final class Scheduler implements AutoCloseable {
             sample(active, logits.get(i)[0]);
         }
         metrics.running.set(running.size());
+    }
+
+    /** The spans of the step's requests apart from the lead's, each once (a request's choices share its span). */
+    private static List<SpanContext> requestSpans(List<Active> members, Active lead) {
+        SpanContext leading = Span.fromContext(lead.trace).getSpanContext();
+        Set<SpanContext> spans = new LinkedHashSet<>();
+        for (Active member : members) {
+            SpanContext span = Span.fromContext(member.trace).getSpanContext();
+            if (span.isValid() && !span.equals(leading)) {
+                spans.add(span);
+            }
+        }
+        return List.copyOf(spans);
+    }
+
+    /** The requests a step served, other than its lead (its parent), get a link to it, each once. */
+    private static void linkToStep(List<Active> members, Active lead, SpanContext step) {
+        if (!step.isValid()) {
+            return;
+        }
+        SpanContext leading = Span.fromContext(lead.trace).getSpanContext();
+        Set<SpanContext> linked = new HashSet<>();
+        for (Active member : members) {
+            Span request = Span.fromContext(member.trace);
+            SpanContext span = request.getSpanContext();
+            if (span.isValid() && !span.equals(leading) && linked.add(span)) {
+                request.addLink(step);
+            }
+        }
     }
 
     /** Samples a sequence's next token and tells its listener; a finished or failed sequence leaves the batch. */
@@ -378,6 +451,8 @@ public final class Scheduler implements AutoCloseable {
 
         final Generation generation;
         final long submittedNanos;
+        final Context trace;
+        private Span queued;
         volatile boolean cancelled;
         Sequence sequence;
         SequenceSampler sampler;
@@ -385,9 +460,23 @@ public final class Scheduler implements AutoCloseable {
         int generated;
         int lastToken;
 
-        Active(Generation generation, long submittedNanos) {
+        Active(Generation generation, long submittedNanos, Context trace, Span queued) {
             this.generation = generation;
             this.submittedNanos = submittedNanos;
+            this.trace = trace;
+            this.queued = queued;
+        }
+
+        /** Ends the queue span, failed by {@code rejected} when it is not null; returns {@code rejected}. */
+        RejectedException leaveQueue(RejectedException rejected) {
+            if (queued != null) {
+                if (rejected != null) {
+                    RouterSpans.failed(queued, rejected);
+                }
+                queued.end();
+                queued = null;
+            }
+            return rejected;
         }
 
         boolean decoding() {
