@@ -6,6 +6,7 @@ import io.moefleet.checkpoint.CheckpointWriter;
 import io.moefleet.checkpoint.Preset;
 import io.moefleet.checkpoint.WeightFormat;
 import io.moefleet.cli.fleet.FleetLayout;
+import io.moefleet.cli.fleet.FleetProcesses;
 import io.moefleet.cli.fleet.FleetStartException;
 import io.moefleet.router.RouterService;
 import io.opentelemetry.api.OpenTelemetry;
@@ -37,12 +38,13 @@ final class DemoCommand implements Command {
 
     @Override
     public Set<String> switches() {
-        return Set.of("keep", "single-process");
+        return Set.of("keep", "single-process", Tracing.SWITCH);
     }
 
     @Override
     public String usage() {
-        return "demo [--model DIR] [--prompt TEXT] [--max-tokens N] [--threads T] [--port P] [--keep] [--single-process]";
+        return "demo [--model DIR] [--prompt TEXT] [--max-tokens N] [--threads T] [--port P] [--keep] [--single-process] "
+                + "[--tracing [--zipkin-port P | --otlp-endpoint URL] [--trace-sampling RATIO]]";
     }
 
     @Override
@@ -54,6 +56,8 @@ final class DemoCommand implements Command {
         int port = args.intValue("port", "0", 0);
         boolean keep = args.flag("keep");
         boolean singleProcess = args.flag("single-process");
+        Tracing tracing = Tracing.parse("demo", args);
+        OpenTelemetry telemetry = tracing.on() ? RouterTelemetry.open("demo", args, tracing) : OpenTelemetry.noop();
         args.rejectUnknown();
         if (!Files.exists(dir.resolve("config.json"))) {
             err.println("making the demo checkpoint in " + dir + " (preset demo, seed " + DEMO_SEED + ")");
@@ -61,14 +65,26 @@ final class DemoCommand implements Command {
         }
         String name = dir.toAbsolutePath().normalize().getFileName().toString();
         RouterService.Settings settings = ServeCommand.settings(Args.parse("demo", new String[0], 0, Set.of()), dir, "127.0.0.1", port);
-        FleetLayout layout = singleProcess ? null : demoLayout(dir);
+        ServingStack.Backend backend = ServingStack.Backend.of(singleProcess ? null : demoLayout(dir));
         long start = System.nanoTime();
         ServingStack stack;
         try {
-            stack = ServingStack.start(dir, layout, threads, settings, OpenTelemetry.noop(), err, () -> { });
+            if (tracing.on()) {
+                // Zipkin first, its log beside the services'
+                Path logs = FleetProcesses.newLogFolder(FleetOptions.logsRoot());
+                tracing.start(logs, err);
+                if (backend instanceof ServingStack.Backend.LocalFleet fleet) {
+                    backend = fleet.tracedAs(tracing, logs);
+                }
+            }
+            stack = ServingStack.start(dir, backend, threads, settings, telemetry, err, () -> { });
         } catch (FleetStartException e) {
+            tracing.close();
             err.println("demo: " + e.getMessage());
             return 1;
+        } catch (RuntimeException e) {
+            tracing.close();
+            throw e;
         }
         try {
             int bound = stack.router().port();
@@ -81,11 +97,15 @@ final class DemoCommand implements Command {
             err.println("Next: ./fleet serve --model " + dir + " --port 8000 --expert-shards 2");
             err.println("      " + ServeCommand.curlLine("127.0.0.1", keep ? bound : 8000, name));
             err.println("      ./fleet checkpoint --preset small --seed 1 --out /tmp/small   (the benchmark shape)");
+            if (tracing.uiUrl() != null) {
+                err.println("      traces: " + tracing.uiUrl() + (keep ? "" : " (Zipkin stops with the demo: --keep keeps both)"));
+            }
             if (keep) {
                 err.println("--keep: serving on port " + bound + " until Ctrl-C");
                 CountDownLatch stopped = new CountDownLatch(1);
-                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                tracing.closeAtExitWith(new Thread(() -> {
                     stack.drainAndClose(Duration.ofSeconds(30));
+                    tracing.close(telemetry);
                     stopped.countDown();
                 }, "fleet-demo-stop"));
                 stopped.await();
@@ -93,9 +113,11 @@ final class DemoCommand implements Command {
             }
         } catch (RuntimeException | IOException e) {
             stack.close();
+            tracing.close(telemetry);
             throw e;
         }
         stack.close();
+        tracing.close(telemetry);
         return 0;
     }
 

@@ -2,6 +2,7 @@ package io.moefleet.cli;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.moefleet.cli.fleet.FleetProcesses;
 import io.moefleet.cli.fleet.FleetStartException;
 import io.moefleet.router.RouterService;
 import io.moefleet.router.scheduler.SchedulerLimits;
@@ -31,14 +32,14 @@ final class ServeCommand implements Command {
 
     @Override
     public Set<String> switches() {
-        return Set.of("single-process");
+        return Set.of("single-process", Tracing.SWITCH);
     }
 
     @Override
     public String usage() {
         return "serve --model DIR --port P [--host H] [--threads T] [--served-model-name NAME] [--max-running N] "
                 + "[--max-waiting N] [--max-queue-wait-s S] [--step-tokens N] "
-                + "(--single-process | --fleet-config DIR [--fleet-startup-s S] | " + FleetOptions.USAGE + ")";
+                + "(--single-process | --fleet-config DIR [--fleet-startup-s S] | " + FleetOptions.USAGE + ") " + Tracing.USAGE;
     }
 
     @Override
@@ -48,26 +49,42 @@ final class ServeCommand implements Command {
         String host = args.optional("host", "127.0.0.1");
         int threads = args.intValue("threads", "1", 1);
         RouterService.Settings settings = settings(args, model, host, port);
+        Tracing tracing = Tracing.parse("serve", args);
         ServingStack.Backend backend = backend(args, model);
-        OpenTelemetry telemetry = RouterTelemetry.open("serve", args);
+        if (tracing.on() && backend instanceof ServingStack.Backend.RunningFleet) {
+            throw new UsageException("serve: --tracing does not go with --fleet-config (a running fleet's processes export "
+                    + "as their OTEL_* variables say)");
+        }
+        OpenTelemetry telemetry = RouterTelemetry.open("serve", args, tracing);
         args.rejectUnknown();
 
         HealthEndpoint health = HealthEndpoint.start(host, port);
         long start = System.nanoTime();
         ServingStack stack;
         try {
+            if (tracing.on()) {
+                // Zipkin first: every process exports to it from its first span; its log beside the services'
+                Path logs = FleetProcesses.newLogFolder(FleetOptions.logsRoot());
+                tracing.start(logs, err);
+                if (backend instanceof ServingStack.Backend.LocalFleet fleet) {
+                    backend = fleet.tracedAs(tracing, logs);
+                }
+            }
             stack = ServingStack.start(model, backend, threads, settings, telemetry, err, health::stop);
         } catch (FleetStartException e) {
             health.stop();
+            tracing.close();
             err.println("fleet serve: " + e.getMessage());
             return 1;
         } catch (RuntimeException e) {
             health.stop();
+            tracing.close();
             throw e;
         }
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        tracing.closeAtExitWith(new Thread(() -> {
             stack.drainAndClose(DRAIN_GRACE);
+            tracing.close(telemetry);
             stopped.countDown();
         }, "fleet-serve-stop"));
         err.printf("serving %s as '%s' on http://%s:%d after %.1f s (%s); Ctrl-C drains and stops%n", model.getFileName(),
@@ -77,6 +94,9 @@ final class ServeCommand implements Command {
                     case ServingStack.Backend.LocalFleet b -> "fleet on this machine";
                     case ServingStack.Backend.RunningFleet b -> "fleet from " + b.configFolder();
                 });
+        if (tracing.uiUrl() != null) {
+            err.println("  traces: " + tracing.uiUrl());
+        }
         err.println("  try: " + curlLine(host, stack.router().port(), settings.servedModelName()));
         stopped.await();
         return 0;

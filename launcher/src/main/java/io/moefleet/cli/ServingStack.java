@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What {@code serve} and {@code demo} run: the fleet's services (or the engine alone), the router over them, and the
@@ -42,8 +43,21 @@ final class ServingStack implements AutoCloseable {
         /** The engine alone, in this process. */
         record SingleProcess() implements Backend {}
 
-        /** A fleet of service processes started here, on this machine, and stopped with the stack. */
-        record LocalFleet(FleetLayout layout) implements Backend {}
+        /**
+         * A fleet of service processes started here, on this machine, and stopped with the stack; its logs in
+         * {@code logs} (null: a new folder under {@link FleetOptions#logsRoot()}), each service with {@code environment}
+         * over this process's.
+         */
+        record LocalFleet(FleetLayout layout, Path logs, Map<String, String> environment) implements Backend {
+            LocalFleet(FleetLayout layout) {
+                this(layout, null, Map.of());
+            }
+
+            /** This fleet, its logs in {@code folder} and its services traced as {@code tracing} says. */
+            LocalFleet tracedAs(Tracing tracing, Path folder) {
+                return new LocalFleet(layout, folder, tracing.serviceEnvironment());
+            }
+        }
 
         /**
          * Services already running elsewhere (on Kubernetes), found through a folder of {@link FleetEndpoints} files;
@@ -92,8 +106,9 @@ final class ServingStack implements AutoCloseable {
             } else {
                 FleetEndpoints endpoints;
                 BooleanSupplier servicesUp;
-                if (backend instanceof Backend.LocalFleet(FleetLayout layout)) {
-                    FleetProcesses fleet = FleetProcesses.start(layout, FleetOptions.logsRoot(), err);
+                if (backend instanceof Backend.LocalFleet(FleetLayout layout, Path logs, Map<String, String> environment)) {
+                    FleetProcesses fleet = FleetProcesses.start(layout,
+                            logs != null ? logs : FleetProcesses.newLogFolder(FleetOptions.logsRoot()), environment, err);
                     parts.add(fleet);
                     endpoints = new FleetEndpoints(fleet.attentionAddresses(), fleet.placement(), fleet.expertAddresses());
                     servicesUp = fleet::allRunning;
@@ -124,6 +139,11 @@ final class ServingStack implements AutoCloseable {
                     @Override
                     public String stateJson() {
                         return fleetRouter.stateJson();
+                    }
+
+                    @Override
+                    public void registerMetrics(io.prometheus.metrics.model.registry.PrometheusRegistry registry) {
+                        fleetRouter.registerMetrics(registry);
                     }
                 };
             }

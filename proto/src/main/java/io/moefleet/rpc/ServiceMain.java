@@ -3,13 +3,14 @@ package io.moefleet.rpc;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
 import io.opentelemetry.sdk.autoconfigure.AutoConfiguredOpenTelemetrySdk;
-import io.opentelemetry.sdk.autoconfigure.spi.ConfigProperties;
+import io.opentelemetry.sdk.autoconfigure.spi.metrics.ConfigurableMetricExporterProvider;
 import io.opentelemetry.sdk.autoconfigure.spi.traces.ConfigurableSpanExporterProvider;
 import io.grpc.ServiceDescriptor;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * What every fleet service's {@code main} shares: {@code --name value} options, logs on stderr, tracing from the
@@ -165,22 +166,29 @@ public final class ServiceMain {
     /**
      * The OpenTelemetry of a fleet process called {@code serviceName}, configured as every service's: the standard
      * {@code OTEL_*} variables and {@code otel.*} system properties over {@code defaults}, with {@code overrides} (a
-     * command-line flag's settings) winning over both. Metrics and logs are not exported unless asked for; spans go to
-     * OTLP when an OTLP endpoint is configured and the exporter is on the class path, else nowhere (unless
-     * {@code otel.traces.exporter} says otherwise). The SDK flushes and closes at JVM exit.
+     * command-line flag's settings) winning over both. Logs are not exported unless asked for; metrics (the gRPC
+ * instrumentation's RPC metrics, the router's GenAI metrics) go over OTLP when an OTLP endpoint is configured; spans go to
+     * OTLP when an OTLP endpoint is configured and the exporter is on the class path, else to Zipkin when a Zipkin
+     * endpoint is, else nowhere (unless {@code otel.traces.exporter} says otherwise: {@code zipkin} with
+     * {@code otel.exporter.zipkin.endpoint} is what {@code ./fleet serve --tracing} gives every process). The SDK flushes
+     * and closes at JVM exit.
      */
     public static OpenTelemetrySdk openTelemetry(String serviceName, Map<String, String> defaults, Map<String, String> overrides) {
         Map<String, String> base = new HashMap<>(Map.of(
                 "otel.service.name", serviceName,
-                "otel.metrics.exporter", "none",
                 "otel.logs.exporter", "none"));
         base.putAll(defaults);
         return AutoConfiguredOpenTelemetrySdk.builder()
                 .addPropertiesSupplier(() -> base)
                 .addPropertiesCustomizer(config -> {
+                    // the flag's settings win, so the defaults are decided on them too
+                    Function<String, String> setting = key -> overrides.containsKey(key) ? overrides.get(key) : config.getString(key);
                     Map<String, String> decided = new HashMap<>();
-                    if (config.getString("otel.traces.exporter") == null) {
-                        decided.put("otel.traces.exporter", defaultSpanExporter(serviceName, config));
+                    if (setting.apply("otel.traces.exporter") == null) {
+                        decided.put("otel.traces.exporter", defaultSpanExporter(serviceName, setting));
+                    }
+                    if (setting.apply("otel.metrics.exporter") == null) {
+                        decided.put("otel.metrics.exporter", defaultMetricExporter(setting));
                     }
                     decided.putAll(overrides);
                     return decided;
@@ -189,22 +197,44 @@ public final class ServiceMain {
                 .getOpenTelemetrySdk();
     }
 
+    /** The OTLP endpoint for one signal ({@code signalKey}), else the one for all, else null. */
+    private static String otlpEndpoint(Function<String, String> setting, String signalKey) {
+        String endpoint = setting.apply(signalKey);
+        return endpoint != null ? endpoint : setting.apply("otel.exporter.otlp.endpoint");
+    }
+
+    /** "otlp" when an OTLP endpoint is set and an OTLP metric exporter can be loaded, else "none". */
+    private static String defaultMetricExporter(Function<String, String> setting) {
+        String endpoint = otlpEndpoint(setting, "otel.exporter.otlp.metrics.endpoint");
+        boolean available = endpoint != null && ServiceLoader.load(ConfigurableMetricExporterProvider.class).stream()
+                .anyMatch(provider -> provider.get().getName().equals("otlp"));
+        return available ? "otlp" : "none";
+    }
+
     /**
-     * "otlp" when an OTLP endpoint is set and an OTLP exporter can be loaded, else "none": a service built without the
-     * exporter keeps starting when the fleet's environment names a collector (it says once that it will not export).
+     * "otlp" when an OTLP endpoint is set and an OTLP exporter can be loaded, else "zipkin" when a Zipkin endpoint is set
+     * ({@code OTEL_EXPORTER_ZIPKIN_ENDPOINT}) and the Zipkin exporter can be loaded, else "none": a service built without
+     * the exporter keeps starting when the fleet's environment names a collector (it says once that it will not export).
      */
-    private static String defaultSpanExporter(String serviceName, ConfigProperties config) {
-        String endpoint = config.getString("otel.exporter.otlp.traces.endpoint", config.getString("otel.exporter.otlp.endpoint"));
+    private static String defaultSpanExporter(String serviceName, Function<String, String> setting) {
+        String endpoint = otlpEndpoint(setting, "otel.exporter.otlp.traces.endpoint");
+        String exporter = "otlp";
+        if (endpoint == null) {
+            endpoint = setting.apply("otel.exporter.zipkin.endpoint");
+            exporter = "zipkin";
+        }
         if (endpoint == null) {
             return "none";
         }
+        String name = exporter;
         boolean available = ServiceLoader.load(ConfigurableSpanExporterProvider.class).stream()
-                .anyMatch(provider -> provider.get().getName().equals("otlp"));
+                .anyMatch(provider -> provider.get().getName().equals(name));
         if (!available) {
-            System.getLogger(ServiceMain.class.getName()).log(System.Logger.Level.WARNING, serviceName
-                    + ": an OTLP endpoint (" + endpoint + ") is set but no OTLP exporter is on the class path: spans are not exported");
+            System.getLogger(ServiceMain.class.getName()).log(System.Logger.Level.WARNING, serviceName + ": an "
+                    + (name.equals("otlp") ? "OTLP" : "Zipkin") + " endpoint (" + endpoint + ") is set but no " + name
+                    + " exporter is on the class path: spans are not exported");
             return "none";
         }
-        return "otlp";
+        return exporter;
     }
 }

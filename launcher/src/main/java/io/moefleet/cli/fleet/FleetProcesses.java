@@ -29,6 +29,7 @@ import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A whole fleet on this machine, each service a JVM of its own on free loopback ports: the KV members (one Hazelcast
@@ -50,6 +51,7 @@ public final class FleetProcesses implements AutoCloseable {
     private static final String LOOPBACK = "127.0.0.1";
 
     private final Path logs;
+    private final Map<String, String> environment;
     private final ModelConfig config;
     private final ExpertPlacement placement;
     private final String kvClusterName;
@@ -59,28 +61,50 @@ public final class FleetProcesses implements AutoCloseable {
     private final List<String> attentionAddresses = new ArrayList<>();
     private final Thread stopOnExit = new Thread(this::stopAll, "fleet-stop");
 
-    private FleetProcesses(Path logs, ModelConfig config, ExpertPlacement placement, String kvClusterName) {
+    private FleetProcesses(Path logs, Map<String, String> environment, ModelConfig config, ExpertPlacement placement,
+            String kvClusterName) {
         this.logs = logs;
+        this.environment = Map.copyOf(environment);
         this.config = config;
         this.placement = placement;
         this.kvClusterName = kvClusterName;
     }
 
     /**
-     * Starts the fleet of {@code layout}, its logs in a new folder under {@code logsRoot} (named on {@code err}), and
-     * waits until every service is healthy. On any failure every process started is stopped before it throws.
+     * Starts the fleet of {@code layout}, its logs in a new folder under {@code logsRoot}, and waits until every service
+     * is healthy: {@link #start(FleetLayout, Path, Map, PrintStream)} in {@link #newLogFolder}.
+     */
+    public static FleetProcesses start(FleetLayout layout, Path logsRoot, PrintStream err) {
+        return start(layout, newLogFolder(logsRoot), Map.of(), err);
+    }
+
+    /** A new folder for one run's logs under {@code logsRoot}, named by the time. */
+    public static Path newLogFolder(Path logsRoot) {
+        String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss-SSS"));
+        Path logs = logsRoot.resolve(stamp);
+        try {
+            Files.createDirectories(logs);
+        } catch (IOException e) {
+            throw new UncheckedIOException("fleet: cannot create the log folder " + logs, e);
+        }
+        return logs;
+    }
+
+    /**
+     * Starts the fleet of {@code layout}, its logs in the folder {@code logs} (named on {@code err}), each service with
+     * {@code environment} over this process's (tracing's {@code OTEL_*} settings), and waits until every service is
+     * healthy. On any failure every process started is stopped before it throws.
      *
      * @throws FleetStartException naming the service that failed and its log
      */
-    public static FleetProcesses start(FleetLayout layout, Path logsRoot, PrintStream err) {
+    public static FleetProcesses start(FleetLayout layout, Path logs, Map<String, String> environment, PrintStream err) {
         long begin = System.nanoTime();
-        String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss-SSS"));
-        Path logs = logsRoot.resolve(stamp);
+        String stamp = logs.getFileName().toString();
         FleetProcesses fleet;
         try (Checkpoint checkpoint = Checkpoint.open(layout.model())) {
             Files.createDirectories(logs);
             err.println("fleet: service logs in " + logs.toAbsolutePath());
-            fleet = new FleetProcesses(logs, checkpoint.config(), layout.placement(),
+            fleet = new FleetProcesses(logs, environment, checkpoint.config(), layout.placement(),
                     "moefleet-kv-" + ProcessHandle.current().pid() + "-" + stamp);
             Runtime.getRuntime().addShutdownHook(fleet.stopOnExit);
             try {
@@ -149,7 +173,7 @@ public final class FleetProcesses implements AutoCloseable {
     }
 
     private void launch(String name, List<String> jvmFlags, Class<?> main, String... args) throws IOException {
-        ServiceProcess process = ServiceProcess.start(name, jvmFlags, main.getName(), List.of(args), logs);
+        ServiceProcess process = ServiceProcess.start(name, jvmFlags, main.getName(), List.of(args), environment, logs);
         synchronized (processes) {
             processes.add(process);
         }

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** One service JVM of a fleet: its name (as in its log file's name), the process and its log (stdout and stderr). */
@@ -14,21 +15,22 @@ record ServiceProcess(String name, Process process, Path log) {
     private static final int LOG_LINES_SHOWN = 5;
 
     /**
-     * Starts {@code mainClass} in a JVM of its own: this JVM's java and class path, {@code jvmFlags}, output to
-     * {@code logs/name.log}.
+     * Starts {@code mainClass} in a JVM of its own: this JVM's java and class path, {@code jvmFlags}, this process's
+     * environment with {@code environment} over it, output to {@code logs/name.log}.
      */
-    static ServiceProcess start(String name, List<String> jvmFlags, String mainClass, List<String> args, Path logs)
-            throws IOException {
+    static ServiceProcess start(String name, List<String> jvmFlags, String mainClass, List<String> args,
+            Map<String, String> environment, Path logs) throws IOException {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(jvmFlags);
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass));
         command.addAll(args);
         Path log = logs.resolve(name + ".log");
-        Process process = new ProcessBuilder(command)
+        ProcessBuilder builder = new ProcessBuilder(command)
                 .redirectErrorStream(true)
-                .redirectOutput(log.toFile())
-                .start();
+                .redirectOutput(log.toFile());
+        builder.environment().putAll(environment);
+        Process process = builder.start();
         return new ServiceProcess(name, process, log);
     }
 
