@@ -52,6 +52,7 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
     private long lastBytesReceived;
     private long lastSlowestShardNanos;
     private long lastCallNanos;
+    private long[] lastShardCallNanos = new long[0];
 
     /** A shard's answer and when it reached this router (the step may be busy with the shared experts then). */
     private record Answer(ForwardResponse response, long arrivedAt) {}
@@ -112,6 +113,7 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
         lastBytesReceived = 0;
         lastSlowestShardNanos = 0;
         lastCallNanos = 0;
+        lastShardCallNanos = new long[shards.size()];
         ForwardResponse[] responses = new ForwardResponse[batches.size()];
         List<Integer> failed = new ArrayList<>();
         List<String> reasons = new ArrayList<>();
@@ -121,6 +123,7 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
                 Answer answer = calls.get(i).get();   // bounded by the call's deadline
                 responses[i] = answer.response();
                 lastCallNanos = Math.max(lastCallNanos, answer.arrivedAt() - dispatchedAt);
+                lastShardCallNanos[shard.index()] = answer.arrivedAt() - dispatchedAt;
                 lastBytesReceived += responses[i].getSerializedSize();
                 lastSlowestShardNanos = Math.max(lastSlowestShardNanos, responses[i].getServerNanos());
                 long expected = FloatRows.byteSize(batches.get(i).rows().length, hidden);
@@ -166,6 +169,11 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
      */
     public long lastSlowestShardNanos() {
         return lastSlowestShardNanos;
+    }
+
+    /** Per shard, from the last dispatch to the arrival of its answer; 0 for a shard the layer sent nothing. */
+    public long[] lastShardCallNanos() {
+        return lastShardCallNanos;
     }
 
     /** From the last dispatch to the arrival of its last answer: one layer's dispatch and combine over the network. */

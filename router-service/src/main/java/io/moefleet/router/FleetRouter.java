@@ -40,6 +40,7 @@ public final class FleetRouter implements AutoCloseable {
     private final RemoteAttention attention;
     private final ShardSet shards;
     private final ExpertLoad load;
+    private final FleetMetrics metrics;
     private final java.util.function.Function<FleetEndpoints, RemoteExperts> openShards;
     private final List<String> attentionAddresses;
     private FleetConfigWatch watch;
@@ -49,7 +50,8 @@ public final class FleetRouter implements AutoCloseable {
     private final LayerCallRecorder expertCalls;
 
     private FleetRouter(Checkpoint checkpoint, Workers workers, RemoteAttention attention, ShardSet shards, ExpertLoad load,
-            java.util.function.Function<FleetEndpoints, RemoteExperts> openShards, Transformer transformer, StepTracer steps,
+            FleetMetrics metrics, java.util.function.Function<FleetEndpoints, RemoteExperts> openShards, Transformer transformer,
+            StepTracer steps,
             LayerCallRecorder attentionCalls, LayerCallRecorder expertCalls, List<String> attentionAddresses) {
         this.attentionAddresses = List.copyOf(attentionAddresses);
         this.checkpoint = checkpoint;
@@ -57,6 +59,7 @@ public final class FleetRouter implements AutoCloseable {
         this.attention = attention;
         this.shards = shards;
         this.load = load;
+        this.metrics = metrics;
         this.openShards = openShards;
         this.transformer = transformer;
         this.steps = steps;
@@ -83,12 +86,13 @@ public final class FleetRouter implements AutoCloseable {
                     endpoints.placement(), endpoints.expertAddresses(), CALL_DEADLINE, openTelemetry);
             shards = new ShardSet(openShards.apply(fleet), fleet.placement(), fleet.expertAddresses());
             ExpertLoad load = new ExpertLoad(config.numHiddenLayers(), config.nRoutedExperts(), config::isMoeLayer);
+            FleetMetrics metrics = new FleetMetrics(load, attention);
             LayerCallRecorder attentionCalls = new LayerCallRecorder();
             LayerCallRecorder expertCalls = new LayerCallRecorder();
             Transformer transformer = new Transformer(config, ModelWeights.load(checkpoint, progress), workers,
                     new TracedAttention(attention, openTelemetry, attentionCalls),
-                    new TracedExperts(shards, openTelemetry, expertCalls, load));
-            return new FleetRouter(checkpoint, workers, attention, shards, load, openShards, transformer,
+                    new TracedExperts(shards, openTelemetry, expertCalls, metrics));
+            return new FleetRouter(checkpoint, workers, attention, shards, load, metrics, openShards, transformer,
                     new StepTracer(openTelemetry), attentionCalls, expertCalls, fleet.attentionAddresses());
         } catch (RuntimeException e) {
             if (shards != null) {
@@ -134,6 +138,11 @@ public final class FleetRouter implements AutoCloseable {
         return shards;
     }
 
+    /** The fleet's metrics (expert load, per-shard call times, KV) on {@code /metrics} from now on. */
+    public void registerMetrics(io.prometheus.metrics.model.registry.PrometheusRegistry registry) {
+        metrics.register(registry);
+    }
+
     /** Tokens sent to each routed expert of each MoE layer since the router started. */
     public ExpertLoad expertLoad() {
         return load;
@@ -155,22 +164,58 @@ public final class FleetRouter implements AutoCloseable {
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException("a placement's own JSON does not parse", e);
         }
+        // each shard in shard order, "serving" whether its Stats call answered: the shards are asked in order and the
+        // first failure ends the round, so those after it are unknown (null); a shard that did not answer shows the
+        // experts the placement gives it ("holds_from": "placement") instead of those it reports mapped
         ArrayNode experts = state.putArray("experts");
+        List<ShardStats> answered = List.of();
+        List<Integer> failed = List.of();   // the shards named failing; empty with an error: none known to be up
         try {
-            for (ShardStats stats : current.experts().stats()) {
-                ObjectNode shard = experts.addObject();
-                shard.put("shard", stats.shard());
-                shard.put("address", stats.address());
-                shard.put("calls", stats.calls());
-                ObjectNode holds = shard.putObject("holds");
-                for (ShardStats.ExpertTokens expert : stats.experts()) {
-                    ArrayNode layer = holds.has(Integer.toString(expert.layer())) ? (ArrayNode) holds.get(Integer.toString(expert.layer()))
-                            : holds.putArray(Integer.toString(expert.layer()));
-                    layer.add(expert.expert());
-                }
-            }
+            answered = current.experts().stats();
+        } catch (io.moefleet.expert.ExpertShardException e) {
+            failed = e.failedShards();
+            state.put("experts_error", e.getMessage());
         } catch (RuntimeException e) {
             state.put("experts_error", e.getMessage());
+        }
+        int firstFailed = failed.isEmpty() ? 0 : java.util.Collections.min(failed);
+        for (ShardStats stats : answered) {
+            ObjectNode shard = experts.addObject();
+            shard.put("shard", stats.shard());
+            shard.put("address", stats.address());
+            shard.put("serving", true);
+            shard.put("calls", stats.calls());
+            ObjectNode holds = shard.putObject("holds");
+            for (ShardStats.ExpertTokens expert : stats.experts()) {
+                ArrayNode layer = holds.has(Integer.toString(expert.layer())) ? (ArrayNode) holds.get(Integer.toString(expert.layer()))
+                        : holds.putArray(Integer.toString(expert.layer()));
+                layer.add(expert.expert());
+            }
+        }
+        if (answered.isEmpty()) {
+            ModelConfig config = transformer.config();
+            for (int s = 0; s < current.placement().shards(); s++) {
+                ObjectNode shard = experts.addObject();
+                shard.put("shard", s);
+                shard.put("address", s < current.addresses().size() ? current.addresses().get(s) : "");
+                if (s < firstFailed) {
+                    shard.put("serving", true);
+                } else if (failed.contains(s)) {
+                    shard.put("serving", false);
+                } else {
+                    shard.putNull("serving");
+                }
+                shard.put("holds_from", "placement");
+                ObjectNode holds = shard.putObject("holds");
+                for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
+                    if (config.isMoeLayer(layer)) {
+                        ArrayNode held = holds.putArray(Integer.toString(layer));
+                        for (int expert : current.placement().expertsOf(s, layer)) {
+                            held.add(expert);
+                        }
+                    }
+                }
+            }
         }
         ObjectNode load = state.putObject("expert_load");
         this.load.snapshot().forEach((layer, tokens) -> {
@@ -270,6 +315,7 @@ public final class FleetRouter implements AutoCloseable {
                 watch.close();
             }
         }
+        metrics.close();
         shards.close();
         attention.close();
         workers.close();

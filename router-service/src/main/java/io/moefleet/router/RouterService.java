@@ -52,7 +52,8 @@ public final class RouterService implements AutoCloseable {
             OpenTelemetry openTelemetry) {
         ChatEncoder encoder = ChatEncoder.load(checkpoint);
         PrometheusRegistry registry = new PrometheusRegistry();
-        Scheduler scheduler = new Scheduler(model, step, admission, settings.limits(), new SchedulerMetrics(registry), openTelemetry);
+        fleet.registerMetrics(registry);
+        Scheduler scheduler = new Scheduler(model, step, admission, settings.limits(), new SchedulerMetrics(registry, openTelemetry), openTelemetry);
         ApiServer server = new ApiServer(new ServedModel(settings.servedModelName(), model, encoder, scheduler), registry,
                 fleet, openTelemetry);
         try {

@@ -12,7 +12,8 @@ import io.opentelemetry.context.Scope;
  * The expert shards inside a span per MoE layer call, "experts layer N", from the dispatch to the end of the combine,
  * current while the calls start so that the gRPC client spans (one per shard) are its children. Each call's wall time
  * (dispatch to the last shard's answer), the slowest shard's own time and the message bytes both ways (from
- * {@link RemoteExperts}) go to a {@link LayerCallRecorder}, and the tokens each expert got to {@link ExpertLoad}. Each
+ * {@link RemoteExperts}) go to a {@link LayerCallRecorder}, the tokens each expert got and each shard's call time to
+ * {@link FleetMetrics}. Each
  * layer goes to the shards of the {@link ShardSet} current at its dispatch. Not thread-safe, as the model that calls it.
  */
 public final class TracedExperts implements ExpertBackend {
@@ -20,13 +21,13 @@ public final class TracedExperts implements ExpertBackend {
     private final ShardSet shards;
     private final Tracer tracer;
     private final LayerCallRecorder calls;
-    private final ExpertLoad load;
+    private final FleetMetrics metrics;
 
-    public TracedExperts(ShardSet shards, OpenTelemetry openTelemetry, LayerCallRecorder calls, ExpertLoad load) {
+    public TracedExperts(ShardSet shards, OpenTelemetry openTelemetry, LayerCallRecorder calls, FleetMetrics metrics) {
         this.shards = shards;
         this.tracer = RouterSpans.tracer(openTelemetry);
         this.calls = calls;
-        this.load = load;
+        this.metrics = metrics;
     }
 
     @Override
@@ -35,7 +36,7 @@ public final class TracedExperts implements ExpertBackend {
                 .setAttribute(RouterSpans.LAYER, (long) layer)
                 .setAttribute(RouterSpans.TOKENS, (long) n)
                 .startSpan();
-        load.record(layer, routings, n);
+        metrics.recordRouting(layer, routings, n);
         RemoteExperts experts = shards.forDispatch();
         UnfinishedSpans unfinished = UnfinishedSpans.current();
         Combine routed;
@@ -54,6 +55,7 @@ public final class TracedExperts implements ExpertBackend {
                 routed.addInto(out);
                 calls.record(experts.lastCallNanos(), experts.lastSlowestShardNanos(), experts.lastBytesSent(),
                         experts.lastBytesReceived());
+                metrics.recordShardCalls(experts.lastShardCallNanos());
                 if (span.isRecording()) {
                     span.setAttribute(RouterSpans.EXPERT_ASSIGNMENTS, assignments(routings, n));
                     span.setAttribute(RouterSpans.BYTES_SENT, experts.lastBytesSent());

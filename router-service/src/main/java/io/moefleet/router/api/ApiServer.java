@@ -71,7 +71,10 @@ public final class ApiServer {
     public Future<Integer> start(String host, int port) {
         Router router = Router.router(vertx);
         router.route().handler(this::countRequest);
-        router.route().handler(ctx -> {
+        // the fleet page and its files: registered before the request spans, so that viewing it makes no traces
+        new DashboardHandler(served.name()).register(router);
+        // a span for each POST (a generation, tokenize): probes and scrapes of /health and /metrics make no traces
+        router.post().handler(ctx -> {
             RequestTrace.start(ctx, openTelemetry, tracer);
             ctx.next();
         });

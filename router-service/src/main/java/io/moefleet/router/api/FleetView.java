@@ -11,6 +11,10 @@ public interface FleetView {
     /** Whether the services behind the scheduler are up (always, for the engine alone). */
     boolean healthy();
 
+    /** Adds the fleet's own metrics to {@code registry} ({@code /metrics}); the engine alone has none of its own. */
+    default void registerMetrics(io.prometheus.metrics.model.registry.PrometheusRegistry registry) {
+    }
+
     /** The fleet's state as a JSON object; the engine alone has no fleet to describe. */
     default String stateJson() {
         return "{\"mode\": \"single-process\"}";

@@ -378,9 +378,13 @@ public final class Scheduler implements AutoCloseable {
             generation.policy().accept(token);
             active.generated++;
             metrics.generatedTokens.inc();
+            long now = System.nanoTime();
             if (active.generated == 1) {
-                metrics.timeToFirstTokenSeconds.observe((System.nanoTime() - active.submittedNanos) / 1e9);
+                metrics.firstToken((now - active.submittedNanos) / 1e9);
+            } else {
+                metrics.nextToken((now - active.lastTokenNanos) / 1e9);
             }
+            active.lastTokenNanos = now;
             if (generation.stopTokens().contains(token)) {
                 finish(active, FinishReason.STOP);
                 return;
@@ -410,6 +414,7 @@ public final class Scheduler implements AutoCloseable {
         running.remove(active);
         release(active);
         metrics.finished.labelValues(reason.openAiName()).inc();
+        metrics.finished((System.nanoTime() - active.submittedNanos) / 1e9, active.generation.prompt().length, active.generated);
         if (!active.cancelled) {
             active.generation.listener().onFinish(reason, active.generated);
         }
@@ -459,6 +464,7 @@ public final class Scheduler implements AutoCloseable {
         int prefilled;
         int generated;
         int lastToken;
+        long lastTokenNanos;
 
         Active(Generation generation, long submittedNanos, Context trace, Span queued) {
             this.generation = generation;

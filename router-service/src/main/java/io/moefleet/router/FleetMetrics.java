@@ -1,0 +1,155 @@
+package io.moefleet.router;
+
+import io.moefleet.attention.InstancePageStats;
+import io.moefleet.attention.InstanceStats;
+import io.moefleet.attention.RemoteAttention;
+import io.moefleet.model.forward.Routing;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.ClassicHistogramBuckets;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
+import io.prometheus.metrics.model.snapshots.HistogramSnapshot;
+import io.prometheus.metrics.model.snapshots.Labels;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The fleet's metrics as the router sees them, for {@code /metrics}: the load on each MoE layer's experts (one histogram
+ * per layer of the tokens each expert got: bounded by the layers, not one series per expert per shard), each expert
+ * shard's dispatch-and-combine latency, and the attention instances' KV caches and pages. The expert load and KV
+ * figures are read when scraped (the KV ones from the instances' Stats, polled in the background so that a scrape
+ * never waits on the fleet); only the per-shard latency is recorded on the step's path.
+ */
+public final class FleetMetrics implements AutoCloseable {
+
+    /** Tokens per expert: powers of two, then the rest. */
+    private static final double[] TOKEN_BOUNDS = tokenBounds();
+    private static final double[] LATENCY_BOUNDS = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+            0.5, 1, 2.5, 5, 10, 30, 60};
+    static final java.time.Duration KV_POLL = java.time.Duration.ofSeconds(5);
+
+    private final ExpertLoad load;
+    private final RemoteAttention attention;
+    private final Histogram expertCallSeconds;
+    private final ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor(
+            r -> Thread.ofPlatform().daemon().name("fleet-metrics-kv").unstarted(r));
+    private volatile List<InstanceStats> kv = List.of();
+
+    FleetMetrics(ExpertLoad load, RemoteAttention attention) {
+        this.load = load;
+        this.attention = attention;
+        this.expertCallSeconds = Histogram.builder().name("moefleet_expert_call_seconds")
+                .help("One layer's dispatch and combine on an expert shard: from the dispatch to the arrival of its answer")
+                .labelNames("shard").classicOnly().classicUpperBounds(LATENCY_BOUNDS).withoutExemplars().build();
+    }
+
+    /** Counts a layer's routing of {@code n} tokens. On the stepping thread. */
+    void recordRouting(int layer, Routing[] routings, int n) {
+        load.record(layer, routings, n);
+    }
+
+    /** The last layer call's time on each shard that got tokens (nanoseconds by shard index, 0: none). */
+    void recordShardCalls(long[] nanos) {
+        for (int shard = 0; shard < nanos.length; shard++) {
+            if (nanos[shard] > 0) {
+                expertCallSeconds.labelValues(Integer.toString(shard)).observe(nanos[shard] / 1e9);
+            }
+        }
+    }
+
+    /** Adds these metrics to {@code registry} and starts polling the attention instances' Stats. */
+    public void register(PrometheusRegistry registry) {
+        registry.register(expertCallSeconds);
+        registry.register(this::expertLoad);
+        registry.register(this::kvPositions);
+        registry.register(this::kvPages);
+        poller.scheduleWithFixedDelay(this::pollKv, 0, KV_POLL.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void pollKv() {
+        try {
+            kv = attention.stats();
+        } catch (RuntimeException e) {
+            // an instance that does not answer leaves the last figures; its health says the rest
+        }
+    }
+
+    /** Per MoE layer, the tokens each expert got so far, as a histogram over the experts: its sum is tokens x top-k. */
+    private HistogramSnapshot expertLoad() {
+        HistogramSnapshot.Builder snapshot = HistogramSnapshot.builder().name("moefleet_expert_tokens")
+                .help("Tokens routed to each expert of a MoE layer, one observation per expert: how evenly the layer is loaded");
+        load.snapshot().forEach((layer, tokens) -> {
+            long[] counts = new long[TOKEN_BOUNDS.length];
+            long sum = 0;
+            for (long count : tokens) {
+                sum += count;
+                counts[bucket(count)]++;
+            }
+            snapshot.dataPoint(HistogramSnapshot.HistogramDataPointSnapshot.builder()
+                    .labels(Labels.of("layer", Integer.toString(layer)))
+                    .classicHistogramBuckets(ClassicHistogramBuckets.of(TOKEN_BOUNDS, counts))
+                    .sum(sum).build());
+        });
+        return snapshot.build();
+    }
+
+    private GaugeSnapshot kvPositions() {
+        GaugeSnapshot.Builder snapshot = GaugeSnapshot.builder().name("moefleet_kv_positions")
+                .help("Positions cached by each attention instance's sequences, and how many fit in its memory");
+        for (InstanceStats instance : kv) {
+            snapshot.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder().value(instance.cachedPositions())
+                    .labels(Labels.of("instance", instance.address(), "state", "used")).build());
+            snapshot.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder()
+                    .value(Math.max(0, instance.kvCapacityPositions() - instance.cachedPositions()))
+                    .labels(Labels.of("instance", instance.address(), "state", "free")).build());
+        }
+        return snapshot.build();
+    }
+
+    /** Prefix-cache pages by where admission found them: hot on the instance, in the pool, or not at all. */
+    private CounterSnapshot kvPages() {
+        long hot = 0;
+        long pool = 0;
+        long miss = 0;
+        for (InstanceStats instance : kv) {
+            InstancePageStats pages = instance.pages();
+            hot += pages.hotPagesUsed();
+            pool += pages.poolPagesFetched();
+            miss += pages.poolMisses();
+        }
+        CounterSnapshot.Builder snapshot = CounterSnapshot.builder().name("moefleet_prefix_cache_pages")
+                .help("Prompt pages looked up at admission, by where they were found (hot, pool) or not (miss)");
+        for (Object[] source : new Object[][] {{"hot", hot}, {"pool", pool}, {"miss", miss}}) {
+            snapshot.dataPoint(CounterSnapshot.CounterDataPointSnapshot.builder().value((Long) source[1])
+                    .labels(Labels.of("source", (String) source[0])).build());
+        }
+        return snapshot.build();
+    }
+
+    private static int bucket(long tokens) {
+        for (int i = 0; i < TOKEN_BOUNDS.length; i++) {
+            if (tokens <= TOKEN_BOUNDS[i]) {
+                return i;
+            }
+        }
+        return TOKEN_BOUNDS.length - 1;
+    }
+
+    private static double[] tokenBounds() {
+        double[] bounds = new double[42];
+        bounds[0] = 0;
+        for (int i = 1; i < bounds.length - 1; i++) {
+            bounds[i] = Math.pow(2, i - 1);
+        }
+        bounds[bounds.length - 1] = Double.POSITIVE_INFINITY;
+        return bounds;
+    }
+
+    @Override
+    public void close() {
+        poller.shutdownNow();
+    }
+}
