@@ -79,9 +79,12 @@ class ZipkinTracingTest {
             assertEquals(200, get(zipkinBase + "/health").statusCode());
 
             awaitServing(serve, port, err);
-            HttpResponse<String> completion = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/completions"))
-                    .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString("""
-                            {"model": "tiny", "prompt": [5, 6, 7, 8], "max_tokens": 4, "temperature": 0, "ignore_eos": true}""")).build(),
+            // a chat request whose client traces it: its trace id is the client's
+            HttpResponse<String> completion = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
+                    .header("content-type", "application/json").header("traceparent", "00-" + CLIENT_TRACE + "-" + CLIENT_SPAN + "-01")
+                    .POST(HttpRequest.BodyPublishers.ofString("""
+                            {"model": "tiny", "messages": [{"role": "user", "content": "Hello"}], "max_tokens": 4, "temperature": 0,
+                             "ignore_eos": true}""")).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertEquals(200, completion.statusCode(), completion.body());
 
@@ -90,6 +93,9 @@ class ZipkinTracingTest {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (System.nanoTime() < deadline) {
                 missing = missingFromZipkin(zipkinBase);
+                if (missing == null) {
+                    missing = missingFromRequestTrace(zipkinBase);
+                }
                 if (missing == null) {
                     break;
                 }
@@ -136,6 +142,46 @@ class ZipkinTracingTest {
         assertEquals(2, serve.exitValue(), printed);
         assertTrue(printed.contains("--zipkin-port goes with --tracing"), printed);
         assertTrue(printed.contains("usage: ./fleet serve"), printed);
+    }
+
+    private static final String CLIENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
+    private static final String CLIENT_SPAN = "00f067aa0ba902b7";
+
+    /**
+     * Null once the request's trace, under the client's trace id, has the router's HTTP span as its root (its parent
+     * the client's span), the request's queue, admission and step spans under it, and a step whose attention and expert
+     * calls were served by every service process; else what is missing.
+     */
+    private String missingFromRequestTrace(String zipkinBase) throws IOException, InterruptedException {
+        HttpResponse<String> answer = get(zipkinBase + "/api/v2/trace/" + CLIENT_TRACE);
+        if (answer.statusCode() != 200) {
+            return "no trace " + CLIENT_TRACE + " yet (" + answer.statusCode() + ")";
+        }
+        JsonNode trace = JSON.readTree(answer.body());
+        JsonNode http = null;
+        for (JsonNode span : trace) {
+            if (service(span).equals(ROUTER) && "SERVER".equals(span.path("kind").asText())) {
+                http = span;
+            }
+        }
+        if (http == null || !http.path("parentId").asText().equals(CLIENT_SPAN)
+                || !http.path("name").asText().equalsIgnoreCase("post /v1/chat/completions")) {
+            return "the request's HTTP span (child of the client's) is not there: " + trace;
+        }
+        String httpId = http.path("id").asText();
+        Set<String> under = new HashSet<>();
+        for (JsonNode span : trace) {
+            if (span.path("parentId").asText().equals(httpId)) {
+                under.add(span.path("name").asText());
+            }
+        }
+        if (!under.containsAll(List.of("queue", "admission", "step"))) {
+            return "under the HTTP span: " + under;
+        }
+        if (!"chat".equals(http.path("tags").path("gen_ai.operation.name").asText())) {
+            return "the HTTP span's GenAI tags: " + http.path("tags");
+        }
+        return stepWithRemoteChildren(trace);
     }
 
     /**
