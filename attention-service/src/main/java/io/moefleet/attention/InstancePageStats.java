@@ -17,11 +17,12 @@ package io.moefleet.attention;
  * @param publishesPending  publishes queued or running now
  * @param hotPages          pages held hot now
  * @param hotBytes          their bytes
+ * @param hotPagesEvicted   hot pages evicted to keep within the memory budget
  */
 public record InstancePageStats(int pageTokens, long admitted, long restoredTokens, long hotPagesUsed, long poolPagesFetched,
         long poolMisses, long fetchFailures, long pagesPublished, long publishesPresent, long publishFailures,
-        long publishesDropped, int publishesPending, int hotPages, long hotBytes) {
+        long publishesDropped, int publishesPending, int hotPages, long hotBytes, long hotPagesEvicted) {
 
     /** An instance without a pool, or one that has not served yet. */
-    public static final InstancePageStats NONE = new InstancePageStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    public static final InstancePageStats NONE = new InstancePageStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 }

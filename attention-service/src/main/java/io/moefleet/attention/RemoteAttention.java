@@ -426,7 +426,7 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
     private static InstancePageStats pageStats(PageStats p) {
         return new InstancePageStats(p.getPageTokens(), p.getAdmitted(), p.getRestoredTokens(), p.getHotPagesUsed(),
                 p.getPoolPagesFetched(), p.getPoolMisses(), p.getFetchFailures(), p.getPagesPublished(), p.getPublishesPresent(),
-                p.getPublishFailures(), p.getPublishesDropped(), p.getPublishesPending(), p.getHotPages(), p.getHotBytes());
+                p.getPublishFailures(), p.getPublishesDropped(), p.getPublishesPending(), p.getHotPages(), p.getHotBytes(), p.getHotPagesEvicted());
     }
 
     /** Null when the instance's health check answers SERVING, else what it answered. */

@@ -66,6 +66,8 @@ public final class FleetMetrics implements AutoCloseable {
         registry.register(this::expertLoad);
         registry.register(this::kvPositions);
         registry.register(this::kvPages);
+        registry.register(this::prefixCachePages);
+        registry.register(this::kvEvicted);
         poller.scheduleWithFixedDelay(this::pollKv, 0, KV_POLL.toMillis(), TimeUnit.MILLISECONDS);
     }
 
@@ -96,6 +98,16 @@ public final class FleetMetrics implements AutoCloseable {
         return snapshot.build();
     }
 
+    private GaugeSnapshot kvPages() {
+        GaugeSnapshot.Builder snapshot = GaugeSnapshot.builder().name("moefleet_kv_hot_pages")
+                .help("KV pages each attention instance holds in its memory now");
+        for (InstanceStats instance : kv) {
+            snapshot.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder().value(instance.pages().hotPages())
+                    .labels(Labels.of("instance", instance.address())).build());
+        }
+        return snapshot.build();
+    }
+
     private GaugeSnapshot kvPositions() {
         GaugeSnapshot.Builder snapshot = GaugeSnapshot.builder().name("moefleet_kv_positions")
                 .help("Positions cached by each attention instance's sequences, and how many fit in its memory");
@@ -110,7 +122,7 @@ public final class FleetMetrics implements AutoCloseable {
     }
 
     /** Prefix-cache pages by where admission found them: hot on the instance, in the pool, or not at all. */
-    private CounterSnapshot kvPages() {
+    private CounterSnapshot prefixCachePages() {
         long hot = 0;
         long pool = 0;
         long miss = 0;
@@ -127,6 +139,14 @@ public final class FleetMetrics implements AutoCloseable {
                     .labels(Labels.of("source", (String) source[0])).build());
         }
         return snapshot.build();
+    }
+
+    /** Pages the attention instances dropped from memory to keep within their budgets. */
+    private CounterSnapshot kvEvicted() {
+        long evicted = kv.stream().mapToLong(instance -> instance.pages().hotPagesEvicted()).sum();
+        return CounterSnapshot.builder().name("moefleet_kv_hot_pages_evicted")
+                .help("KV pages the attention instances evicted from their memory (least recently used first)")
+                .dataPoint(CounterSnapshot.CounterDataPointSnapshot.builder().value(evicted).build()).build();
     }
 
     private static int bucket(long tokens) {

@@ -89,6 +89,8 @@ class FleetMetricsTest {
                     "the instance's free KV positions: " + metrics.keySet());
             assertEquals(0.0, metrics.get("moefleet_kv_positions{instance=\"" + instance + "\",state=\"used\"}"), "all released");
             assertTrue(metrics.containsKey("moefleet_prefix_cache_pages_total{source=\"miss\"}"));
+            assertEquals(0.0, metrics.get("moefleet_kv_hot_pages_evicted_total"), "no pool here, so no page was kept or evicted");
+            assertEquals(0.0, metrics.get("moefleet_kv_hot_pages{instance=\"" + instance + "\"}"));
         }
     }
 

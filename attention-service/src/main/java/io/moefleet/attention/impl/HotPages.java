@@ -18,6 +18,7 @@ final class HotPages {
     private final long budgetBytes;
     private final LinkedHashMap<PageKey, KvPage> pages = new LinkedHashMap<>(16, 0.75f, true);
     private long bytes;
+    private long evicted;
 
     HotPages(long budgetBytes) {
         this.budgetBytes = budgetBytes;
@@ -34,6 +35,7 @@ final class HotPages {
         while (bytes > budgetBytes) {
             bytes -= eldest.next().getValue().byteSize();
             eldest.remove();
+            evicted++;
         }
     }
 
@@ -57,6 +59,11 @@ final class HotPages {
             run++;
         }
         return run;
+    }
+
+    /** Pages evicted so far to keep within the budget. */
+    synchronized long evicted() {
+        return evicted;
     }
 
     synchronized int size() {

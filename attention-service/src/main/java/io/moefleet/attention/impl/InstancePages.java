@@ -176,6 +176,7 @@ public final class InstancePages implements AutoCloseable {
                 .setPublishesPending(publisher.pending())
                 .setHotPages(hot.size())
                 .setHotBytes(hot.bytes())
+                .setHotPagesEvicted(hot.evicted())
                 .build();
     }
 
