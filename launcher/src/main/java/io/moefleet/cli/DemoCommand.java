@@ -108,6 +108,7 @@ final class DemoCommand implements Command {
                     tracing.close(telemetry);
                     stopped.countDown();
                 }, "fleet-demo-stop"));
+                stack.stopServicesOnlyWhenClosed();
                 stopped.await();
                 return 0;
             }

@@ -87,6 +87,7 @@ final class ServeCommand implements Command {
             tracing.close(telemetry);
             stopped.countDown();
         }, "fleet-serve-stop"));
+        stack.stopServicesOnlyWhenClosed();
         err.printf("serving %s as '%s' on http://%s:%d after %.1f s (%s); Ctrl-C drains and stops%n", model.getFileName(),
                 settings.servedModelName(), host, stack.router().port(), (System.nanoTime() - start) / 1e9,
                 switch (backend) {

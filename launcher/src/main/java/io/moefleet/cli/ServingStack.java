@@ -160,6 +160,18 @@ final class ServingStack implements AutoCloseable {
         return router;
     }
 
+    /**
+     * Leaves stopping the fleet's services to {@link #drainAndClose}, called from the caller's shutdown hook: at exit
+     * they then serve the requests under way until the drain is over, instead of stopping beside it.
+     */
+    void stopServicesOnlyWhenClosed() {
+        for (AutoCloseable part : parts) {
+            if (part instanceof FleetProcesses fleet) {
+                fleet.keepUntilClosed();
+            }
+        }
+    }
+
     /** New requests get 503, those under way finish within {@code grace}; then everything stops. */
     void drainAndClose(Duration grace) {
         router.drainAndStop(grace);

@@ -288,6 +288,18 @@ public final class FleetProcesses implements AutoCloseable {
         }
     }
 
+    /**
+     * Leaves stopping the services to the caller's own shutdown hook, which drains the API first and then closes this:
+     * without that, this JVM's exit stops them at once, beside the drain, and the requests under way fail.
+     */
+    public void keepUntilClosed() {
+        try {
+            Runtime.getRuntime().removeShutdownHook(stopOnExit);
+        } catch (IllegalStateException | IllegalArgumentException e) {
+            // the JVM is exiting already, or the hook was never registered
+        }
+    }
+
     /** Stops every process (SIGTERM, a grace period, then kill) and waits until each is gone. */
     @Override
     public void close() {

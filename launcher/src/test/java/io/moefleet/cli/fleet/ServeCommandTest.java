@@ -91,4 +91,67 @@ class ServeCommandTest {
         }
         FleetCli.assertNoServiceProcessLeft(serve.pid(), tiny);
     }
+
+    @Test
+    void aStreamUnderWayWhenServeIsStoppedFinishesBeforeTheServicesStop() throws Exception {
+        Path tiny = dir.resolve("tiny");
+        CheckpointWriter.write(Preset.config("tiny"), 5, WeightFormat.BF16, tiny);
+        int port;
+        try (ServerSocket probe = new ServerSocket(0)) {
+            port = probe.getLocalPort();
+        }
+        Path err = dir.resolve("drain.err");
+        Process serve = new ProcessBuilder(FleetCli.command(dir, null, "serve", "--model", tiny.toString(), "--port",
+                Integer.toString(port), "--expert-shards", "2", "--attention-instances", "1", "--kv-members", "1",
+                "--service-threads", "1"))
+                .redirectOutput(dir.resolve("drain.out").toFile()).redirectError(err.toFile()).start();
+        try {
+            HttpClient http = HttpClient.newHttpClient();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            boolean serving = false;
+            while (!serving && System.nanoTime() < deadline && serve.isAlive()) {
+                try {
+                    serving = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health")).build(),
+                            HttpResponse.BodyHandlers.ofString()).statusCode() == 200;
+                } catch (IOException notListeningYet) {
+                    // not bound yet
+                }
+                Thread.sleep(200);
+            }
+            assertTrue(serving, "never served: " + Files.readString(err));
+            HttpResponse<java.io.InputStream> stream = http.send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + port + "/v1/completions")).header("content-type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("""
+                            {"model": "tiny", "prompt": [5, 6, 7, 8], "max_tokens": 400, "temperature": 0, "ignore_eos": true,
+                             "stream": true}""")).build(), HttpResponse.BodyHandlers.ofInputStream());
+            assertEquals(200, stream.statusCode());
+            var lines = new java.io.BufferedReader(new java.io.InputStreamReader(stream.body(), java.nio.charset.StandardCharsets.UTF_8));
+            int events = 0;
+            while (events < 3) {                               // the stream is under way
+                String line = lines.readLine();
+                if (line != null && line.startsWith("data: ")) {
+                    events++;
+                }
+            }
+            serve.destroy();                                   // SIGTERM, as a pod's stop: the API drains
+            String finish = null;
+            boolean done = false;
+            for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+                if (line.equals("data: [DONE]")) {
+                    done = true;
+                } else if (line.startsWith("data: ")) {
+                    var choice = new ObjectMapper().readTree(line.substring(6)).path("choices").path(0);
+                    if (!choice.path("finish_reason").isNull() && !choice.path("finish_reason").isMissingNode()) {
+                        finish = choice.path("finish_reason").asText();
+                    }
+                }
+            }
+            assertTrue(done, "the stream was cut: " + Files.readString(err));
+            assertEquals("length", finish, "all 400 tokens came: the services served until the drain ended");
+            assertTrue(serve.waitFor(60, TimeUnit.SECONDS), "serve did not stop");
+        } finally {
+            serve.destroyForcibly();
+        }
+        FleetCli.assertNoServiceProcessLeft(serve.pid(), tiny);
+    }
 }
