@@ -113,7 +113,11 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
         lastBytesReceived = 0;
         lastSlowestShardNanos = 0;
         lastCallNanos = 0;
-        lastShardCallNanos = new long[shards.size()];
+        if (lastShardCallNanos.length != shards.size()) {
+            lastShardCallNanos = new long[shards.size()];
+        } else {
+            Arrays.fill(lastShardCallNanos, 0);
+        }
         ForwardResponse[] responses = new ForwardResponse[batches.size()];
         List<Integer> failed = new ArrayList<>();
         List<String> reasons = new ArrayList<>();
@@ -171,7 +175,10 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
         return lastSlowestShardNanos;
     }
 
-    /** Per shard, from the last dispatch to the arrival of its answer; 0 for a shard the layer sent nothing. */
+    /**
+     * Per shard, from the last dispatch to the arrival of its answer; 0 for a shard the layer sent nothing. The array is
+     * reused by the next combine: read it before.
+     */
     public long[] lastShardCallNanos() {
         return lastShardCallNanos;
     }

@@ -4,6 +4,7 @@ import io.moefleet.attention.InstancePageStats;
 import io.moefleet.attention.InstanceStats;
 import io.moefleet.attention.RemoteAttention;
 import io.moefleet.model.forward.Routing;
+import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.ClassicHistogramBuckets;
@@ -37,6 +38,7 @@ public final class FleetMetrics implements AutoCloseable {
     private final ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().daemon().name("fleet-metrics-kv").unstarted(r));
     private volatile List<InstanceStats> kv = List.of();
+    private DistributionDataPoint[] shardCalls = new DistributionDataPoint[0];   // the stepping thread's: one per shard
 
     FleetMetrics(ExpertLoad load, RemoteAttention attention) {
         this.load = load;
@@ -53,9 +55,16 @@ public final class FleetMetrics implements AutoCloseable {
 
     /** The last layer call's time on each shard that got tokens (nanoseconds by shard index, 0: none). */
     void recordShardCalls(long[] nanos) {
+        if (shardCalls.length < nanos.length) {
+            DistributionDataPoint[] grown = java.util.Arrays.copyOf(shardCalls, nanos.length);
+            for (int shard = shardCalls.length; shard < nanos.length; shard++) {
+                grown[shard] = expertCallSeconds.labelValues(Integer.toString(shard));
+            }
+            shardCalls = grown;
+        }
         for (int shard = 0; shard < nanos.length; shard++) {
             if (nanos[shard] > 0) {
-                expertCallSeconds.labelValues(Integer.toString(shard)).observe(nanos[shard] / 1e9);
+                shardCalls[shard].observe(nanos[shard] / 1e9);
             }
         }
     }
