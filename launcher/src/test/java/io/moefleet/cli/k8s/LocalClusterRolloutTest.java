@@ -1,9 +1,7 @@
 package io.moefleet.cli.k8s;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -81,8 +79,8 @@ class LocalClusterRolloutTest {
         }
         Path work = dir.resolve("kubelet");
         try (FakeApiServer server = new FakeApiServer();
-             ProcessKubelet kubelet = new ProcessKubelet(server.client, NAMESPACE, models, work, flags("fleet.jvm.flags"),
-                     flags("hazelcast.jvm.flags"))) {
+             ProcessKubelet kubelet = new ProcessKubelet(server.client, NAMESPACE, models, work, LocalControlLoop.buildFlags("fleet.jvm.flags"),
+                     LocalControlLoop.buildFlags("hazelcast.jvm.flags"))) {
             FleetApi api = new FleetApi(server.client);
             createFleet(api, experts);
             // the controller's readers, on the pods' loopback addresses instead of the cluster's names
@@ -95,8 +93,7 @@ class LocalClusterRolloutTest {
             LocalControlLoop loop = new LocalControlLoop(api, NAMESPACE, FLEET, signals, state, shards);
             loop.start(kubelet);
             try {
-                String base = loop.awaitRouter(kubelet);
-                awaitHealth(base, kubelet, loop);
+                String base = loop.awaitServingRouter(kubelet);
 
                 Set<String> phases = ConcurrentHashMap.newKeySet();
                 AtomicBoolean rolledOut = new AtomicBoolean();
@@ -230,29 +227,5 @@ class LocalClusterRolloutTest {
             throw new IOException("the stream ended without [DONE]: " + lines);
         }
         return tokens;
-    }
-
-    private static void awaitHealth(String base, ProcessKubelet kubelet, LocalControlLoop loop) throws Exception {
-        HttpClient http = HttpClient.newHttpClient();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(150);
-        while (System.nanoTime() < deadline) {
-            loop.throwIfFailed(kubelet);
-            try {
-                if (http.send(HttpRequest.newBuilder(URI.create(base + "/health")).timeout(Duration.ofSeconds(5)).build(),
-                        HttpResponse.BodyHandlers.ofString()).statusCode() == 200) {
-                    return;
-                }
-            } catch (IOException notListeningYet) {
-                // the router pod has not bound its port yet
-            }
-            Thread.sleep(300);
-        }
-        fail("the router's health never turned 200; pods:" + kubelet.describe(30));
-    }
-
-    private static List<String> flags(String property) {
-        String flags = System.getProperty(property);
-        assertNotNull(flags, "-D" + property + " (the build passes it to the tests)");
-        return List.of(flags.trim().split("\\s+"));
     }
 }

@@ -109,4 +109,36 @@ public final class LocalControlLoop {
         KubernetesListObject list = (KubernetesListObject) generic.list(namespace).throwsApiException().getObject();
         return new ArrayList<>(list.getItems());
     }
+
+    /** The router's base URL once its {@code /health} answers 200 (within 150 s), the loop's failure thrown if it fails. */
+    public String awaitServingRouter(ProcessKubelet kubelet) throws InterruptedException {
+        String base = awaitRouter(kubelet);
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        String last = "no answer";
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(150);
+        while (System.nanoTime() < deadline) {
+            throwIfFailed(kubelet);
+            try {
+                var answer = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/health"))
+                        .timeout(java.time.Duration.ofSeconds(5)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+                if (answer.statusCode() == 200) {
+                    return base;
+                }
+                last = answer.statusCode() + " " + answer.body();
+            } catch (java.io.IOException notListeningYet) {
+                // the router pod has not bound its port yet
+            }
+            Thread.sleep(300);
+        }
+        throw new AssertionError("the router's health never turned 200 (last: " + last + "); pods:" + kubelet.describe(30));
+    }
+
+    /** The JVM flags the build passes to the tests as {@code -Dproperty}: what the pods' JVMs run with. */
+    public static List<String> buildFlags(String property) {
+        String flags = System.getProperty(property);
+        if (flags == null || flags.isBlank()) {
+            throw new AssertionError("-D" + property + " is not set (the build passes it to the tests)");
+        }
+        return List.of(flags.trim().split("\\s+"));
+    }
 }
