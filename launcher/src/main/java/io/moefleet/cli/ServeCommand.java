@@ -5,6 +5,7 @@ import com.sun.net.httpserver.HttpServer;
 import io.moefleet.cli.fleet.FleetProcesses;
 import io.moefleet.cli.fleet.FleetStartException;
 import io.moefleet.router.RouterService;
+import io.moefleet.router.api.ApiKeys;
 import io.moefleet.router.scheduler.SchedulerLimits;
 import io.opentelemetry.api.OpenTelemetry;
 import java.io.IOException;
@@ -39,6 +40,7 @@ final class ServeCommand implements Command {
     public String usage() {
         return "serve --model DIR --port P [--host H] [--threads T] [--served-model-name NAME] [--max-running N] "
                 + "[--max-waiting N] [--max-queue-wait-s S] [--step-tokens N] "
+                + "[--api-key KEY [--key-rpm N] [--key-concurrency N] | --api-keys FILE] [--open-metrics] "
                 + "(--single-process | --fleet-config DIR [--fleet-startup-s S] | " + FleetOptions.USAGE + ") " + Tracing.USAGE;
     }
 
@@ -143,10 +145,36 @@ final class ServeCommand implements Command {
             return new RouterService.Settings(name, host, port, new SchedulerLimits(maxRunning,
                     args.intValue("max-waiting", Integer.toString(defaults.maxWaiting()), 0),
                     Duration.ofSeconds(args.intValue("max-queue-wait-s", Long.toString(defaults.maxQueueWait().toSeconds()), 1)),
-                    stepTokens));
+                    stepTokens), apiKeys(args));
         } catch (IllegalArgumentException e) {
             throw new UsageException("serve: " + e.getMessage());
         }
+    }
+
+    /**
+     * Who may call the API: {@code --api-key KEY} (with {@code --key-rpm N}, {@code --key-concurrency N}) and/or
+     * {@code --api-keys FILE} (a key per line with its limits); none of them: open. {@code --open-metrics} leaves
+     * {@code /metrics}, {@code /dashboard} and {@code /v1/fleet/...} open when keys are asked for.
+     */
+    static ApiKeys apiKeys(Args args) {
+        String key = args.optional("api-key", null);
+        String file = args.optional("api-keys", null);
+        int rpm = args.intValue("key-rpm", "0", 0);
+        int concurrent = args.intValue("key-concurrency", "0", 0);
+        boolean openMetrics = args.flag("open-metrics");
+        if (key == null && (rpm > 0 || concurrent > 0)) {
+            throw new UsageException("serve: --key-rpm and --key-concurrency go with --api-key (a keys file gives each key its own)");
+        }
+        if (key == null && file == null) {
+            if (openMetrics) {
+                throw new UsageException("serve: --open-metrics goes with --api-key or --api-keys (without keys all is open)");
+            }
+            return ApiKeys.OPEN;
+        }
+        if (key != null && key.isBlank()) {
+            throw new UsageException("serve: --api-key is empty");
+        }
+        return ApiKeys.of(file == null ? null : Path.of(file), key, new ApiKeys.Limits(rpm, concurrent), openMetrics);
     }
 
     /**

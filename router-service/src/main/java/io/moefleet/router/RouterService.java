@@ -3,6 +3,7 @@ package io.moefleet.router;
 import io.moefleet.chat.ChatEncoder;
 import io.moefleet.model.forward.StepChunk;
 import io.moefleet.model.forward.Transformer;
+import io.moefleet.router.api.ApiKeys;
 import io.moefleet.router.api.ApiServer;
 import io.moefleet.router.api.FleetView;
 import io.moefleet.router.api.ServedModel;
@@ -38,7 +39,13 @@ public final class RouterService implements AutoCloseable {
     }
 
     /** What the service runs on and how it is reached. */
-    public record Settings(String servedModelName, String host, int port, SchedulerLimits limits) {}
+    public record Settings(String servedModelName, String host, int port, SchedulerLimits limits, ApiKeys keys) {
+
+        /** An open API: no key asked for. */
+        public Settings(String servedModelName, String host, int port, SchedulerLimits limits) {
+            this(servedModelName, host, port, limits, ApiKeys.OPEN);
+        }
+    }
 
     /**
      * Starts the API over {@code model}, whose checkpoint folder {@code checkpoint} holds the tokenizer and chat
@@ -55,7 +62,7 @@ public final class RouterService implements AutoCloseable {
         fleet.registerMetrics(registry);
         Scheduler scheduler = new Scheduler(model, step, admission, settings.limits(), new SchedulerMetrics(registry, openTelemetry), openTelemetry);
         ApiServer server = new ApiServer(new ServedModel(settings.servedModelName(), model, encoder, scheduler), registry,
-                fleet, openTelemetry);
+                fleet, openTelemetry, settings.keys());
         try {
             int port = server.start(settings.host(), settings.port()).await();
             return new RouterService(encoder, scheduler, server, port);

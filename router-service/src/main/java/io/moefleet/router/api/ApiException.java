@@ -44,6 +44,7 @@ public final class ApiException extends RuntimeException {
     public String anthropicType() {
         return switch (status) {
             case 400, 422 -> "invalid_request_error";
+            case 401 -> "authentication_error";
             case 404 -> "not_found_error";
             case 413 -> "request_too_large";
             case 429 -> "rate_limit_error";

@@ -38,6 +38,7 @@ public final class ApiServer {
     private final ServedModel served;
     private final PrometheusRegistry registry;
     private final FleetView fleet;
+    private final KeyGate gate;
     private final OpenTelemetry openTelemetry;
     private final Tracer tracer;
     private final long bodyLimit;
@@ -56,6 +57,16 @@ public final class ApiServer {
      * @param openTelemetry where each request's span goes ({@link RequestTrace}), the root of its trace
      */
     public ApiServer(ServedModel served, PrometheusRegistry registry, FleetView fleet, OpenTelemetry openTelemetry) {
+        this(served, registry, fleet, openTelemetry, ApiKeys.OPEN);
+    }
+
+    /**
+     * @param fleet the services behind the scheduler: their health and state
+     * @param openTelemetry where each request's span goes ({@link RequestTrace}), the root of its trace
+     * @param keys who may call it ({@link KeyGate}); {@link ApiKeys#OPEN} for anyone
+     */
+    public ApiServer(ServedModel served, PrometheusRegistry registry, FleetView fleet, OpenTelemetry openTelemetry, ApiKeys keys) {
+        this.gate = new KeyGate(keys);
         this.openTelemetry = openTelemetry;
         this.tracer = openTelemetry.getTracer("io.moefleet.router.api");
         this.vertx = Vertx.vertx();
@@ -71,6 +82,7 @@ public final class ApiServer {
     public Future<Integer> start(String host, int port) {
         Router router = Router.router(vertx);
         router.route().handler(this::countRequest);
+        router.route().handler(gate::handle);
         // the fleet page and its files: registered before the request spans, so that viewing it makes no traces
         new DashboardHandler(served.name()).register(router);
         // a span for each POST (a generation, tokenize): probes and scrapes of /health and /metrics make no traces

@@ -33,6 +33,10 @@ final class ApiFixture implements AutoCloseable {
     final int port;
 
     private ApiFixture(Path checkpoint, SchedulerLimits limits) throws Exception {
+        this(checkpoint, limits, ApiKeys.OPEN);
+    }
+
+    private ApiFixture(Path checkpoint, SchedulerLimits limits, ApiKeys keys) throws Exception {
         this.checkpoint = checkpoint;
         this.engine = Engine.open(checkpoint, (done, total) -> { }, 2);
         this.encoder = ChatEncoder.load(checkpoint);
@@ -40,7 +44,7 @@ final class ApiFixture implements AutoCloseable {
         this.metrics = new SchedulerMetrics(registry);
         this.scheduler = new Scheduler(engine.model(), limits, metrics);
         this.served = new ServedModel(MODEL, engine.model(), encoder, scheduler);
-        this.server = new ApiServer(served, registry, () -> true);
+        this.server = new ApiServer(served, registry, () -> true, io.opentelemetry.api.OpenTelemetry.noop(), keys);
         this.port = server.start("127.0.0.1", 0).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
 
@@ -52,6 +56,12 @@ final class ApiFixture implements AutoCloseable {
     static ApiFixture start(Path directory, SchedulerLimits limits) throws Exception {
         writeCheckpoint(directory);
         return new ApiFixture(directory, limits);
+    }
+
+    /** As {@link #start(Path)}, asking callers for one of {@code keys}. */
+    static ApiFixture withKeys(Path directory, ApiKeys keys) throws Exception {
+        writeCheckpoint(directory);
+        return new ApiFixture(directory, SchedulerLimits.DEFAULT, keys);
     }
 
     static void writeCheckpoint(Path directory) throws IOException {
