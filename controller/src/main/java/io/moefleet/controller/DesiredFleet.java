@@ -59,10 +59,17 @@ public final class DesiredFleet {
                     pods(set.getSpec().getTemplate().getSpec(), spec, spec.attention.resources);
                 }
                 case V1StatefulSet set when "kv-cache".equals(component) -> {
+                    V1Container member = set.getSpec().getTemplate().getSpec().getContainers().getFirst();
                     if (spec.kvCache.members != null) {
                         set.getSpec().setReplicas(spec.kvCache.members);
+                        // split-brain protection by a majority, for three members or more
+                        dropArgument(member, "--quorum");
+                        if (spec.kvCache.members >= 3) {
+                            List<String> args = new ArrayList<>(member.getArgs());
+                            args.addAll(List.of("--quorum", Integer.toString(spec.kvCache.members / 2 + 1)));
+                            member.setArgs(args);
+                        }
                     }
-                    V1Container member = set.getSpec().getTemplate().getSpec().getContainers().getFirst();
                     if (spec.kvCache.memoryBudget != null) {
                         replaceArgument(member, "--memory-budget", spec.kvCache.memoryBudget);
                     }
@@ -151,6 +158,15 @@ public final class DesiredFleet {
         }
         args.set(at + 1, value);
         container.setArgs(args);
+    }
+
+    private static void dropArgument(V1Container container, String option) {
+        List<String> args = new ArrayList<>(container.getArgs());
+        int at = args.indexOf(option);
+        if (at >= 0) {
+            args.subList(at, Math.min(at + 2, args.size())).clear();
+            container.setArgs(args);
+        }
     }
 
     /** A spec's free-form part (resources, tolerations) as the client's typed model, through YAML as the API would. */

@@ -42,4 +42,27 @@ class FailoverTest {
             }
         }
     }
+
+    @org.junit.jupiter.api.Test
+    void aMemberCutOffFromTheQuorumTakesNoPage() {
+        try (TestCluster cluster = new TestCluster(3, MemoryBudget.parse("64m")).withQuorum(2).start();
+             KvPool pool = cluster.client(Pages.TOKENS)) {
+            TestCluster.awaitClusterSize(cluster.members.get(0), 3);
+            int[] tokens = Pages.tokens(2 * Pages.TOKENS, 21);
+            List<PageKey> keys = PageKeys.of(Pages.MODEL, tokens, Pages.TOKENS);
+            pool.publish(keys.get(0), Pages.random(0, 0));
+            cluster.members.get(1).terminate();
+            TestCluster.awaitClusterSize(cluster.members.get(0), 2);
+            pool.publish(keys.get(1), Pages.random(1, 1));          // two of three: still a quorum
+            assertEquals(2, pool.longestCachedPrefix(Pages.MODEL, tokens));
+
+            cluster.members.get(2).terminate();                     // one left: a minority must not take writes
+            TestCluster.awaitClusterSize(cluster.members.get(0), 1);
+            RuntimeException refused = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
+                    () -> pool.publish(PageKeys.of(Pages.MODEL, Pages.tokens(Pages.TOKENS, 22), Pages.TOKENS).getFirst(),
+                            Pages.random(2, 2)));
+            assertTrue(String.valueOf(refused).contains("SplitBrainProtection") || String.valueOf(refused.getCause()).contains("SplitBrain"),
+                    String.valueOf(refused));
+        }
+    }
 }

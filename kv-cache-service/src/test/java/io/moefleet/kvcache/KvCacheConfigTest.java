@@ -56,4 +56,21 @@ class KvCacheConfigTest {
                 "$(POD_PORT)", "--memory-budget", "2g", "--kubernetes-dns", "moefleet-kv"));
         assertEquals("--port expects a whole number, got '$(POD_PORT)'", port.getMessage());
     }
+
+    @Test
+    void backupsAndAQuorumGoIntoTheMembersConfiguration() {
+        KvCacheConfig config = KvCacheConfig.fromArgs("--port", "5701", "--memory-budget", "2g", "--kubernetes-dns", "moefleet-kv",
+                "--backups", "2", "--quorum", "2");
+        var hazelcast = io.moefleet.kvcache.impl.MemberConfigs.of(config);
+        var pages = hazelcast.getMapConfig(io.moefleet.kvcache.impl.IMapKvPool.MAP_NAME);
+        assertEquals(2, pages.getBackupCount());
+        assertEquals("kv-quorum", pages.getSplitBrainProtectionName());
+        assertEquals(2, hazelcast.getSplitBrainProtectionConfig("kv-quorum").getMinimumClusterSize());
+        var defaults = io.moefleet.kvcache.impl.MemberConfigs.of(KvCacheConfig.fromArgs("--port", "5701", "--memory-budget", "2g",
+                "--members", "127.0.0.1:5701")).getMapConfig(io.moefleet.kvcache.impl.IMapKvPool.MAP_NAME);
+        assertEquals(1, defaults.getBackupCount(), "one backup by default");
+        assertEquals(null, defaults.getSplitBrainProtectionName(), "no quorum by default");
+        assertThrows(IllegalArgumentException.class, () -> KvCacheConfig.fromArgs("--port", "5701", "--memory-budget", "2g",
+                "--members", "127.0.0.1:5701", "--quorum", "1"));
+    }
 }

@@ -12,6 +12,7 @@ public final class TestCluster implements AutoCloseable {
     public final List<KvCacheMember> members = new ArrayList<>();
     private final MemoryBudget budget;
     private final int partitions;
+    private int quorum;
 
     public TestCluster(int size, MemoryBudget budget) {
         this(size, budget, KvCacheConfig.DEFAULT_PARTITIONS);
@@ -36,10 +37,17 @@ public final class TestCluster implements AutoCloseable {
         }
     }
 
+    /** Members that start from now on protect the pool with a quorum of {@code members}. */
+    TestCluster withQuorum(int members) {
+        this.quorum = members;
+        return this;
+    }
+
     KvCacheConfig config(int member) {
         String address = addresses.get(member);
         int port = Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
-        return new KvCacheConfig(KvCacheConfig.DEFAULT_HOST, port, addresses, budget, name, partitions);
+        return new KvCacheConfig(KvCacheConfig.DEFAULT_HOST, port, addresses, null, budget, name, partitions,
+                KvCacheConfig.DEFAULT_BACKUPS, quorum);
     }
 
     /** Waits (up to 30 s) until {@code member} sees {@code size} members. */

@@ -9,10 +9,14 @@ import com.hazelcast.config.MapConfig;
 import com.hazelcast.config.MaxSizePolicy;
 import com.hazelcast.config.NetworkConfig;
 import com.hazelcast.config.RestEndpointGroup;
+import com.hazelcast.config.SplitBrainProtectionConfig;
 import io.moefleet.kvcache.KvCacheConfig;
 
 /** A pool member's Hazelcast configuration. */
 public final class MemberConfigs {
+
+    /** The split-brain protection of the pages map: reads and writes only with a quorum of members. */
+    static final String QUORUM = "kv-quorum";
 
     private MemberConfigs() {
     }
@@ -42,20 +46,25 @@ public final class MemberConfigs {
         // /hazelcast/health/ready and /hazelcast/health/node-state on the member's port: the pods' probes
         network.getRestApiConfig().setEnabled(true).enableGroups(RestEndpointGroup.HEALTH_CHECK);
 
-        config.addMapConfig(pages(settings.memoryBudget().mebibytes()));
+        MapConfig pages = pages(settings.memoryBudget().mebibytes(), settings.backups());
+        if (settings.quorum() >= 2) {
+            config.addSplitBrainProtectionConfig(new SplitBrainProtectionConfig(QUORUM, true, settings.quorum()));
+            pages.setSplitBrainProtectionName(QUORUM);
+        }
+        config.addMapConfig(pages);
         return config;
     }
 
     /**
-     * Backup count 1 (synchronous: a publish returns once two members hold the page); BINARY, since pages are only
+     * {@code backups} synchronous backups (1 by default: a publish returns once two members hold the page); BINARY, since pages are only
      * ever stored and shipped, never read on a member; LRU eviction by USED_HEAP_SIZE, which compares the bytes this
      * member's entries take (owned and backup pages alike) with the budget, so one budget holds for any model's page
      * size. Hazelcast takes the victim from the partition being written, sampling its entries, and takes the new page
      * itself only when it is alone there: hence few partitions (see {@link KvCacheConfig#partitions()}).
      */
-    private static MapConfig pages(int budgetMebibytes) {
+    private static MapConfig pages(int budgetMebibytes, int backups) {
         return new MapConfig(IMapKvPool.MAP_NAME)
-                .setBackupCount(1)
+                .setBackupCount(backups)
                 .setAsyncBackupCount(0)
                 .setInMemoryFormat(InMemoryFormat.BINARY)
                 .setStatisticsEnabled(true)
