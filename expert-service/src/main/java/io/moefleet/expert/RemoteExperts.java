@@ -35,19 +35,32 @@ import java.util.concurrent.TimeUnit;
  * The router's side of the expert shards: routed experts computed on remote shards. Per layer per step it picks one
  * replica for each (token, expert) (replica {@code (step + expert) mod replicas}: an expert's tokens of one step meet
  * on one shard, and successive steps rotate over its replicas), sends one Forward per shard that has tokens, to all
- * shards at once, each call under a deadline, then adds the partial sums in shard-index order. A shard that does not
- * answer fails the step with an {@link ExpertShardException} naming it and its address; the other shards' channels are
- * left as they are. Not thread-safe: one step at a time, as the model that calls it.
+ * shards at once, each call under a deadline, then adds the partial sums in shard-index order.
+ *
+ * <p>A shard that fails or misses its deadline is marked down and its call is sent again, within the same step, to a
+ * replica holding every expert the call asked for: the same experts over the same tokens in the same order give the
+ * same partial sums, added in the same place, so the retried step's output is bitwise an undisturbed one's. Later steps
+ * send the down shard's calls whole to such a replica (bitwise too) until its health check answers SERVING again; only
+ * when no replica holds all of a call's experts are its experts spread over their replicas (correct tokens, sums
+ * grouped differently). With no replica up for an expert, the step fails with an {@link ExpertShardException} naming the
+ * shards and experts. Not thread-safe: one step at a time, as the model that calls it.
  */
 public final class RemoteExperts implements ExpertBackend, AutoCloseable {
 
     private static final Duration HEALTH_POLL = Duration.ofMillis(50);
+    /** How often a shard marked down is asked whether it serves again. */
+    private static final Duration HEALTH_RECHECK = Duration.ofSeconds(1);
 
     private final ExpertPlacement placement;
     private final int[] moeLayers;
     private final int hidden;
     private final List<Shard> shards;
     private long[] dispatches = new long[0];
+    private final boolean[] down;                 // shards routed around until their health returns
+    private final java.util.concurrent.atomic.AtomicIntegerArray recovered;   // set by the health watch, read at dispatch
+    private final java.util.concurrent.ScheduledExecutorService healthWatch = java.util.concurrent.Executors
+            .newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("expert-health-watch").unstarted(r));
+    private final java.util.concurrent.atomic.AtomicLong retries = new java.util.concurrent.atomic.AtomicLong();
     private long lastBytesSent;
     private long lastBytesReceived;
     private long lastSlowestShardNanos;
@@ -88,6 +101,8 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
                     ExpertServiceGrpc.newBlockingStub(channel), HealthGrpc.newBlockingStub(channel)));
         }
         this.shards = List.copyOf(opened);
+        this.down = new boolean[shards.size()];
+        this.recovered = new java.util.concurrent.atomic.AtomicIntegerArray(shards.size());
     }
 
     /** Sends every shard its tokens at once; the combine waits for all of them and adds their sums in shard order. */
@@ -95,21 +110,36 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
     public Combine dispatch(int layer, float[][] xs, int n, Routing[] routings) {
         long dispatchedAt = System.nanoTime();   // the split (the requests' bytes) is part of the dispatch
         long step = nextStep(layer);
+        takeBackRecovered();
         List<ShardBatch> batches = ShardBatch.split(placement, layer, step, xs, n, routings, hidden);
+        int[] targets = targets(batches);
+        if (targets == null) {
+            // a down shard's call has no single replica to take it whole: route each expert to a replica that is up
+            // (correct, but the partial sums group differently: not bitwise the undisturbed step's)
+            try {
+                batches = ShardBatch.split(placement, layer, step, xs, n, routings, hidden, down);
+            } catch (IllegalStateException noReplicaUp) {
+                throw new ExpertShardException("layer " + layer + ", step " + step + ": " + noReplicaUp.getMessage() + "; shards down: "
+                        + downShards(), downShards());
+            }
+            targets = batches.stream().mapToInt(ShardBatch::shard).toArray();
+        }
         List<ListenableFuture<Answer>> calls = new ArrayList<>(batches.size());
-        for (ShardBatch batch : batches) {
-            calls.add(Futures.transform(shards.get(batch.shard()).calls().forward(batch.request()),
+        for (int i = 0; i < batches.size(); i++) {
+            calls.add(Futures.transform(shards.get(targets[i]).calls().forward(batches.get(i).request()),
                     response -> new Answer(response, System.nanoTime()), MoreExecutors.directExecutor()));
         }
         lastBytesSent = 0;
         for (ShardBatch batch : batches) {
             lastBytesSent += batch.request().getSerializedSize();   // memoised: the marshaller computed it already
         }
-        return out -> combine(layer, step, dispatchedAt, batches, calls, out);
+        int[] sentTo = targets;
+        List<ShardBatch> sent = batches;
+        return out -> combine(layer, step, dispatchedAt, sent, sentTo, calls, out);
     }
 
-    private void combine(int layer, long step, long dispatchedAt, List<ShardBatch> batches, List<ListenableFuture<Answer>> calls,
-            float[][] out) {
+    private void combine(int layer, long step, long dispatchedAt, List<ShardBatch> batches, int[] targets,
+            List<ListenableFuture<Answer>> calls, float[][] out) {
         lastBytesReceived = 0;
         lastSlowestShardNanos = 0;
         lastCallNanos = 0;
@@ -122,7 +152,7 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
         List<Integer> failed = new ArrayList<>();
         List<String> reasons = new ArrayList<>();
         for (int i = 0; i < calls.size(); i++) {
-            Shard shard = shards.get(batches.get(i).shard());
+            Shard shard = shards.get(targets[i]);
             try {
                 Answer answer = calls.get(i).get();   // bounded by the call's deadline
                 responses[i] = answer.response();
@@ -137,8 +167,18 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
                             + expected + " expected");
                 }
             } catch (ExecutionException e) {
+                String reason = describe(shard) + " " + CallFailures.describe(Status.fromThrowable(e.getCause()));
+                markDown(shard.index());
+                List<String> retryNotes = new ArrayList<>();
+                ForwardResponse retried = retryOnReplica(batches.get(i), shard.index(), retryNotes, reason);
+                if (retried != null) {
+                    responses[i] = retried;   // in the failed call's place: the combine order is unchanged
+                    lastBytesReceived += retried.getSerializedSize();
+                    continue;
+                }
                 failed.add(shard.index());
-                reasons.add(describe(shard) + " " + CallFailures.describe(Status.fromThrowable(e.getCause())));
+                reasons.add(reason);
+                reasons.addAll(retryNotes);
             } catch (InterruptedException e) {
                 calls.forEach(call -> call.cancel(true));
                 Thread.currentThread().interrupt();
@@ -152,6 +192,118 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
         for (int i = 0; i < batches.size(); i++) {
             FloatRows.addInto(responses[i].getPartialSums(), batches.get(i).rows(), out, hidden);
         }
+    }
+
+    /**
+     * The failed call of {@code batch} sent again to a replica that holds all its experts and is up, in ascending shard
+     * order, each one that fails marked down too; null when none answers ({@code reasons} then says why).
+     */
+    private ForwardResponse retryOnReplica(ShardBatch batch, int failedShard, List<String> reasons, String firstFailure) {
+        boolean anyReplica = false;
+        for (Shard replica : shards) {
+            if (replica.index() == failedShard || !batch.answerableBy(placement, replica.index())) {
+                continue;
+            }
+            anyReplica = true;
+            if (down[replica.index()]) {
+                continue;
+            }
+            try {
+                ForwardResponse response = replica.calls().forward(batch.request()).get();   // bounded by the deadline
+                long expected = FloatRows.byteSize(batch.rows().length, hidden);
+                if (response.getPartialSums().size() == expected) {
+                    retries.incrementAndGet();
+                    System.getLogger(RemoteExperts.class.getName()).log(System.Logger.Level.WARNING, firstFailure
+                            + "; its call went to " + describe(replica) + " instead");
+                    return response;
+                }
+            } catch (ExecutionException e) {
+                reasons.add("retry: " + describe(replica) + " " + CallFailures.describe(Status.fromThrowable(e.getCause())));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return null;
+            }
+            markDown(replica.index());
+        }
+        if (anyReplica) {
+            reasons.add("no replica holding all of " + describe(shards.get(failedShard)) + "'s experts of this call is up");
+        }
+        return null;
+    }
+
+    /**
+     * Where each batch goes: its own shard, or for a shard that is down the first replica that is up and holds every
+     * expert the batch asks for, so that the batch is computed whole (bitwise as on its own shard); null when a down
+     * shard's batch has no such replica.
+     */
+    private int[] targets(List<ShardBatch> batches) {
+        int[] targets = new int[batches.size()];
+        for (int i = 0; i < batches.size(); i++) {
+            ShardBatch batch = batches.get(i);
+            targets[i] = batch.shard();
+            if (down[batch.shard()]) {
+                targets[i] = -1;
+                for (int s = 0; s < shards.size() && targets[i] < 0; s++) {
+                    if (!down[s] && batch.answerableBy(placement, s)) {
+                        targets[i] = s;
+                    }
+                }
+                if (targets[i] < 0) {
+                    return null;
+                }
+            }
+        }
+        return targets;
+    }
+
+    /** Routes around {@code shard} until its health check answers SERVING; the watch then hands it back. */
+    private void markDown(int shard) {
+        if (down[shard]) {
+            return;
+        }
+        down[shard] = true;
+        healthWatch.schedule(() -> watchHealth(shard), HEALTH_RECHECK.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void watchHealth(int shard) {
+        Shard watched = shards.get(shard);
+        watched.channel().resetConnectBackoff();
+        if (healthProblem(watched, System.nanoTime() + Duration.ofSeconds(1).toNanos()) == null) {
+            recovered.set(shard, 1);
+        } else if (!healthWatch.isShutdown()) {
+            healthWatch.schedule(() -> watchHealth(shard), HEALTH_RECHECK.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** Shards the health watch found serving again are used from this dispatch on. On the stepping thread. */
+    private void takeBackRecovered() {
+        for (int s = 0; s < down.length; s++) {
+            if (down[s] && recovered.getAndSet(s, 0) == 1) {
+                down[s] = false;
+                System.getLogger(RemoteExperts.class.getName()).log(System.Logger.Level.INFO, describe(shards.get(s))
+                        + " serves again: routed to");
+            }
+        }
+    }
+
+    private List<Integer> downShards() {
+        List<Integer> all = new ArrayList<>();
+        for (int s = 0; s < down.length; s++) {
+            if (down[s]) {
+                all.add(s);
+            }
+        }
+        return all;
+    }
+
+    /** Calls sent again to a replica since the router started (a shard failed or missed its deadline). */
+    public long retries() {
+        return retries.get();
+    }
+
+    /** The shards routed around now. Thread-safe enough for reports: a snapshot of the stepping thread's view. */
+    public List<Integer> shardsDown() {
+        return downShards();
     }
 
     /**
@@ -276,6 +428,7 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
     /** Shuts every channel down. */
     @Override
     public void close() {
+        healthWatch.shutdownNow();
         shards.forEach(shard -> shard.channel().shutdownNow());
         try {
             for (Shard shard : shards) {

@@ -20,6 +20,17 @@ public record ShardBatch(int shard, int[] rows, ForwardRequest request) {
      */
     public static List<ShardBatch> split(ExpertPlacement placement, int layer, long step, float[][] xs, int n,
             Routing[] routings, int hidden) {
+        return split(placement, layer, step, xs, n, routings, hidden, new boolean[placement.shards()]);
+    }
+
+    /**
+     * As above, the shards marked {@code down} routed around: an expert's tokens go to the first of its replicas, from
+     * its turn on, that is up.
+     *
+     * @throws IllegalStateException naming the experts that have no replica up (a message for the caller to wrap)
+     */
+    public static List<ShardBatch> split(ExpertPlacement placement, int layer, long step, float[][] xs, int n,
+            Routing[] routings, int hidden, boolean[] down) {
         int shards = placement.shards();
         int[][] rows = new int[shards][n];
         int[] rowCount = new int[shards];
@@ -34,8 +45,7 @@ public record ShardBatch(int shard, int[] rows, ForwardRequest request) {
             float[] weights = routings[t].weights();
             for (int k = 0; k < experts.length; k++) {
                 int e = experts[k];
-                int replica = (int) Math.floorMod(step + e, (long) placement.replicas(layer, e));
-                int s = placement.shardOf(layer, e, replica);
+                int s = upReplica(placement, layer, e, step, down);
                 if (current[s] == null) {
                     current[s] = TokenExperts.newBuilder();
                     tokens.get(s).add(current[s]);
@@ -59,5 +69,35 @@ public record ShardBatch(int shard, int[] rows, ForwardRequest request) {
             batches.add(new ShardBatch(s, shardRows, request.build()));
         }
         return batches;
+    }
+
+    /** The shard for {@code expert}'s tokens: its replica {@code (step + expert) mod replicas}, else the next one up. */
+    private static int upReplica(ExpertPlacement placement, int layer, int expert, long step, boolean[] down) {
+        int replicas = placement.replicas(layer, expert);
+        int turn = (int) Math.floorMod(step + expert, (long) replicas);
+        for (int k = 0; k < replicas; k++) {
+            int shard = placement.shardOf(layer, expert, (turn + k) % replicas);
+            if (!down[shard]) {
+                return shard;
+            }
+        }
+        StringBuilder holders = new StringBuilder();
+        for (int r = 0; r < replicas; r++) {
+            holders.append(r == 0 ? "" : ", ").append(placement.shardOf(layer, expert, r));
+        }
+        throw new IllegalStateException("layer " + layer + " expert " + expert + " has no replica up (held by shard(s) " + holders
+                + ", all down)");
+    }
+
+    /** Whether {@code shard} holds every expert this batch asks for, in {@code layer}: it can answer it in this one's place. */
+    public boolean answerableBy(ExpertPlacement placement, int shard) {
+        for (var token : request.getTokensList()) {
+            for (int expert : token.getExpertsList()) {
+                if (!placement.holds(shard, request.getLayer(), expert)) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 }

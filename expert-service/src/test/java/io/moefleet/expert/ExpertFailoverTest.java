@@ -1,0 +1,106 @@
+package io.moefleet.expert;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.moefleet.model.GoldenData;
+import io.moefleet.model.KnifeEdges;
+import io.moefleet.model.forward.Sequence;
+import io.moefleet.model.forward.StepChunk;
+import io.opentelemetry.api.OpenTelemetry;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Every routed expert on two shards: a shard that dies loses no step. Its call goes again to a replica within the same
+ * step (bitwise the undisturbed step's logits), later steps route around it, and it is used again once it serves.
+ */
+@Timeout(120)
+class ExpertFailoverTest {
+
+    private static final Path MODEL = GoldenData.checkpoint("tiny-k2");
+    /** Four shards, each expert on two: shards 0 and 2 hold experts 0-7, shards 1 and 3 experts 8-15. */
+    private static final ExpertPlacement TWO_REPLICAS = ExpertPlacement.spread(16, 4, 2);
+
+    @Test
+    void aDeadShardsCallGoesToAReplicaWithinTheStepAndTheLogitsAreBitwiseTheUndisturbedOnes() {
+        GoldenData.Case golden = GoldenData.forwardCase("tiny-k2");
+        float[][] undisturbed;
+        float[] undisturbedNext;
+        try (LocalFleet fleet = LocalFleet.start(MODEL, TWO_REPLICAS)) {
+            undisturbed = fleet.logits(golden.inputIds());
+            undisturbedNext = nextStep(fleet, golden);
+        }
+        try (LocalFleet fleet = LocalFleet.start(MODEL, TWO_REPLICAS)) {
+            fleet.servers.get(1).stop();
+            float[][] retried = fleet.logits(golden.inputIds());   // the same step numbers: the same calls, one of them retried
+            assertEquals(undisturbed.length, retried.length);
+            for (int t = 0; t < undisturbed.length; t++) {
+                assertArrayEquals(undisturbed[t], retried[t], "position " + t + ": not bitwise the undisturbed step");
+            }
+            assertTrue(fleet.experts.retries() > 0, "a call was sent again");
+            assertEquals(List.of(1), fleet.experts.shardsDown());
+            // the next step sends the down shard's calls whole to its replica: bitwise still
+            assertArrayEquals(undisturbedNext, nextStep(fleet, golden), "the step after the failure is not bitwise the undisturbed one");
+
+            // later steps route around it, and a greedy run gives the golden tokens
+            assertArrayEquals(golden.greedy(), KnifeEdges.greedy(fleet.model, golden.prompt(), golden.greedy().length).greedy());
+        }
+    }
+
+    /** A prompt step then one decode step on a new sequence: the decode step's logits. */
+    private static float[] nextStep(LocalFleet fleet, GoldenData.Case golden) {
+        Sequence sequence = fleet.model.newSequence();
+        fleet.model.step(List.of(StepChunk.next(sequence, golden.prompt(), false)));
+        return fleet.model.step(List.of(StepChunk.next(sequence, new int[] {golden.greedy()[0]}, false))).getFirst()[0];
+    }
+
+    @Test
+    void aShardThatServesAgainIsUsedAgain() throws Exception {
+        GoldenData.Case golden = GoldenData.forwardCase("tiny-k2");
+        try (LocalFleet fleet = LocalFleet.start(MODEL, TWO_REPLICAS)) {
+            int port = fleet.servers.get(3).port();
+            fleet.servers.get(3).stop();
+            Sequence sequence = fleet.model.newSequence();
+            fleet.model.step(List.of(StepChunk.next(sequence, golden.prompt(), false)));
+            assertEquals(List.of(3), fleet.experts.shardsDown());
+
+            ExpertServer again = new ExpertServer(new ShardSettings(MODEL, TWO_REPLICAS, 3, port, 1), OpenTelemetry.noop()).start();
+            try {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                int token = golden.greedy()[0];
+                while (!fleet.experts.shardsDown().isEmpty() && System.nanoTime() < deadline) {
+                    fleet.model.step(List.of(StepChunk.next(sequence, new int[] {token}, false)));
+                    Thread.sleep(200);
+                }
+                assertEquals(List.of(), fleet.experts.shardsDown(), "the shard serves again but is still routed around");
+                fleet.model.step(List.of(StepChunk.next(sequence, new int[] {token}, false)));
+                fleet.model.step(List.of(StepChunk.next(sequence, new int[] {token}, false)));
+                assertTrue(fleet.experts.stats().get(3).calls() > 0, "the shard that came back got calls");
+            } finally {
+                again.stop();
+            }
+        }
+    }
+
+    @Test
+    void withBothReplicasOfAnExpertDownTheStepFailsNamingThem() {
+        GoldenData.Case golden = GoldenData.forwardCase("tiny-k2");
+        try (LocalFleet fleet = LocalFleet.start(MODEL, TWO_REPLICAS)) {
+            fleet.servers.get(0).stop();
+            fleet.servers.get(2).stop();
+            ExpertShardException failure = assertThrows(ExpertShardException.class, () -> fleet.logits(golden.inputIds()));
+            assertTrue(failure.failedShards().contains(0) || failure.failedShards().contains(2), failure.getMessage());
+            assertTrue(failure.getMessage().contains("no replica holding all of expert shard"), failure.getMessage());
+            ExpertShardException next = assertThrows(ExpertShardException.class, () -> fleet.logits(golden.inputIds()));
+            assertTrue(next.getMessage().matches("(?s).*expert \\d+ has no replica up \\(held by shard\\(s\\) 0, 2, all down\\).*"),
+                    next.getMessage());
+            assertEquals(List.of(0, 2), next.failedShards());
+        }
+    }
+}
