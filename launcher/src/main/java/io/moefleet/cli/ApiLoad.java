@@ -67,7 +67,13 @@ final class ApiLoad {
                 percentile(tpot, 50), percentile(tpot, 99), wall);
     }
 
-    private record Timing(long tokens, double ttftMs, double tpotMs) {}
+    /** One request: its output tokens, time to first token and time per output token. */
+    record Timing(long tokens, double ttftMs, double tpotMs) {}
+
+    /** One streamed request, through {@code client}, of a fresh prompt of {@code promptTokens} ids drawn from {@code seed}. */
+    Timing once(HttpClient client, int promptTokens, int outputTokens, long seed) throws IOException, InterruptedException {
+        return stream(client, new SplittableRandom(seed).ints(promptTokens, 1, vocabSize).toArray(), outputTokens);
+    }
 
     private Timing stream(HttpClient client, int[] prompt, int outputTokens) throws IOException, InterruptedException {
         String body = JSON.writeValueAsString(Map.of("model", model, "prompt", Arrays.stream(prompt).boxed().toList(),
@@ -109,7 +115,7 @@ final class ApiLoad {
         }
     }
 
-    private static double percentile(double[] sorted, int p) {
+    static double percentile(double[] sorted, int p) {
         int index = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
         return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
     }

@@ -29,7 +29,7 @@ final class BenchCommand implements Command {
 
     @Override
     public java.util.Set<String> switches() {
-        return java.util.Set.of("json", "fleet", "api", "single-process");
+        return java.util.Set.of("json", "fleet", "api", "soak", "single-process");
     }
 
     @Override
@@ -37,6 +37,8 @@ final class BenchCommand implements Command {
         return "bench --model DIR [--threads T] [--quantize q8] [--batch B] [--json] "
                 + "| --fleet [--batch 1,8,32] [--warm-up-steps 128] [--steps 64] [--floor-calls 2000] " + FleetOptions.USAGE
                 + " | --api [--concurrency 1,8,16,32] [--prompt-tokens 128] [--output-tokens 64] [--max-running N] "
+                + "(--single-process | " + FleetOptions.USAGE + ")"
+                + " | --soak [--concurrency 64] [--minutes 10] [--report-every-s 60] [--prompt-tokens 128] [--output-tokens 64] "
                 + "(--single-process | " + FleetOptions.USAGE + ")";
     }
 
@@ -50,6 +52,9 @@ final class BenchCommand implements Command {
         }
         if (args.flag("api")) {
             return runApi(args, model, threads, json, out, err);
+        }
+        if (args.flag("soak")) {
+            return runSoak(args, model, threads, out, err);
         }
         int batch = args.intValue("batch", "1", 1);
         ModelWeights.Quantize quantize = ModelWeights.Quantize.parse(args.optional("quantize", "none"));
@@ -158,6 +163,45 @@ final class BenchCommand implements Command {
             }
         }
         return 0;
+    }
+
+    /**
+     * Serves the model and runs {@link Soak}: {@code --concurrency} streaming clients back to back for
+     * {@code --minutes}; exit code 1 when a request failed.
+     */
+    private static int runSoak(Args args, Path model, int threads, PrintStream out, PrintStream err) throws Exception {
+        int concurrency = args.intValue("concurrency", "64", 1);
+        double minutes;
+        try {
+            minutes = Double.parseDouble(args.optional("minutes", "10"));
+        } catch (NumberFormatException e) {
+            throw new UsageException("bench: --minutes must be a number, got '" + args.optional("minutes", "10") + "'");
+        }
+        if (!(minutes > 0)) {
+            throw new UsageException("bench: --minutes must be above 0");
+        }
+        int reportEvery = args.intValue("report-every-s", "60", 1);
+        int promptTokens = args.intValue("prompt-tokens", "128", 1);
+        int outputTokens = args.intValue("output-tokens", "64", 1);
+        boolean singleProcess = args.flag("single-process");
+        FleetLayout layout = singleProcess ? null : FleetOptions.layout("bench", args, model);
+        RouterService.Settings settings = ServeCommand.settings(args, model, "127.0.0.1", 0);
+        OpenTelemetry telemetry = RouterTelemetry.open("bench", args);
+        args.rejectUnknown();
+        ServingStack stack;
+        try {
+            stack = ServingStack.start(model, layout, threads, settings, telemetry, err, () -> { });
+        } catch (FleetStartException e) {
+            err.println("soak: " + e.getMessage());
+            return 1;
+        }
+        try (stack) {
+            int vocab = ModelConfig.read(model.resolve("config.json")).vocabSize();
+            ApiLoad load = new ApiLoad(URI.create("http://127.0.0.1:" + stack.router().port()), settings.servedModelName(), vocab);
+            Soak.Report report = new Soak(load, stack.processes()).run(concurrency,
+                    java.time.Duration.ofMillis((long) (minutes * 60_000)), reportEvery, promptTokens, outputTokens, out, err);
+            return report.errors() == 0 ? 0 : 1;
+        }
     }
 
     /** Comma-separated batch sizes, e.g. {@code 1,8,32}. */

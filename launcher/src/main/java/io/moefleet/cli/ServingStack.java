@@ -160,6 +160,18 @@ final class ServingStack implements AutoCloseable {
         return router;
     }
 
+    /** Every process serving: this one (the router) first, then the fleet's services by name, with their pids. */
+    java.util.Map<String, Long> processes() {
+        java.util.Map<String, Long> all = new java.util.LinkedHashMap<>();
+        all.put("router", ProcessHandle.current().pid());
+        for (AutoCloseable part : parts) {
+            if (part instanceof FleetProcesses fleet) {
+                all.putAll(fleet.pids());
+            }
+        }
+        return all;
+    }
+
     /**
      * Leaves stopping the fleet's services to {@link #drainAndClose}, called from the caller's shutdown hook: at exit
      * they then serve the requests under way until the drain is over, instead of stopping beside it.

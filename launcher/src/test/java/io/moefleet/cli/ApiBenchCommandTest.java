@@ -50,4 +50,20 @@ class ApiBenchCommandTest {
         }
         assertTrue(printed.contains("concurrency"), printed);
     }
+
+    @Test
+    void soakReportsEachIntervalAndTheLiveHeapOfEveryProcess() throws Exception {
+        Path tiny = dir.resolve("tiny-soak");
+        CheckpointWriter.write(Preset.config("tiny"), 11, WeightFormat.BF16, tiny);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = Main.run(new String[] {"bench", "--model", tiny.toString(), "--soak", "--single-process", "--concurrency", "4",
+                "--minutes", "0.1", "--report-every-s", "2", "--prompt-tokens", "12", "--output-tokens", "5", "--threads", "1"},
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        String printed = out.toString(StandardCharsets.UTF_8);
+        assertEquals(0, code, err.toString(StandardCharsets.UTF_8) + printed);
+        List<String> intervals = printed.lines().filter(line -> line.matches("\\s+\\d+\\.\\d+\\s+\\d+\\s+0\\s+.*")).toList();
+        assertTrue(intervals.size() >= 2, "an interval line every 2 s, no errors: " + printed);
+        assertTrue(printed.matches("(?s).*soak: \\d+ requests, 0 errors; live heap .*: router \\d+ -> \\d+.*"), printed);
+    }
 }

@@ -281,6 +281,17 @@ public final class FleetProcesses implements AutoCloseable {
         return List.copyOf(attentionAddresses);
     }
 
+    /** Each service process's pid, by its name (expert-0, attention-0, kv-0, ...). */
+    public java.util.Map<String, Long> pids() {
+        java.util.Map<String, Long> pids = new java.util.LinkedHashMap<>();
+        synchronized (processes) {
+            for (ServiceProcess service : processes) {
+                pids.put(service.name(), service.process().pid());
+            }
+        }
+        return pids;
+    }
+
     /** Whether every service process is still running (what the API's health endpoint reports). */
     public boolean allRunning() {
         synchronized (processes) {
