@@ -12,12 +12,18 @@ import java.util.regex.Pattern;
  * scales copied at load, activations, latent caches and gRPC buffers. The rule: a floor of 256 MiB, plus the bytes of
  * the tensors the process serves (an expert shard: its routed experts' tensors; an attention instance: every layer's
  * {@code self_attn} tensors, plus the memory its hot KV pages may take), so that even a process that copied all its
- * tensors to the heap fits. A KV member: the floor plus twice its memory budget (its own pages and the backups of
- * another member's).
+ * tensors to the heap fits; an attention instance also gets {@link #KV_CACHE_BYTES} for the latent caches of the
+ * sequences it holds (what it reports as its KV capacity, which the fleet controller scales attention instances on). A
+ * KV member: the floor plus twice its memory budget (its own pages and the backups of another member's).
  */
 final class HeapBounds {
 
     static final long FLOOR = 256L << 20;
+    /**
+     * The latent caches an attention instance may hold: 1 GiB holds, for example, 64 sequences of 192 positions of
+     * the small preset several times over; a soak of 64 streams ran out of heap without it.
+     */
+    static final long KV_CACHE_BYTES = 1L << 30;
 
     private static final Pattern EXPERT = Pattern.compile("^model\\.layers\\.(\\d+)\\.mlp\\.experts\\.(\\d+)\\.");
     private static final Pattern ATTENTION = Pattern.compile("^model\\.layers\\.\\d+\\.self_attn\\.");
@@ -42,7 +48,7 @@ final class HeapBounds {
     long attentionInstance(long hotPageBytes) {
         long bytes = tensors.values().stream().filter(t -> ATTENTION.matcher(t.name()).find())
                 .mapToLong(t -> t.data().byteSize()).sum();
-        return FLOOR + bytes + hotPageBytes;
+        return FLOOR + bytes + hotPageBytes + KV_CACHE_BYTES;
     }
 
     static long kvMember(long memoryBudget) {
