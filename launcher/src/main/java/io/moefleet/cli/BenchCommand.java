@@ -127,20 +127,12 @@ final class BenchCommand implements Command {
         int promptTokens = args.intValue("prompt-tokens", "128", 1);
         int outputTokens = args.intValue("output-tokens", "64", 1);
         boolean singleProcess = args.flag("single-process");
-        FleetLayout layout = singleProcess ? null : FleetOptions.layout("bench", args, model);
-        RouterService.Settings settings = ServeCommand.settings(args, model, "127.0.0.1", 0);
-        OpenTelemetry telemetry = RouterTelemetry.open("bench", args);
-        args.rejectUnknown();
-        ServingStack stack;
-        try {
-            stack = ServingStack.start(model, layout, threads, settings, telemetry, err, () -> { });
-        } catch (FleetStartException e) {
-            err.println("api bench: " + e.getMessage());
+        Served served = serve(args, model, threads, singleProcess, "api bench", err);
+        if (served == null) {
             return 1;
         }
-        try (stack) {
-            int vocab = ModelConfig.read(model.resolve("config.json")).vocabSize();
-            ApiLoad load = new ApiLoad(URI.create("http://127.0.0.1:" + stack.router().port()), settings.servedModelName(), vocab);
+        try (ServingStack stack = served.stack()) {
+            ApiLoad load = served.load();
             err.println("warming up (" + Math.min(8, levels.getLast()) + " requests, not counted)");
             load.run(Math.min(8, levels.getLast()), promptTokens, outputTokens, 0);
             out.printf("%s: %d-token prompts (token ids), %d output tokens each (ignore_eos), streamed%n",
@@ -183,7 +175,22 @@ final class BenchCommand implements Command {
         int reportEvery = args.intValue("report-every-s", "60", 1);
         int promptTokens = args.intValue("prompt-tokens", "128", 1);
         int outputTokens = args.intValue("output-tokens", "64", 1);
-        boolean singleProcess = args.flag("single-process");
+        Served served = serve(args, model, threads, args.flag("single-process"), "soak", err);
+        if (served == null) {
+            return 1;
+        }
+        try (ServingStack stack = served.stack()) {
+            Soak.Report report = new Soak(served.load(), stack.processes()).run(concurrency,
+                    java.time.Duration.ofMillis((long) (minutes * 60_000)), reportEvery, promptTokens, outputTokens, out, err);
+            return report.errors() == 0 ? 0 : 1;
+        }
+    }
+
+    /** A model served for a load: the stack, and a client of its API. */
+    private record Served(ServingStack stack, ApiLoad load) {}
+
+    /** Serves the model (the engine alone, or a fleet by the placement flags) on a free port; null when it fails to start. */
+    private static Served serve(Args args, Path model, int threads, boolean singleProcess, String command, PrintStream err) {
         FleetLayout layout = singleProcess ? null : FleetOptions.layout("bench", args, model);
         RouterService.Settings settings = ServeCommand.settings(args, model, "127.0.0.1", 0);
         OpenTelemetry telemetry = RouterTelemetry.open("bench", args);
@@ -192,16 +199,11 @@ final class BenchCommand implements Command {
         try {
             stack = ServingStack.start(model, layout, threads, settings, telemetry, err, () -> { });
         } catch (FleetStartException e) {
-            err.println("soak: " + e.getMessage());
-            return 1;
+            err.println(command + ": " + e.getMessage());
+            return null;
         }
-        try (stack) {
-            int vocab = ModelConfig.read(model.resolve("config.json")).vocabSize();
-            ApiLoad load = new ApiLoad(URI.create("http://127.0.0.1:" + stack.router().port()), settings.servedModelName(), vocab);
-            Soak.Report report = new Soak(load, stack.processes()).run(concurrency,
-                    java.time.Duration.ofMillis((long) (minutes * 60_000)), reportEvery, promptTokens, outputTokens, out, err);
-            return report.errors() == 0 ? 0 : 1;
-        }
+        int vocab = ModelConfig.read(model.resolve("config.json")).vocabSize();
+        return new Served(stack, new ApiLoad(URI.create("http://127.0.0.1:" + stack.router().port()), settings.servedModelName(), vocab));
     }
 
     /** Comma-separated batch sizes, e.g. {@code 1,8,32}. */
