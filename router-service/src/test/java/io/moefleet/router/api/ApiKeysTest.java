@@ -17,7 +17,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -87,15 +86,27 @@ class ApiKeysTest {
             assertTrue(retryAfter >= 1 && retryAfter <= 60, "Retry-After " + retryAfter);
 
             Map<String, String> one = Map.of("Authorization", "Bearer sk-one");
-            CompletableFuture<HttpResponse<String>> longOne = CompletableFuture.supplyAsync(() -> postUnchecked(api, one, completion(200)));
-            HttpResponse<String> second = null;
-            for (int tries = 0; tries < 200 && (second == null || second.statusCode() == 200); tries++) {
-                Thread.sleep(20);
-                second = post(api, "/v1/completions", one, completion(1));   // once the long one is under way: refused
+            // a stream under way holds the key's one place: read its first event, then try a second request
+            HttpRequest.Builder streaming = HttpRequest.newBuilder(URI.create(api.baseUrl() + "/v1/completions"))
+                    .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                            "{\"model\": \"tiny-chat\", \"prompt\": [5, 6, 7], \"max_tokens\": 50, \"temperature\": 0, "
+                                    + "\"ignore_eos\": true, \"stream\": true}"));
+            one.forEach(streaming::header);
+            HttpResponse<java.io.InputStream> longOne = http.send(streaming.build(), HttpResponse.BodyHandlers.ofInputStream());
+            assertEquals(200, longOne.statusCode());
+            var events = new java.io.BufferedReader(new java.io.InputStreamReader(longOne.body(), java.nio.charset.StandardCharsets.UTF_8));
+            String first = events.readLine();
+            while (first != null && !first.startsWith("data: ")) {
+                first = events.readLine();
             }
+            HttpResponse<String> second = post(api, "/v1/completions", one, completion(1));
             assertEquals(429, second.statusCode(), "a second request beside the one under way");
             assertTrue(second.body().contains("under way"), second.body());
-            assertEquals(200, longOne.get().statusCode());
+            boolean done = false;
+            for (String line = events.readLine(); line != null; line = events.readLine()) {
+                done |= line.equals("data: [DONE]");
+            }
+            assertTrue(done, "the stream under way finished");
             assertEquals(200, post(api, "/v1/completions", one, completion(1)).statusCode(), "once it is done the key is free again");
         }
     }
@@ -122,14 +133,6 @@ class ApiKeysTest {
                 .POST(HttpRequest.BodyPublishers.ofString(body));
         headers.forEach(request::header);
         return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    private HttpResponse<String> postUnchecked(ApiFixture api, Map<String, String> headers, String body) {
-        try {
-            return post(api, "/v1/completions", headers, body);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     private HttpResponse<String> get(ApiFixture api, String path, Map<String, String> headers) throws Exception {
