@@ -130,7 +130,7 @@ public final class MoeFleetReconciler implements Reconciler {
                                 + "): " + step.status().reason : "");
             }
             recordEvents(fleet, previous, decision, step, now);
-            MoeFleet.Status status = status(fleet, size, step, decision, now);
+            MoeFleet.Status status = status(fleet, current, size, step, decision, now);
             status.attentionInstances = listed;
             status.lastReplan = replanned;
             api.updateStatus(fleet.status(status));
@@ -322,8 +322,8 @@ public final class MoeFleetReconciler implements Reconciler {
                 ? Instant.parse(status.lastScaling.time) : null;
     }
 
-    private MoeFleet.Status status(MoeFleet fleet, FleetSize size, PlacementRollout.Step step, ScalingPolicy.Decision decision,
-            Instant now) {
+    private MoeFleet.Status status(MoeFleet fleet, FleetSize before, FleetSize size, PlacementRollout.Step step,
+            ScalingPolicy.Decision decision, Instant now) {
         String placement = step.placementJson();
         MoeFleet.Status previous = fleet.getStatus() != null ? fleet.getStatus() : new MoeFleet.Status();
         MoeFleet.Status status = new MoeFleet.Status();
@@ -344,7 +344,6 @@ public final class MoeFleetReconciler implements Reconciler {
             scaling.time = now.toString();
             scaling.component = decision.component();
             boolean expert = decision.component().equals("expert");
-            FleetSize before = currentSize(fleet);
             scaling.from = expert ? before.shards() : before.attentionInstances();
             scaling.to = expert ? decision.size().shards() : decision.size().attentionInstances();
             scaling.reason = decision.reason();

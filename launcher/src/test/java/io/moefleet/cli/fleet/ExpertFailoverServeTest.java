@@ -58,7 +58,7 @@ class ExpertFailoverServeTest {
                 .redirectOutput(dir.resolve("serve.out").toFile()).redirectError(err.toFile()).start();
         try {
             HttpClient http = HttpClient.newHttpClient();
-            awaitHealth(http, port, serve, err);
+            FleetCli.awaitServing(serve, port, err);
 
             RunResult undisturbed = run(http, port, null);
             assertEquals(List.of(), undisturbed.failures());
@@ -158,21 +158,5 @@ class ExpertFailoverServeTest {
         }).toList();
         assertEquals(1, found.size(), "expert shard " + shard + " processes: " + found);
         return found.getFirst();
-    }
-
-    private static void awaitHealth(HttpClient http, int port, Process serve, Path err) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (System.nanoTime() < deadline && serve.isAlive()) {
-            try {
-                if (http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health")).build(),
-                        HttpResponse.BodyHandlers.ofString()).statusCode() == 200) {
-                    return;
-                }
-            } catch (IOException notListeningYet) {
-                // not bound yet
-            }
-            Thread.sleep(200);
-        }
-        throw new AssertionError("never served: " + Files.readString(err));
     }
 }

@@ -60,4 +60,23 @@ public final class FleetCli {
             return process.info().commandLine().orElse("");
         }
     }
+
+    /** Waits (up to 150 s) until {@code serve}'s {@code /health} on {@code port} answers 200; fails with its log otherwise. */
+    static void awaitServing(Process serve, int port, Path log) throws IOException, InterruptedException {
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.net.URI health = java.net.URI.create("http://127.0.0.1:" + port + "/health");
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(150);
+        while (System.nanoTime() < deadline && serve.isAlive()) {
+            try {
+                if (http.send(java.net.http.HttpRequest.newBuilder(health).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode() == 200) {
+                    return;
+                }
+            } catch (IOException notListeningYet) {
+                // serve has not bound its port yet
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("serve never answered /health 200: " + Files.readString(log));
+    }
 }

@@ -107,18 +107,7 @@ class ServeCommandTest {
                 .redirectOutput(dir.resolve("drain.out").toFile()).redirectError(err.toFile()).start();
         try {
             HttpClient http = HttpClient.newHttpClient();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            boolean serving = false;
-            while (!serving && System.nanoTime() < deadline && serve.isAlive()) {
-                try {
-                    serving = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health")).build(),
-                            HttpResponse.BodyHandlers.ofString()).statusCode() == 200;
-                } catch (IOException notListeningYet) {
-                    // not bound yet
-                }
-                Thread.sleep(200);
-            }
-            assertTrue(serving, "never served: " + Files.readString(err));
+            FleetCli.awaitServing(serve, port, err);
             HttpResponse<java.io.InputStream> stream = http.send(HttpRequest.newBuilder(
                     URI.create("http://127.0.0.1:" + port + "/v1/completions")).header("content-type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString("""

@@ -78,7 +78,7 @@ class ZipkinTracingTest {
             assertTrue(serve.descendants().anyMatch(zipkin::equals), "Zipkin is serve's child");
             assertEquals(200, get(zipkinBase + "/health").statusCode());
 
-            awaitServing(serve, port, err);
+            FleetCli.awaitServing(serve, port, err);
             // a chat request whose client traces it: its trace id is the client's
             HttpResponse<String> completion = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
                     .header("content-type", "application/json").header("traceparent", "00-" + CLIENT_TRACE + "-" + CLIENT_SPAN + "-01")
@@ -288,21 +288,6 @@ class ZipkinTracingTest {
         }
         fail("serve printed no Zipkin URL: " + Files.readString(err));
         return null;
-    }
-
-    private void awaitServing(Process serve, int port, Path err) throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(150);
-        while (System.nanoTime() < deadline && serve.isAlive()) {
-            try {
-                if (get("http://127.0.0.1:" + port + "/health").statusCode() == 200) {
-                    return;
-                }
-            } catch (IOException notListeningYet) {
-                // the command has not bound its port yet
-            }
-            Thread.sleep(200);
-        }
-        fail("health never turned 200: " + Files.readString(err));
     }
 
     /** The live zipkin-server.jar process listening on {@code port}, found by its command line. */
