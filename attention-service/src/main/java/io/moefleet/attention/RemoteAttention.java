@@ -26,6 +26,7 @@ import io.moefleet.proto.attention.StatsRequest;
 import io.moefleet.proto.attention.StatsResponse;
 import io.moefleet.rpc.CallDeadlines;
 import io.moefleet.rpc.CallFailures;
+import io.moefleet.rpc.DownPeers;
 import io.moefleet.rpc.FloatRows;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.instrumentation.grpc.v1_6.GrpcTelemetry;
@@ -46,8 +47,13 @@ import java.util.concurrent.atomic.AtomicReference;
  * rest of the prompt, from the position admit returns, then decodes, then is {@link #release}d. Per layer per step it
  * sends one Attend per instance that holds chunks of the step, to all of them at once, each call under a deadline, and
  * writes the returned o_proj rows back at the chunks' rows. An instance that does not answer fails the step with an
- * {@link AttentionInstanceException} naming it and its address. Not thread-safe: one step at a time, as the model that
- * calls it; only {@link #setInstances} may be called from another thread.
+ * {@link AttentionInstanceException} naming it and its address, and the instance is routed around (no new sequence, and
+ * a step with a sequence held there fails at once) until its health check answers SERVING again. The sequences it held
+ * then {@link #move} to other instances: each is admitted again with the tokens of its computed positions (this client
+ * records them, and which a one-token chunk computed), the new instance restores what the KV pool holds, and the chunks
+ * {@code move} returns recompute the rest, each position on the path it had, so that the latents, and the tokens that
+ * follow, are bitwise those of an undisturbed run. Not thread-safe: one step at a time, as the model that calls it; only
+ * {@link #setInstances} may be called from another thread.
  *
  * <p>The instances change as the fleet scales ({@link #setInstances}): a new one is appended (an instance's index never
  * changes, its sequences' caches live there), and one no longer listed takes no new sequence but keeps serving those it
@@ -59,8 +65,11 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
     private static final Duration HEALTH_POLL = Duration.ofMillis(50);
     /** A HotPrefix probe is a hash chain and a map lookup: an instance this slow to answer it is no place for a new sequence. */
     private static final Duration PROBE_DEADLINE = Duration.ofSeconds(2);
+    /** How often an instance routed around is asked whether it serves again. */
+    private static final Duration HEALTH_RECHECK = Duration.ofSeconds(1);
 
     private final int hidden;
+    private final int lastLayer;
     private final CallDeadlines deadlines;
     private final GrpcTelemetry telemetry;
     private volatile List<Instance> instances;  // append-only: read by other threads for health and stats
@@ -69,11 +78,13 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
     private final SequenceAssignment assignment;
     private final Duration deadline;
     private final Map<Long, Integer> instanceOfSequence = new HashMap<>();
+    private final Map<Long, ComputedPositions> computed = new HashMap<>();
+    private final DownPeers down;
     private int[] sequencesOn;
     private volatile List<Occupancy> occupancy = List.of();
 
-    /** An instance the router knows: whether new sequences go there, and how many it holds. */
-    public record Occupancy(String address, boolean accepting, int sequences) {}
+    /** An instance the router knows: whether new sequences go there, whether it is routed around, and how many it holds. */
+    public record Occupancy(String address, boolean accepting, boolean down, int sequences) {}
     private long step = -1;
     private long lastSlowestInstanceNanos;
 
@@ -93,6 +104,12 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
             throw new IllegalArgumentException("no attention instance addresses");
         }
         this.hidden = config.hiddenSize();
+        this.lastLayer = config.numHiddenLayers() - 1;
+        this.down = new DownPeers("attention-health-watch", HEALTH_RECHECK, i -> {
+            Instance watched = instances.get(i);
+            watched.channel().resetConnectBackoff();
+            return healthProblem(watched, System.nanoTime() + Duration.ofSeconds(1).toNanos()) == null;
+        });
         this.assignment = assignment;
         this.deadline = deadline;
         this.deadlines = new CallDeadlines(deadline);
@@ -165,7 +182,8 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
     private void publishOccupancy() {
         List<Occupancy> now = new ArrayList<>(instances.size());
         for (Instance instance : instances) {
-            now.add(new Occupancy(instance.address(), accepting[instance.index()], sequencesOn[instance.index()]));
+            now.add(new Occupancy(instance.address(), accepting[instance.index()], down.isDown(instance.index()),
+                    sequencesOn[instance.index()]));
         }
         occupancy = List.copyOf(now);
     }
@@ -175,10 +193,14 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
         if (layer == 0) {
             step++;
             applyListed();
+            takeBackRecovered();
         }
         int[] instanceOf = new int[chunks.size()];
         for (int c = 0; c < chunks.size(); c++) {
             instanceOf[c] = instanceOf(chunks.get(c));
+        }
+        if (layer == 0) {
+            failIfHeldByDown(instanceOf);
         }
         List<InstanceBatch> batches = InstanceBatch.split(chunks, instanceOf, instances.size(), layer, step, normed, hidden);
         List<ListenableFuture<AttendResponse>> calls = new ArrayList<>(batches.size());
@@ -211,10 +233,32 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
             }
         }
         if (!failed.isEmpty()) {
+            failed.forEach(this::markDown);
             throw new AttentionInstanceException("layer " + layer + ", step " + step + ": " + String.join("; ", reasons), failed);
         }
         for (int i = 0; i < batches.size(); i++) {
             FloatRows.copyInto(responses[i].getOutput(), batches.get(i).rows(), out, hidden);
+        }
+        if (layer == lastLayer) {
+            for (StepChunk chunk : chunks) {
+                computed.computeIfAbsent(chunk.sequence().id(), id -> new ComputedPositions()).record(chunk.start(), chunk.tokens());
+            }
+        }
+    }
+
+    /** A step with a sequence held by an instance routed around fails before any call: the sequence has to move first. */
+    private void failIfHeldByDown(int[] instanceOf) {
+        List<Integer> held = new ArrayList<>();
+        for (int instance : instanceOf) {
+            if (down.isDown(instance) && !held.contains(instance)) {
+                held.add(instance);
+            }
+        }
+        if (!held.isEmpty()) {
+            held.sort(null);
+            throw new AttentionInstanceException("step " + step + ": sequences of the step are held by "
+                    + String.join(", ", held.stream().map(i -> describe(instances.get(i))).toList())
+                    + ", which failed a call and is routed around: move them first", held);
         }
     }
 
@@ -249,35 +293,95 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
                     + " already: admit starts a sequence on an instance (release it first to move it)");
         }
         applyListed();
-        int chosen = assign(prompt);
-        Instance instance = instances.get(chosen);
+        int cached = place(sequence, prompt);
+        computed.put(sequence.id(), ComputedPositions.restored(prompt, cached));
+        return cached;
+    }
+
+    /**
+     * Moves a sequence whose instance was routed around (its step failed) to another instance, before {@code pending},
+     * its chunk of that step, runs again: the sequence is admitted with the tokens of its positions before pending's
+     * start and pending's tokens as the prompt (the new instance restores what the KV pool holds), and the returned
+     * chunks, stepped in order before pending, recompute the positions the pool did not hold, each on the path it had
+     * before. The old instance is asked to free the sequence, without waiting (it is most likely gone).
+     *
+     * @throws AttentionInstanceException when no instance is up to take it (none named: there is nowhere to go)
+     */
+    public List<StepChunk> move(StepChunk pending) {
+        Sequence sequence = pending.sequence();
+        Integer from = instanceOfSequence.remove(sequence.id());
+        if (from != null) {
+            sequencesOn[from]--;
+            publishOccupancy();
+            releaseWithoutWaiting(instances.get(from), sequence.id());
+        }
+        ComputedPositions positions = computed.computeIfAbsent(sequence.id(), id -> new ComputedPositions());
+        int[] before = positions.tokensBefore(pending.start());
+        int[] prompt = Arrays.copyOf(before, before.length + pending.tokens().length);
+        System.arraycopy(pending.tokens(), 0, prompt, before.length, pending.tokens().length);
+        int cached = place(sequence, prompt);
+        LOG.log(System.Logger.Level.WARNING, "sequence {0} moved from {1} to {2}: {3} of its {4} positions restored, the rest "
+                + "recomputed", sequence.id(), from == null ? "nowhere" : describe(instances.get(from)),
+                describe(instances.get(instanceOfSequence.get(sequence.id()))), Math.min(cached, before.length), before.length);
+        List<StepChunk> chunks = new ArrayList<>();
+        for (ComputedPositions.Chunk chunk : positions.recompute(Math.min(cached, before.length), before.length)) {
+            chunks.add(new StepChunk(sequence, chunk.start(), chunk.tokens(), false));
+        }
+        return chunks;
+    }
+
+    /** Whether the instance holding {@code sequence} is routed around: the sequence has to {@link #move} before it steps. */
+    public boolean heldByDownInstance(Sequence sequence) {
+        Integer instance = instanceOfSequence.get(sequence.id());
+        return instance != null && down.isDown(instance);
+    }
+
+    /** The instances routed around now (a call failed; each comes back once its health check answers SERVING), ascending. */
+    public List<Integer> instancesDown() {
+        return down.down();
+    }
+
+    /**
+     * Admits the sequence with {@code prompt} on an instance: the assignment's choice, or, when the chosen instance does
+     * not answer, the next choice among the others (the one that failed is routed around). Returns the cached tokens.
+     */
+    private int place(Sequence sequence, int[] prompt) {
         AdmitRequest.Builder request = AdmitRequest.newBuilder().setSequenceId(sequence.id());
         for (int token : prompt) {
             request.addTokenIds(token);
         }
-        AdmitResponse answer;
-        try {
-            answer = instance.blocking().admit(request.build());
-        } catch (StatusRuntimeException e) {
-            throw new AttentionInstanceException("admit of sequence " + sequence.id() + ": " + describe(instance) + " "
-                    + CallFailures.describe(e.getStatus()), List.of(chosen));
+        AdmitRequest built = request.build();
+        List<String> failures = new ArrayList<>();
+        while (true) {
+            int chosen = assign(prompt, failures);
+            Instance instance = instances.get(chosen);
+            AdmitResponse answer;
+            try {
+                answer = instance.blocking().admit(built);
+            } catch (StatusRuntimeException e) {
+                failures.add("admit of sequence " + sequence.id() + ": " + describe(instance) + " " + CallFailures.describe(e.getStatus()));
+                LOG.log(System.Logger.Level.WARNING, failures.getLast() + "; trying another instance");
+                markDown(chosen);
+                continue;
+            }
+            int cached = answer.getCachedTokens();
+            if (cached < 0 || cached >= prompt.length) {
+                throw new AttentionInstanceException("admit of sequence " + sequence.id() + ": " + describe(instance)
+                        + " answered " + Integer.toUnsignedString(cached) + " cached tokens for a prompt of " + prompt.length,
+                        List.of(chosen));
+            }
+            sequence.resumeAt(cached);
+            instanceOfSequence.put(sequence.id(), chosen);
+            sequencesOn[chosen]++;
+            publishOccupancy();
+            return cached;
         }
-        int cached = answer.getCachedTokens();
-        if (cached < 0 || cached >= prompt.length) {
-            throw new AttentionInstanceException("admit of sequence " + sequence.id() + ": " + describe(instance)
-                    + " answered " + Integer.toUnsignedString(cached) + " cached tokens for a prompt of " + prompt.length,
-                    List.of(chosen));
-        }
-        sequence.resumeAt(cached);
-        instanceOfSequence.put(sequence.id(), chosen);
-        sequencesOn[chosen]++;
-        publishOccupancy();
-        return cached;
     }
 
     /** Frees the sequence's cache on its instance and forgets where it was; a sequence never attended is ignored. */
     @Override
     public void release(Sequence sequence) {
+        computed.remove(sequence.id());
         Integer index = instanceOfSequence.remove(sequence.id());
         if (index == null) {
             return;
@@ -285,11 +389,41 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
         sequencesOn[index]--;
         publishOccupancy();
         Instance instance = instances.get(index);
+        if (down.isDown(index)) {
+            releaseWithoutWaiting(instance, sequence.id());   // most likely gone; if it was only slow, it frees the cache
+            return;
+        }
         try {
             instance.blocking().release(ReleaseRequest.newBuilder().addSequenceIds(sequence.id()).build());
         } catch (StatusRuntimeException e) {
+            markDown(index);
             throw new AttentionInstanceException("release of sequence " + sequence.id() + ": " + describe(instance) + " "
                     + CallFailures.describe(e.getStatus()), List.of(index));
+        }
+    }
+
+    private void releaseWithoutWaiting(Instance instance, long sequenceId) {
+        instance.calls().withDeadlineAfter(PROBE_DEADLINE.toNanos(), TimeUnit.NANOSECONDS)
+                .release(ReleaseRequest.newBuilder().addSequenceIds(sequenceId).build());
+    }
+
+    /** Routes around {@code instance} until its health check answers SERVING. */
+    private void markDown(int instance) {
+        if (down.markDown(instance)) {
+            LOG.log(System.Logger.Level.WARNING, describe(instances.get(instance)) + " failed a call: it takes no sequence and "
+                    + "its sequences move, until its health check answers SERVING");
+            publishOccupancy();
+        }
+    }
+
+    /** Instances the health watch found serving again take new sequences from this step on. */
+    private void takeBackRecovered() {
+        List<Integer> back = down.takeBackRecovered();
+        for (int instance : back) {
+            LOG.log(System.Logger.Level.INFO, describe(instances.get(instance)) + " serves again: it takes new sequences");
+        }
+        if (!back.isEmpty()) {
+            publishOccupancy();
         }
     }
 
@@ -324,10 +458,13 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
         }
     }
 
-    /** Every instance's counters, in instance order. */
+    /** The counters of every instance up (not routed around), in instance order. */
     public List<InstanceStats> stats() {
         List<InstanceStats> all = new ArrayList<>();
         for (Instance instance : inUse()) {
+            if (down.isDown(instance.index())) {
+                continue;
+            }
             StatsResponse stats;
             try {
                 stats = instance.blocking().stats(StatsRequest.getDefaultInstance());
@@ -345,6 +482,7 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
     /** Shuts every channel down. */
     @Override
     public void close() {
+        down.close();
         instances.forEach(instance -> instance.channel().shutdownNow());
         try {
             for (Instance instance : instances) {
@@ -361,7 +499,7 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
         if (known != null) {
             return known;
         }
-        int chosen = assign(chunk.tokens());
+        int chosen = assign(chunk.tokens(), new ArrayList<>());
         instanceOfSequence.put(chunk.sequence().id(), chosen);
         sequencesOn[chosen]++;
         publishOccupancy();
@@ -384,9 +522,17 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
         return used;
     }
 
-    /** An instance for a new sequence, among those taking new sequences (the assignment sees only them). */
-    private int assign(int[] prompt) {
-        List<Instance> open = instances.stream().filter(i -> accepting[i.index()]).toList();
+    /**
+     * An instance for a new sequence, among those taking new sequences and up (the assignment sees only them); with none
+     * left, an exception saying why, after {@code failures} (the admissions tried already).
+     */
+    private int assign(int[] prompt, List<String> failures) {
+        List<Instance> open = instances.stream().filter(i -> accepting[i.index()] && !down.isDown(i.index())).toList();
+        if (open.isEmpty()) {
+            throw new AttentionInstanceException("no attention instance is up to take a sequence (routed around: "
+                    + String.join(", ", down.down().stream().map(i -> describe(instances.get(i))).toList()) + ")"
+                    + (failures.isEmpty() ? "" : "; " + String.join("; ", failures)), List.of());
+        }
         int[] held = open.stream().mapToInt(i -> sequencesOn[i.index()]).toArray();
         int chosen = assignment.instanceFor(new NewSequence(prompt, held, () -> hotPages(open, prompt)));
         if (chosen < 0 || chosen >= open.size()) {
@@ -431,15 +577,7 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
 
     /** Null when the instance's health check answers SERVING, else what it answered. */
     private static String healthProblem(Instance instance, long end) {
-        long wait = Math.clamp(end - System.nanoTime(), HEALTH_POLL.toNanos(), Duration.ofSeconds(1).toNanos());
-        try {
-            ServingStatus status = instance.health().withDeadlineAfter(wait, TimeUnit.NANOSECONDS)
-                    .check(HealthCheckRequest.newBuilder().setService(AttentionServiceGrpc.SERVICE_NAME).build())
-                    .getStatus();
-            return status == ServingStatus.SERVING ? null : "answers " + status;
-        } catch (StatusRuntimeException e) {
-            return CallFailures.describe(e.getStatus());
-        }
+        return DownPeers.healthProblem(instance.health(), AttentionServiceGrpc.SERVICE_NAME, end);
     }
 
     private static String describe(Instance instance) {

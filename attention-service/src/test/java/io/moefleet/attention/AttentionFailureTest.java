@@ -55,10 +55,15 @@ class AttentionFailureTest {
             assertEquals(List.of(1), e.failedInstances());
             assertTrue(e.getMessage().startsWith("layer 0, step 1: attention instance 1 at " + address + " is unavailable"),
                     e.getMessage());
-            // the instance still running serves its sequence on; stats names the stopped one
+            // the instance still running serves its sequence on; the stopped one is routed around, a step with its
+            // sequence fails at once (the sequence has to move first), and stats leave it out
             fleet.model.step(List.of(StepChunk.next(first, new int[] {6}, false)));
-            AttentionInstanceException stats = assertThrows(AttentionInstanceException.class, fleet.attention::stats);
-            assertTrue(stats.getMessage().startsWith("stats: attention instance 1 at " + address), stats.getMessage());
+            assertEquals(List.of(1), fleet.attention.instancesDown());
+            AttentionInstanceException held = assertThrows(AttentionInstanceException.class,
+                    () -> fleet.model.step(List.of(StepChunk.next(second, new int[] {7}, false))));
+            assertTrue(held.getMessage().contains("held by attention instance 1 at " + address + ", which failed a call"),
+                    held.getMessage());
+            assertEquals(List.of(0), fleet.attention.stats().stream().map(InstanceStats::instance).toList());
         }
     }
 

@@ -82,13 +82,12 @@ class KvPoolFailoverTest {
     }
 
     @Test
-    void aSequenceWhoseInstanceStoppedResumesOnAnotherFromThePool() {
+    void aSequenceWhoseInstanceStoppedMovesToAnotherWhichRestoresItFromThePool() {
         int greedy = 10;
         int[] prompt = KnifeEdges.clearPrompt(engine.model(), 71, PROMPT, greedy);
         int[] engineGreedy = KnifeEdges.greedy(engine.model(), prompt, greedy).greedy();
-        int[] target = {0};
         try (PoolMembers pool = PoolMembers.start(1);
-             AttentionFleet fleet = AttentionFleet.start(MODEL, 2, pool.settings(PAGE, 0), sequence -> target[0])) {
+             AttentionFleet fleet = AttentionFleet.start(MODEL, 2, pool.settings(PAGE, 0), sequence -> 0)) {
             Sequence sequence = fleet.model.newSequence();
             assertEquals(0, fleet.attention.admit(sequence, prompt));
             float[] logits = fleet.model.step(List.of(StepChunk.next(sequence, prompt, false))).getFirst()[0];
@@ -101,26 +100,28 @@ class KvPoolFailoverTest {
             }
             PagedRequests.awaitPublished(fleet.attention);
             fleet.servers.get(0).stop();
-            assertThrows(AttentionInstanceException.class, () -> fleet.attention.release(sequence), "instance 0 is gone");
-            assertEquals(-1, fleet.attention.instanceOf(sequence), "release forgot the lost instance's sequence");
+            StepChunk pending = StepChunk.next(sequence, new int[] {ids[4]}, false);
+            AttentionInstanceException lost = assertThrows(AttentionInstanceException.class, () -> fleet.model.step(List.of(pending)));
+            assertEquals(List.of(0), lost.failedInstances());
+            assertEquals(List.of(0), fleet.attention.instancesDown());
 
-            // every token taken so far and the one not stepped yet: instance 1 restores 6 pages and computes 3 tokens
-            target[0] = 1;
-            int[] history = new int[PROMPT + 5];
-            System.arraycopy(prompt, 0, history, 0, PROMPT);
-            System.arraycopy(ids, 0, history, PROMPT, 5);
-            int cached = fleet.attention.admit(sequence, history);
-            logits = fleet.model.step(List.of(StepChunk.next(sequence, Arrays.copyOfRange(history, cached, history.length),
-                    false))).getFirst()[0];
+            // instance 1 (the assignment sees it alone now) restores 6 pages (24 positions); positions 24 and 25, which
+            // decode steps computed, are recomputed one by one, then the pending step runs again
+            List<StepChunk> recompute = fleet.attention.move(pending);
+            assertEquals(List.of(24, 25), recompute.stream().map(StepChunk::start).toList());
+            assertEquals(List.of(1, 1), recompute.stream().map(chunk -> chunk.tokens().length).toList());
+            for (StepChunk chunk : recompute) {
+                fleet.model.step(List.of(chunk));
+            }
+            logits = fleet.model.step(List.of(pending)).getFirst()[0];
             for (int i = 5; i < greedy; i++) {
                 ids[i] = Logits.argmax(logits);
                 if (i + 1 < greedy) {
                     logits = fleet.model.step(List.of(StepChunk.next(sequence, new int[] {ids[i]}, false))).getFirst()[0];
                 }
             }
-            PageStats moved = statsOf(fleet.servers.get(1)).getPages();   // RemoteAttention.stats() fails on the stopped instance
+            PageStats moved = statsOf(fleet.servers.get(1)).getPages();
 
-            assertEquals(6 * PAGE, cached);
             assertEquals(6, moved.getPoolPagesFetched(), moved.toString());
             assertEquals(1, fleet.attention.instanceOf(sequence));
             assertArrayEquals(engineGreedy, ids, "the moved sequence goes on as if nothing happened");

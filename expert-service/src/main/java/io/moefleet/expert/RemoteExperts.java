@@ -8,8 +8,6 @@ import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.health.v1.HealthCheckRequest;
-import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
 import io.moefleet.expert.impl.ShardBatch;
 import io.moefleet.model.ModelConfig;
@@ -21,6 +19,7 @@ import io.moefleet.proto.expert.StatsRequest;
 import io.moefleet.proto.expert.StatsResponse;
 import io.moefleet.rpc.CallDeadlines;
 import io.moefleet.rpc.CallFailures;
+import io.moefleet.rpc.DownPeers;
 import io.moefleet.rpc.FloatRows;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.instrumentation.grpc.v1_6.GrpcTelemetry;
@@ -56,10 +55,7 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
     private final int hidden;
     private final List<Shard> shards;
     private long[] dispatches = new long[0];
-    private final boolean[] down;                 // shards routed around until their health returns
-    private final java.util.concurrent.atomic.AtomicIntegerArray recovered;   // set by the health watch, read at dispatch
-    private final java.util.concurrent.ScheduledExecutorService healthWatch = java.util.concurrent.Executors
-            .newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("expert-health-watch").unstarted(r));
+    private final DownPeers down;                 // shards routed around until their health returns
     private final java.util.concurrent.atomic.AtomicLong retries = new java.util.concurrent.atomic.AtomicLong();
     private long lastBytesSent;
     private long lastBytesReceived;
@@ -101,8 +97,11 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
                     ExpertServiceGrpc.newBlockingStub(channel), HealthGrpc.newBlockingStub(channel)));
         }
         this.shards = List.copyOf(opened);
-        this.down = new boolean[shards.size()];
-        this.recovered = new java.util.concurrent.atomic.AtomicIntegerArray(shards.size());
+        this.down = new DownPeers("expert-health-watch", HEALTH_RECHECK, s -> {
+            Shard watched = shards.get(s);
+            watched.channel().resetConnectBackoff();
+            return healthProblem(watched, System.nanoTime() + Duration.ofSeconds(1).toNanos()) == null;
+        });
     }
 
     /** Sends every shard its tokens at once; the combine waits for all of them and adds their sums in shard order. */
@@ -117,10 +116,10 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
             // a down shard's call has no single replica to take it whole: route each expert to a replica that is up
             // (correct, but the partial sums group differently: not bitwise the undisturbed step's)
             try {
-                batches = ShardBatch.split(placement, layer, step, xs, n, routings, hidden, down);
+                batches = ShardBatch.split(placement, layer, step, xs, n, routings, hidden, down.flags(shards.size()));
             } catch (IllegalStateException noReplicaUp) {
                 throw new ExpertShardException("layer " + layer + ", step " + step + ": " + noReplicaUp.getMessage() + "; shards down: "
-                        + downShards(), downShards());
+                        + down.down(), down.down());
             }
             targets = batches.stream().mapToInt(ShardBatch::shard).toArray();
         }
@@ -205,7 +204,7 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
                 continue;
             }
             anyReplica = true;
-            if (down[replica.index()]) {
+            if (down.isDown(replica.index())) {
                 continue;
             }
             try {
@@ -241,10 +240,10 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
         for (int i = 0; i < batches.size(); i++) {
             ShardBatch batch = batches.get(i);
             targets[i] = batch.shard();
-            if (down[batch.shard()]) {
+            if (down.isDown(batch.shard())) {
                 targets[i] = -1;
                 for (int s = 0; s < shards.size() && targets[i] < 0; s++) {
-                    if (!down[s] && batch.answerableBy(placement, s)) {
+                    if (!down.isDown(s) && batch.answerableBy(placement, s)) {
                         targets[i] = s;
                     }
                 }
@@ -258,42 +257,15 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
 
     /** Routes around {@code shard} until its health check answers SERVING; the watch then hands it back. */
     private void markDown(int shard) {
-        if (down[shard]) {
-            return;
-        }
-        down[shard] = true;
-        healthWatch.schedule(() -> watchHealth(shard), HEALTH_RECHECK.toMillis(), TimeUnit.MILLISECONDS);
-    }
-
-    private void watchHealth(int shard) {
-        Shard watched = shards.get(shard);
-        watched.channel().resetConnectBackoff();
-        if (healthProblem(watched, System.nanoTime() + Duration.ofSeconds(1).toNanos()) == null) {
-            recovered.set(shard, 1);
-        } else if (!healthWatch.isShutdown()) {
-            healthWatch.schedule(() -> watchHealth(shard), HEALTH_RECHECK.toMillis(), TimeUnit.MILLISECONDS);
-        }
+        down.markDown(shard);
     }
 
     /** Shards the health watch found serving again are used from this dispatch on. On the stepping thread. */
     private void takeBackRecovered() {
-        for (int s = 0; s < down.length; s++) {
-            if (down[s] && recovered.getAndSet(s, 0) == 1) {
-                down[s] = false;
-                System.getLogger(RemoteExperts.class.getName()).log(System.Logger.Level.INFO, describe(shards.get(s))
-                        + " serves again: routed to");
-            }
+        for (int s : down.takeBackRecovered()) {
+            System.getLogger(RemoteExperts.class.getName()).log(System.Logger.Level.INFO, describe(shards.get(s))
+                    + " serves again: routed to");
         }
-    }
-
-    private List<Integer> downShards() {
-        List<Integer> all = new ArrayList<>();
-        for (int s = 0; s < down.length; s++) {
-            if (down[s]) {
-                all.add(s);
-            }
-        }
-        return all;
     }
 
     /** Calls sent again to a replica since the router started (a shard failed or missed its deadline). */
@@ -303,7 +275,7 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
 
     /** The shards routed around now. Thread-safe enough for reports: a snapshot of the stepping thread's view. */
     public List<Integer> shardsDown() {
-        return downShards();
+        return down.down();
     }
 
     /**
@@ -367,15 +339,7 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
 
     /** Null when the shard's health check answers SERVING, else what it answered. */
     private static String healthProblem(Shard shard, long end) {
-        long wait = Math.clamp(end - System.nanoTime(), HEALTH_POLL.toNanos(), Duration.ofSeconds(1).toNanos());
-        try {
-            ServingStatus status = shard.health().withDeadlineAfter(wait, TimeUnit.NANOSECONDS)
-                    .check(HealthCheckRequest.newBuilder().setService(ExpertServiceGrpc.SERVICE_NAME).build())
-                    .getStatus();
-            return status == ServingStatus.SERVING ? null : "answers " + status;
-        } catch (StatusRuntimeException e) {
-            return CallFailures.describe(e.getStatus());
-        }
+        return DownPeers.healthProblem(shard.health(), ExpertServiceGrpc.SERVICE_NAME, end);
     }
 
     /**
@@ -428,7 +392,7 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
     /** Shuts every channel down. */
     @Override
     public void close() {
-        healthWatch.shutdownNow();
+        down.close();
         shards.forEach(shard -> shard.channel().shutdownNow());
         try {
             for (Shard shard : shards) {

@@ -127,7 +127,7 @@ final class ServingStack implements AutoCloseable {
                 }
                 fleetRouter.greedy(new int[] {0}, 1);
                 transformer = fleetRouter.transformer();
-                step = chunks -> fleetRouter.steps().step(fleetRouter.transformer(), chunks);
+                step = chunks -> fleetRouter.step(chunks);
                 admission = fleetRouter::admit;
                 BooleanSupplier up = servicesUp;
                 fleetView = new FleetView() {

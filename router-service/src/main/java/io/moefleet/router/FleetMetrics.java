@@ -5,6 +5,7 @@ import io.moefleet.attention.InstanceStats;
 import io.moefleet.attention.RemoteAttention;
 import io.moefleet.model.forward.Routing;
 import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
+import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.ClassicHistogramBuckets;
@@ -35,6 +36,10 @@ public final class FleetMetrics implements AutoCloseable {
     private final ExpertLoad load;
     private final RemoteAttention attention;
     private final Histogram expertCallSeconds;
+    private final Counter sequencesMoved = Counter.builder().name("moefleet_attention_sequences_moved")
+            .help("Sequences moved off an attention instance that failed, to another one").build();
+    private final Counter recomputedTokens = Counter.builder().name("moefleet_attention_recomputed_tokens")
+            .help("Positions of moved sequences recomputed because the KV pool did not hold them").build();
     private final ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().daemon().name("fleet-metrics-kv").unstarted(r));
     private volatile List<InstanceStats> kv = List.of();
@@ -69,9 +74,18 @@ public final class FleetMetrics implements AutoCloseable {
         }
     }
 
+    /** A failover moved {@code sequences} sequences and recomputed {@code tokens} of their positions. */
+    void recordMoves(int sequences, long tokens) {
+        sequencesMoved.inc(sequences);
+        recomputedTokens.inc(tokens);
+    }
+
     /** Adds these metrics to {@code registry} and starts polling the attention instances' Stats. */
     public void register(PrometheusRegistry registry) {
         registry.register(expertCallSeconds);
+        registry.register(sequencesMoved);
+        registry.register(recomputedTokens);
+        registry.register(this::instancesDown);
         registry.register(this::expertLoad);
         registry.register(this::kvPositions);
         registry.register(this::kvPages);
@@ -105,6 +119,12 @@ public final class FleetMetrics implements AutoCloseable {
                     .sum(sum).build());
         });
         return snapshot.build();
+    }
+
+    private GaugeSnapshot instancesDown() {
+        return GaugeSnapshot.builder().name("moefleet_attention_instances_down")
+                .help("Attention instances routed around after a failed call, until their health check answers SERVING")
+                .dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder().value(attention.instancesDown().size()).build()).build();
     }
 
     private GaugeSnapshot kvPages() {

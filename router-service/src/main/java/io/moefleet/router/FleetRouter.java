@@ -46,13 +46,15 @@ public final class FleetRouter implements AutoCloseable {
     private FleetConfigWatch watch;
     private final Transformer transformer;
     private final StepTracer steps;
+    private final AttentionFailover failover;
     private final LayerCallRecorder attentionCalls;
     private final LayerCallRecorder expertCalls;
 
     private FleetRouter(Checkpoint checkpoint, Workers workers, RemoteAttention attention, ShardSet shards, ExpertLoad load,
             FleetMetrics metrics, java.util.function.Function<FleetEndpoints, RemoteExperts> openShards, Transformer transformer,
             StepTracer steps,
-            LayerCallRecorder attentionCalls, LayerCallRecorder expertCalls, List<String> attentionAddresses) {
+            LayerCallRecorder attentionCalls, LayerCallRecorder expertCalls, List<String> attentionAddresses,
+            OpenTelemetry openTelemetry) {
         this.attentionAddresses = List.copyOf(attentionAddresses);
         this.checkpoint = checkpoint;
         this.workers = workers;
@@ -63,6 +65,7 @@ public final class FleetRouter implements AutoCloseable {
         this.openShards = openShards;
         this.transformer = transformer;
         this.steps = steps;
+        this.failover = new AttentionFailover(transformer, steps, attention, metrics, openTelemetry);
         this.attentionCalls = attentionCalls;
         this.expertCalls = expertCalls;
     }
@@ -93,7 +96,7 @@ public final class FleetRouter implements AutoCloseable {
                     new TracedAttention(attention, openTelemetry, attentionCalls),
                     new TracedExperts(shards, openTelemetry, expertCalls, metrics));
             return new FleetRouter(checkpoint, workers, attention, shards, load, metrics, openShards, transformer,
-                    new StepTracer(openTelemetry), attentionCalls, expertCalls, fleet.attentionAddresses());
+                    new StepTracer(openTelemetry), attentionCalls, expertCalls, fleet.attentionAddresses(), openTelemetry);
         } catch (RuntimeException e) {
             if (shards != null) {
                 shards.close();
@@ -235,7 +238,7 @@ public final class FleetRouter implements AutoCloseable {
         ArrayNode instances = state.putArray("attention");
         for (RemoteAttention.Occupancy instance : attention.occupancy()) {
             ObjectNode node = instances.addObject().put("address", instance.address()).put("accepting", instance.accepting())
-                    .put("sequences", instance.sequences());
+                    .put("down", instance.down()).put("sequences", instance.sequences());
             InstanceStats stats = memory.get(instance.address());
             if (stats != null) {
                 node.put("cached_positions", stats.cachedPositions()).put("kv_capacity_positions", stats.kvCapacityPositions());
@@ -254,14 +257,17 @@ public final class FleetRouter implements AutoCloseable {
         }
     }
 
-    /** The model whose steps run through the fleet; run them through {@link #steps()} to trace them. */
+    /** The model whose steps run through the fleet; run them through {@link #step} (traced, failing over). */
     public Transformer transformer() {
         return transformer;
     }
 
-    /** The step loop's entry point: {@code steps().step(transformer(), chunks)}, one step at a time. */
-    public StepTracer steps() {
-        return steps;
+    /**
+     * The step loop's entry point, one step at a time: {@code transformer().step(chunks)}, traced, its sequences moved
+     * to another attention instance when theirs fails ({@link AttentionFailover}).
+     */
+    public List<float[][]> step(List<StepChunk> chunks) {
+        return failover.step(chunks);
     }
 
     /** Each layer's attention call: wall time, and the hidden-state rows sent and received. */
@@ -295,11 +301,11 @@ public final class FleetRouter implements AutoCloseable {
             SequenceSampler sampler = new SequenceSampler(SamplingParams.greedy(), prompt, transformer.config().vocabSize());
             int cached = admit(sequence, prompt);
             int[] uncached = Arrays.copyOfRange(prompt, cached, prompt.length);
-            float[] last = steps.step(transformer, List.of(StepChunk.next(sequence, uncached, false))).getFirst()[0];
+            float[] last = step(List.of(StepChunk.next(sequence, uncached, false))).getFirst()[0];
             for (int i = 0; i < count; i++) {
                 int token = sampler.next(last);
                 if (i + 1 < count) {
-                    last = steps.step(transformer, List.of(StepChunk.next(sequence, new int[] {token}, false))).getFirst()[0];
+                    last = step(List.of(StepChunk.next(sequence, new int[] {token}, false))).getFirst()[0];
                 }
             }
             return sampler.generated();

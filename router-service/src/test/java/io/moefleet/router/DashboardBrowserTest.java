@@ -204,7 +204,7 @@ class DashboardBrowserTest {
             }
         };
         return RouterService.start(fleet.router.transformer(), MODEL, new RouterService.Settings("tiny-k2", "127.0.0.1", 0,
-                SchedulerLimits.DEFAULT), chunks -> fleet.router.steps().step(fleet.router.transformer(), chunks),
+                SchedulerLimits.DEFAULT), chunks -> fleet.router.step(chunks),
                 fleet.router::admit, view, io.opentelemetry.api.OpenTelemetry.noop());
     }
 

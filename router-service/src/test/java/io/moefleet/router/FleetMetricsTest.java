@@ -38,7 +38,7 @@ class FleetMetricsTest {
         try (InProcessFleet fleet = InProcessFleet.start(MODEL, 2, 1, OpenTelemetry.noop(), OpenTelemetry.noop());
              RouterService api = RouterService.start(fleet.router.transformer(), MODEL,
                      new RouterService.Settings("tiny-k2", "127.0.0.1", 0, SchedulerLimits.DEFAULT),
-                     chunks -> fleet.router.steps().step(fleet.router.transformer(), chunks), fleet.router::admit,
+                     chunks -> fleet.router.step(chunks), fleet.router::admit,
                      new FleetView() {
                          @Override
                          public boolean healthy() {

@@ -55,12 +55,12 @@ class FleetTracingTest {
              InProcessFleet fleet = InProcessFleet.start(MODEL, 2, 2, routerTelemetry, serviceTelemetry)) {
             Transformer model = fleet.router.transformer();
             Sequence decoding = model.newSequence();
-            fleet.router.steps().step(model, List.of(StepChunk.next(decoding, new int[] {10, 20, 30, 40}, false)));
+            fleet.router.step(List.of(StepChunk.next(decoding, new int[] {10, 20, 30, 40}, false)));
             routerSpans.reset();
             serviceSpans.reset();
 
             // a mixed step: one decode token and a three-token prompt, on two sequences
-            fleet.router.steps().step(model, List.of(StepChunk.next(decoding, new int[] {50}, false),
+            fleet.router.step(List.of(StepChunk.next(decoding, new int[] {50}, false),
                     StepChunk.next(model.newSequence(), new int[] {60, 70, 80}, false)));
 
             List<SpanData> stepSpans = named(routerSpans.getFinishedSpanItems(), "step");
@@ -264,7 +264,7 @@ class FleetTracingTest {
 
     private static RouterService serve(InProcessFleet fleet, OpenTelemetrySdk telemetry) {
         return RouterService.start(fleet.router.transformer(), MODEL, new RouterService.Settings("tiny-k2", "127.0.0.1", 0,
-                io.moefleet.router.scheduler.SchedulerLimits.DEFAULT), chunks -> fleet.router.steps().step(fleet.router.transformer(), chunks),
+                io.moefleet.router.scheduler.SchedulerLimits.DEFAULT), chunks -> fleet.router.step(chunks),
                 fleet.router::admit, () -> true, telemetry);
     }
 

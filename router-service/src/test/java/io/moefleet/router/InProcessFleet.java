@@ -66,6 +66,11 @@ final class InProcessFleet implements AutoCloseable {
         }
     }
 
+    /** Stops attention instance {@code index}: calls to it fail from now on, as to a process that died. */
+    void stopInstance(int index) {
+        instances.get(index).stop();
+    }
+
     @Override
     public void close() {
         router.close();

@@ -56,7 +56,7 @@ public final class FleetBench {
                      fleet.expertAddresses()), layout.model(), settings.threads(), progress, telemetry)) {
             DecodeThroughput engineDecode = new DecodeThroughput(local.model(), local.model()::step);
             DecodeThroughput fleetDecode = new DecodeThroughput(router.transformer(),
-                    chunks -> router.steps().step(router.transformer(), chunks));
+                    chunks -> router.step(chunks));
             int warmUp = FLOOR_WARM_UP_FACTOR * settings.floorCalls();
             for (int batch : settings.batches()) {
                 // engine and fleet back to back per batch size: on a shared machine the memory bandwidth drifts over minutes
