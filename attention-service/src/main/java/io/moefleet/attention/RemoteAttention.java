@@ -458,6 +458,17 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
         }
     }
 
+    /** Whether an instance that takes new sequences answers its health check SERVING within {@code timeout}. */
+    public boolean anyServing(Duration timeout) {
+        long end = System.nanoTime() + timeout.toNanos();
+        for (Instance instance : inUse()) {
+            if (occupancy.get(instance.index()).accepting() && healthProblem(instance, end) == null) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The counters of every instance up (not routed around), in instance order. */
     public List<InstanceStats> stats() {
         List<InstanceStats> all = new ArrayList<>();

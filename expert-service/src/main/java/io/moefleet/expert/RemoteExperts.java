@@ -337,6 +337,34 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
         }
     }
 
+    /**
+     * Whether every routed expert of every MoE layer is held by a shard whose health check answers SERVING within
+     * {@code timeout} (a shard down is no loss while its replicas serve); the shards are asked at once.
+     */
+    public boolean everyExpertServed(Duration timeout) {
+        long end = System.nanoTime() + timeout.toNanos();
+        List<java.util.concurrent.CompletableFuture<Boolean>> answers = shards.stream()
+                .map(shard -> java.util.concurrent.CompletableFuture.supplyAsync(() -> healthProblem(shard, end) == null,
+                        Thread::startVirtualThread))
+                .toList();
+        boolean[] up = new boolean[shards.size()];
+        for (int s = 0; s < up.length; s++) {
+            up[s] = answers.get(s).join();
+        }
+        for (int layer : moeLayers) {
+            for (int expert = 0; expert < placement.routedExperts(); expert++) {
+                boolean served = false;
+                for (int replica = 0; replica < placement.replicas(layer, expert) && !served; replica++) {
+                    served = up[placement.shardOf(layer, expert, replica)];
+                }
+                if (!served) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
     /** Null when the shard's health check answers SERVING, else what it answered. */
     private static String healthProblem(Shard shard, long end) {
         return DownPeers.healthProblem(shard.health(), ExpertServiceGrpc.SERVICE_NAME, end);

@@ -105,16 +105,14 @@ final class ServingStack implements AutoCloseable {
                 fleetView = () -> true;
             } else {
                 FleetEndpoints endpoints;
-                BooleanSupplier servicesUp;
                 if (backend instanceof Backend.LocalFleet(FleetLayout layout, Path logs, Map<String, String> environment)) {
                     FleetProcesses fleet = FleetProcesses.start(layout,
                             logs != null ? logs : FleetProcesses.newLogFolder(FleetOptions.logsRoot()), environment, err);
                     parts.add(fleet);
                     endpoints = new FleetEndpoints(fleet.attentionAddresses(), fleet.placement(), fleet.expertAddresses());
-                    servicesUp = fleet::allRunning;
+                    fleet.restartServicesThatExit(err);   // as a kubelet would; the router routes around them meanwhile
                 } else {
                     endpoints = FleetEndpoints.read(((Backend.RunningFleet) backend).configFolder());
-                    servicesUp = null;
                 }
                 FleetRouter fleetRouter = FleetRouter.open(endpoints, model, threads, progress, telemetry);
                 parts.add(fleetRouter);
@@ -123,13 +121,12 @@ final class ServingStack implements AutoCloseable {
                             startup.toSeconds(), endpoints.attentionAddresses().size(), endpoints.expertAddresses().size(), folder);
                     fleetRouter.awaitServing(startup);
                     fleetRouter.watch(folder);
-                    servicesUp = fleetRouter::serving;
                 }
                 fleetRouter.greedy(new int[] {0}, 1);
                 transformer = fleetRouter.transformer();
                 step = chunks -> fleetRouter.step(chunks);
                 admission = fleetRouter::admit;
-                BooleanSupplier up = servicesUp;
+                BooleanSupplier up = fleetRouter::serving;   // a service down is no outage while others take its work
                 fleetView = new FleetView() {
                     @Override
                     public boolean healthy() {

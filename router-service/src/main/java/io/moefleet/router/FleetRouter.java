@@ -247,14 +247,13 @@ public final class FleetRouter implements AutoCloseable {
         return state.toString();
     }
 
-    /** Whether every service answers its health check SERVING within a second (blocks: call it off the event loop). */
+    /**
+     * Whether the fleet can serve a request now: an attention instance that takes sequences answers its health check
+     * SERVING, and every routed expert has a shard that does (a shard or an instance down is no outage while others
+     * take its work). Each check waits at most a second; blocks: call it off the event loop.
+     */
     public boolean serving() {
-        try {
-            awaitServing(Duration.ofSeconds(1));
-            return true;
-        } catch (RuntimeException e) {
-            return false;
-        }
+        return attention.anyServing(Duration.ofSeconds(1)) && shards.current().experts().everyExpertServed(Duration.ofSeconds(1));
     }
 
     /** The model whose steps run through the fleet; run them through {@link #step} (traced, failing over). */

@@ -60,6 +60,19 @@ public final class FleetProcesses implements AutoCloseable {
     private final List<String> expertAddresses = new ArrayList<>();
     private final List<String> attentionAddresses = new ArrayList<>();
     private final Thread stopOnExit = new Thread(this::stopAll, "fleet-stop");
+    private boolean stopping;                 // guarded by processes: no restart once the fleet stops
+    private PrintStream restartLog;           // guarded by processes: non-null once restarts are on
+    private final Map<String, Restarts> restarts = new java.util.HashMap<>();   // guarded by processes
+    private final java.util.concurrent.ScheduledExecutorService restarter = java.util.concurrent.Executors
+            .newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("fleet-restarts").unstarted(r));
+
+    /** A service's restarts: how many, and the pause before the next, doubled while it keeps dying soon after a start. */
+    private record Restarts(int count, Duration pause, long lastStartNanos) {}
+
+    /** The first pause before a restart, its bound, and how long a process must run for the pause to start over. */
+    private static final Duration RESTART_PAUSE = Duration.ofSeconds(1);
+    private static final Duration RESTART_PAUSE_MAX = Duration.ofSeconds(30);
+    private static final Duration RESTART_RESET = Duration.ofMinutes(1);
 
     private FleetProcesses(Path logs, Map<String, String> environment, ModelConfig config, ExpertPlacement placement,
             String kvClusterName) {
@@ -176,6 +189,65 @@ public final class FleetProcesses implements AutoCloseable {
         ServiceProcess process = ServiceProcess.start(name, jvmFlags, main.getName(), List.of(args), environment, logs);
         synchronized (processes) {
             processes.add(process);
+        }
+        process.process().onExit().thenRun(() -> exited(process));
+    }
+
+    /**
+     * From now on a service process that exits unasked is started again, with the same command (port, arguments) and its
+     * output appended to its log, after a pause of 1 s doubled up to 30 s while it keeps dying within a minute of its
+     * start: what a kubelet does for a pod's container. The router routes around it meanwhile and takes it back once
+     * its health answers. Each restart is reported on {@code err}.
+     */
+    public void restartServicesThatExit(PrintStream err) {
+        synchronized (processes) {
+            restartLog = err;
+        }
+    }
+
+    private void exited(ServiceProcess process) {
+        Duration pause;
+        synchronized (processes) {
+            if (stopping || restartLog == null || !processes.contains(process)) {
+                return;
+            }
+            Restarts before = restarts.get(process.name());
+            boolean soon = before != null && System.nanoTime() - before.lastStartNanos() < RESTART_RESET.toNanos();
+            pause = soon ? before.pause().multipliedBy(2) : RESTART_PAUSE;
+            pause = pause.compareTo(RESTART_PAUSE_MAX) > 0 ? RESTART_PAUSE_MAX : pause;
+            int count = before == null ? 1 : before.count() + 1;
+            restarts.put(process.name(), new Restarts(count, pause, before == null ? 0 : before.lastStartNanos()));
+            restartLog.printf("fleet: %s exited with code %d; starting it again in %.0f s (restart %d; log: %s)%n", process.name(),
+                    process.process().exitValue(), pause.toMillis() / 1e3, count, process.log());
+        }
+        restarter.schedule(() -> restart(process), pause.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    private void restart(ServiceProcess dead) {
+        synchronized (processes) {
+            int index = processes.indexOf(dead);
+            if (stopping || index < 0) {
+                return;
+            }
+            try {
+                ServiceProcess again = dead.restart();
+                processes.set(index, again);
+                Restarts counted = restarts.get(dead.name());
+                restarts.put(dead.name(), new Restarts(counted.count(), counted.pause(), System.nanoTime()));
+                again.process().onExit().thenRun(() -> exited(again));
+                restartLog.printf("fleet: %s started again (pid %d)%n", dead.name(), again.process().pid());
+            } catch (IOException e) {
+                restartLog.printf("fleet: could not start %s again: %s%n", dead.name(), e.getMessage());
+            }
+        }
+    }
+
+    /** How many times each service was started again since the fleet started, by name (those never restarted: absent). */
+    public Map<String, Integer> restartCounts() {
+        synchronized (processes) {
+            Map<String, Integer> counts = new java.util.TreeMap<>();
+            restarts.forEach((name, r) -> counts.put(name, r.count()));
+            return counts;
         }
     }
 
@@ -324,6 +396,8 @@ public final class FleetProcesses implements AutoCloseable {
 
     private void stopAll() {
         synchronized (processes) {
+            stopping = true;
+            restarter.shutdownNow();
             processes.forEach(ServiceProcess::requestStop);
             long end = System.nanoTime() + STOP_GRACE.toNanos();
             boolean interrupted = false;

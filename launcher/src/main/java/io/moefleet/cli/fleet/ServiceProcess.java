@@ -9,8 +9,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-/** One service JVM of a fleet: its name (as in its log file's name), the process and its log (stdout and stderr). */
-record ServiceProcess(String name, Process process, Path log) {
+/**
+ * One service JVM of a fleet: its name (as in its log file's name), the process, its log (stdout and stderr), and the
+ * command and environment it was started with (to start it again).
+ */
+record ServiceProcess(String name, Process process, Path log, List<String> command, Map<String, String> environment) {
 
     private static final int LOG_LINES_SHOWN = 5;
 
@@ -25,13 +28,25 @@ record ServiceProcess(String name, Process process, Path log) {
         command.addAll(jvmFlags);
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass));
         command.addAll(args);
-        Path log = logs.resolve(name + ".log");
+        return start(name, command, environment, logs.resolve(name + ".log"));
+    }
+
+    /** Runs {@code command} with this process's environment and {@code environment} over it, output to {@code log}. */
+    static ServiceProcess start(String name, List<String> command, Map<String, String> environment, Path log) throws IOException {
         ProcessBuilder builder = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile());
         builder.environment().putAll(environment);
-        Process process = builder.start();
-        return new ServiceProcess(name, process, log);
+        return new ServiceProcess(name, builder.start(), log, List.copyOf(command), Map.copyOf(environment));
+    }
+
+    /** The same command in a new process (same port and arguments), its output appended to the same log. */
+    ServiceProcess restart() throws IOException {
+        ProcessBuilder builder = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        builder.environment().putAll(environment);
+        return new ServiceProcess(name, builder.start(), log, command, environment);
     }
 
     /** Null while it runs; else what ended it, with the end of its log, for a start-up failure message. */

@@ -73,12 +73,11 @@ public final class ZipkinServer implements AutoCloseable {
                 // on loopback only (the default is every interface); QUERY_PORT alone would set the port
                 "--armeria.ports[0].ip=" + LOOPBACK, "--armeria.ports[0].port=" + port, "--armeria.ports[0].protocols[0]=http"));
         Path log = logs.resolve("zipkin.log");
-        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
-        builder.environment().putAll(Map.of("QUERY_PORT", Integer.toString(port), "STORAGE_TYPE", "mem",
-                "MEM_MAX_SPANS", Integer.toString(MAX_SPANS), "SELF_TRACING_ENABLED", "false"));
+        Map<String, String> environment = Map.of("QUERY_PORT", Integer.toString(port), "STORAGE_TYPE", "mem",
+                "MEM_MAX_SPANS", Integer.toString(MAX_SPANS), "SELF_TRACING_ENABLED", "false");
         ZipkinServer zipkin;
         try {
-            zipkin = new ZipkinServer(new ServiceProcess("zipkin", builder.start(), log), port);
+            zipkin = new ZipkinServer(ServiceProcess.start("zipkin", command, environment, log), port);
         } catch (IOException e) {
             throw new FleetStartException("could not start Zipkin's server (" + String.join(" ", command) + "): " + e.getMessage(), e);
         }

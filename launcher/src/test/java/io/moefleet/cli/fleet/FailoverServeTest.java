@@ -1,0 +1,263 @@
+package io.moefleet.cli.fleet;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.moefleet.checkpoint.CheckpointWriter;
+import io.moefleet.checkpoint.Preset;
+import io.moefleet.checkpoint.WeightFormat;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Services killed (SIGKILL) under load, on a fleet that `serve` started: no request fails, every stream's tokens are
+ * those of the same requests on the undisturbed fleet, and the killed process is started again and used again. An
+ * expert shard, with every expert on 2 of 4 shards (`--replicas 2`), under 32 streams; an attention instance, 1 of 2
+ * over a KV pool, under 16 streams (its sequences move to the other instance).
+ */
+@Timeout(300)
+class FailoverServeTest {
+
+    private static final int TOKENS = 24;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void killingAShardUnderThirtyTwoStreamsFailsNoRequestAndChangesNoToken() throws Exception {
+        int streams = 32;
+        Path tiny = dir.resolve("tiny");
+        CheckpointWriter.write(Preset.config("tiny"), 5, WeightFormat.BF16, tiny);
+        int port;
+        try (ServerSocket probe = new ServerSocket(0)) {
+            port = probe.getLocalPort();
+        }
+        Path err = dir.resolve("serve.err");
+        Process serve = new ProcessBuilder(FleetCli.command(dir, null, "serve", "--model", tiny.toString(), "--port",
+                Integer.toString(port), "--expert-shards", "4", "--replicas", "2", "--attention-instances", "1", "--kv-members", "1",
+                "--service-threads", "1", "--max-running", "64"))
+                .redirectOutput(dir.resolve("serve.out").toFile()).redirectError(err.toFile()).start();
+        try {
+            HttpClient http = HttpClient.newHttpClient();
+            FleetCli.awaitServing(serve, port, err);
+
+            RunResult undisturbed = run(http, port, streams, 3, null);
+            assertEquals(List.of(), undisturbed.failures());
+            RunResult disturbed = run(http, port, streams, 3, () -> shardProcess(tiny, 1).destroyForcibly());   // SIGKILL mid-run
+
+            assertEquals(List.of(), disturbed.failures(), "requests failed; serve's log: " + Files.readString(err));
+            assertEquals(undisturbed.tokens(), disturbed.tokens(), "a stream's tokens changed");
+            // the stall a kill adds, reported rather than asserted (speed belongs to benchmarks)
+            System.err.printf("worst gap between two tokens of a stream: %d ms undisturbed, %d ms with a shard killed%n",
+                    undisturbed.worstGapMillis(), disturbed.worstGapMillis());
+            assertTrue(Files.readString(err).contains("its call went to expert shard"), "the router logged the retry");
+
+            // the shard is started again, and once its health answers, the router sends it calls again
+            awaitLog(err, "fleet: expert-1 started again");
+            awaitWhileRequesting(http, port, err, () -> true, "serves again: routed to");
+        } finally {
+            serve.destroy();
+            assertTrue(serve.waitFor(60, TimeUnit.SECONDS), "serve did not stop");
+        }
+        FleetCli.assertNoServiceProcessLeft(serve.pid(), tiny);
+    }
+
+    @Test
+    void killingAnAttentionInstanceUnderSixteenStreamsFailsNoRequestAndChangesNoToken() throws Exception {
+        int streams = 16;
+        Path tiny = dir.resolve("tiny");
+        CheckpointWriter.write(Preset.config("tiny"), 5, WeightFormat.BF16, tiny);
+        int port;
+        try (ServerSocket probe = new ServerSocket(0)) {
+            port = probe.getLocalPort();
+        }
+        Path err = dir.resolve("serve.err");
+        // pages of 4 tokens: the pool holds most of a moved sequence's positions, the rest is recomputed
+        Process serve = new ProcessBuilder(FleetCli.command(dir, null, "serve", "--model", tiny.toString(), "--port",
+                Integer.toString(port), "--expert-shards", "2", "--attention-instances", "2", "--kv-members", "1",
+                "--kv-page-tokens", "4", "--service-threads", "1", "--max-running", "64"))
+                .redirectOutput(dir.resolve("serve.out").toFile()).redirectError(err.toFile()).start();
+        try {
+            HttpClient http = HttpClient.newHttpClient();
+            FleetCli.awaitServing(serve, port, err);
+            String killed = state(http, port).at("/attention/1/address").asText();
+
+            RunResult undisturbed = run(http, port, streams, 13, null);
+            assertEquals(List.of(), undisturbed.failures());
+            RunResult disturbed = run(http, port, streams, 13, () -> attentionProcess(tiny, killed).destroyForcibly());
+
+            assertEquals(List.of(), disturbed.failures(), "requests failed; serve's log: " + Files.readString(err));
+            assertEquals(undisturbed.tokens(), disturbed.tokens(), "a stream's tokens changed");
+            System.err.printf("worst gap between two tokens of a stream: %d ms undisturbed, %d ms with an attention instance killed%n",
+                    undisturbed.worstGapMillis(), disturbed.worstGapMillis());
+            String log = Files.readString(err);
+            assertTrue(log.contains("moved from attention instance 1 at " + killed), "the router logged the moves");
+            String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            assertTrue(metrics.lines().anyMatch(line -> line.startsWith("moefleet_attention_sequences_moved_total ")
+                    && Double.parseDouble(line.split(" ")[1]) > 0), "moved sequences counted");
+
+            // the instance is started again; once its health answers, the router takes it back
+            awaitLog(err, "fleet: attention-1 started again");
+            awaitWhileRequesting(http, port, err, () -> !state(http, port).at("/attention/1/down").asBoolean(), "");
+        } finally {
+            serve.destroy();
+            assertTrue(serve.waitFor(60, TimeUnit.SECONDS), "serve did not stop");
+        }
+        FleetCli.assertNoServiceProcessLeft(serve.pid(), tiny);
+    }
+
+    private record RunResult(List<List<String>> tokens, List<String> failures, long worstGapMillis) {}
+
+    private interface Check {
+        boolean holds() throws Exception;
+    }
+
+    private static JsonNode state(HttpClient http, int port) throws IOException, InterruptedException {
+        return JSON.readTree(http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/fleet/state")).build(),
+                HttpResponse.BodyHandlers.ofString()).body());
+    }
+
+    private static void awaitLog(Path log, String line) throws Exception {
+        long end = System.nanoTime() + 60_000_000_000L;
+        while (!Files.readString(log).contains(line)) {
+            assertTrue(System.nanoTime() < end, "no '" + line + "' in 60 s: " + Files.readString(log));
+            Thread.sleep(100);
+        }
+    }
+
+    /** Sends a short request now and then (a router takes a service back at a step) until {@code check} holds and the log has {@code line}. */
+    private static void awaitWhileRequesting(HttpClient http, int port, Path log, Check check, String line) throws Exception {
+        long end = System.nanoTime() + 90_000_000_000L;
+        while (!(check.holds() && Files.readString(log).contains(line))) {
+            assertTrue(System.nanoTime() < end, "the restarted service was not used again within 90 s: " + Files.readString(log));
+            HttpResponse<String> answer = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/completions"))
+                    .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                            "{\"model\": \"tiny\", \"prompt\": [1, 2, 3], \"max_tokens\": 2}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, answer.statusCode(), answer.body());
+            Thread.sleep(500);
+        }
+    }
+
+    /**
+     * {@code count} streaming completions at once, prompts of {@code promptTokens} tokens; {@code midway} runs once every
+     * stream has its first tokens.
+     */
+    private static RunResult run(HttpClient http, int port, int count, int promptTokens, Runnable midway) throws Exception {
+        CountDownLatch started = new CountDownLatch(count);
+        AtomicLong worstGap = new AtomicLong();
+        List<CompletableFuture<List<String>>> streams = new ArrayList<>();
+        List<String> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+        for (int s = 0; s < count; s++) {
+            int prompt = s;
+            streams.add(CompletableFuture.supplyAsync(() -> {
+                try {
+                    return stream(http, port, prompt, promptTokens, started, worstGap);
+                } catch (Exception e) {
+                    failures.add("stream " + prompt + ": " + e);
+                    started.countDown();
+                    return List.of();
+                }
+            }));
+        }
+        assertTrue(started.await(120, TimeUnit.SECONDS), "the streams did not start");
+        if (midway != null) {
+            midway.run();
+        }
+        List<List<String>> tokens = new ArrayList<>();
+        for (CompletableFuture<List<String>> stream : streams) {
+            tokens.add(stream.get(120, TimeUnit.SECONDS));
+        }
+        return new RunResult(tokens, failures, worstGap.get());
+    }
+
+    private static List<String> stream(HttpClient http, int port, int prompt, int promptTokens, CountDownLatch started,
+            AtomicLong worstGap) throws IOException, InterruptedException {
+        StringBuilder ids = new StringBuilder((3 + prompt % 40) + ", 7, " + (11 + prompt));
+        for (int t = 3; t < promptTokens; t++) {
+            ids.append(", ").append(1 + (prompt * 7 + t * 13) % 50);
+        }
+        String body = "{\"model\": \"tiny\", \"prompt\": [" + ids + "], \"max_tokens\": " + TOKENS
+                + ", \"temperature\": 0, \"ignore_eos\": true, \"stream\": true, \"logprobs\": 0, \"return_tokens_as_token_ids\": true}";
+        HttpResponse<java.io.InputStream> answer = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/completions"))
+                .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofInputStream());
+        if (answer.statusCode() != 200) {
+            throw new IOException("HTTP " + answer.statusCode() + ": " + new String(answer.body().readAllBytes(), StandardCharsets.UTF_8));
+        }
+        List<String> tokens = new ArrayList<>();
+        boolean done = false;
+        long last = System.nanoTime();
+        try (BufferedReader lines = new BufferedReader(new InputStreamReader(answer.body(), StandardCharsets.UTF_8))) {
+            for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+                if (!line.startsWith("data: ")) {
+                    continue;
+                }
+                if (line.equals("data: [DONE]")) {
+                    done = true;
+                    continue;
+                }
+                JsonNode event = JSON.readTree(line.substring(6));
+                if (event.has("error")) {
+                    throw new IOException("the stream failed: " + line);
+                }
+                long now = System.nanoTime();
+                worstGap.accumulateAndGet((now - last) / 1_000_000, Math::max);
+                last = now;
+                event.at("/choices/0/logprobs/tokens").forEach(t -> tokens.add(t.asText()));
+                if (tokens.size() == 2) {
+                    started.countDown();
+                }
+            }
+        }
+        if (!done || tokens.size() != TOKENS) {
+            throw new IOException("the stream ended after " + tokens.size() + " tokens" + (done ? "" : " without [DONE]"));
+        }
+        return tokens;
+    }
+
+    /** The attention instance process of the fleet serving {@code checkpoint} at {@code address} ("host:port"). */
+    private static ProcessHandle attentionProcess(Path checkpoint, String address) {
+        String port = address.substring(address.lastIndexOf(':') + 1);
+        List<ProcessHandle> found = ProcessHandle.allProcesses().filter(p -> {
+            String line = FleetCli.commandLine(p);
+            return line.contains("io.moefleet.attention.AttentionServiceMain") && line.contains(checkpoint.toString())
+                    && line.contains(" --port " + port + " ");
+        }).toList();
+        assertEquals(1, found.size(), "attention instance processes at " + address + ": " + found);
+        return found.getFirst();
+    }
+
+    /** The expert shard process with index {@code shard} of the fleet serving {@code checkpoint}. */
+    private static ProcessHandle shardProcess(Path checkpoint, int shard) {
+        List<ProcessHandle> found = ProcessHandle.allProcesses().filter(p -> {
+            String line = FleetCli.commandLine(p);
+            return line.contains("io.moefleet.expert.ExpertServiceMain") && line.contains(checkpoint.toString())
+                    && line.contains(" --shard " + shard + " ");
+        }).toList();
+        assertEquals(1, found.size(), "expert shard " + shard + " processes: " + found);
+        return found.getFirst();
+    }
+}
