@@ -21,6 +21,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import com.hazelcast.client.HazelcastClient;
+import com.hazelcast.client.config.ClientConfig;
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.map.IMap;
+import io.moefleet.kvcache.impl.ClientConfigs;
+import io.moefleet.kvcache.impl.IMapKvPool;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -126,6 +133,81 @@ class FailoverServeTest {
             assertTrue(serve.waitFor(60, TimeUnit.SECONDS), "serve did not stop");
         }
         FleetCli.assertNoServiceProcessLeft(serve.pid(), tiny);
+    }
+
+    @Test
+    void killingOneOfThreeKvMembersUnderSixteenStreamsLosesNoPageAndNoRequest() throws Exception {
+        int streams = 16;
+        Path tiny = dir.resolve("tiny");
+        CheckpointWriter.write(Preset.config("tiny"), 5, WeightFormat.BF16, tiny);
+        int port;
+        try (ServerSocket probe = new ServerSocket(0)) {
+            port = probe.getLocalPort();
+        }
+        Path err = dir.resolve("serve.err");
+        Process serve = new ProcessBuilder(FleetCli.command(dir, null, "serve", "--model", tiny.toString(), "--port",
+                Integer.toString(port), "--expert-shards", "2", "--attention-instances", "1", "--kv-members", "3",
+                "--kv-page-tokens", "4", "--service-threads", "1", "--max-running", "64"))
+                .redirectOutput(dir.resolve("serve.out").toFile()).redirectError(err.toFile()).start();
+        try {
+            HttpClient http = HttpClient.newHttpClient();
+            FleetCli.awaitServing(serve, port, err);
+            List<String> kvCommand = List.of(FleetCli.commandLine(kvProcess(1)).split(" "));
+            String cluster = kvCommand.get(kvCommand.indexOf("--cluster-name") + 1);
+            List<String> members = List.of(kvCommand.get(kvCommand.indexOf("--members") + 1).split(","));
+            ClientConfig config = ClientConfigs.of(cluster, members, java.time.Duration.ofSeconds(10));
+            config.setProperty("hazelcast.logging.type", "none");
+            HazelcastInstance client = HazelcastClient.newHazelcastClient(config);
+            try {
+                RunResult undisturbed = run(http, port, streams, 13, null);
+                assertEquals(List.of(), undisturbed.failures());
+                Map<String, String> before = new java.util.HashMap<>();
+                RunResult disturbed = run(http, port, streams, 13, () -> {
+                    before.putAll(pageHashes(client));   // every page published so far, then a member dies
+                    kvProcess(1).destroyForcibly();
+                });
+
+                assertEquals(List.of(), disturbed.failures(), "requests failed; serve's log: " + Files.readString(err));
+                assertEquals(undisturbed.tokens(), disturbed.tokens(), "a stream's tokens changed");
+                assertTrue(before.size() > 50, "pages published before the kill: " + before.size());
+                Map<String, String> after = pageHashes(client);
+                List<String> lost = before.keySet().stream().filter(key -> !before.get(key).equals(after.get(key))).toList();
+                assertEquals(List.of(), lost, "pages lost or changed of " + before.size());
+                System.err.printf("%d pages before the kill, all of them after it (%d pages now)%n", before.size(), after.size());
+            } finally {
+                client.shutdown();
+            }
+        } finally {
+            serve.destroy();
+            assertTrue(serve.waitFor(60, TimeUnit.SECONDS), "serve did not stop");
+        }
+        FleetCli.assertNoServiceProcessLeft(serve.pid(), tiny);
+    }
+
+    /** Every page in the pool: its key and the SHA-256 of its bytes. */
+    private static Map<String, String> pageHashes(HazelcastInstance client) {
+        Map<String, String> hashes = new java.util.HashMap<>();
+        IMap<String, byte[]> pages = client.getMap(IMapKvPool.MAP_NAME);
+        for (Map.Entry<String, byte[]> page : pages.entrySet()) {
+            try {
+                hashes.put(page.getKey(), java.util.HexFormat.of().formatHex(
+                        java.security.MessageDigest.getInstance("SHA-256").digest(page.getValue())));
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new AssertionError(e);
+            }
+        }
+        return hashes;
+    }
+
+    /** The KV member process with index {@code member} (kv-N in the logs) of the fleet this test's serve started. */
+    private static ProcessHandle kvProcess(int member) {
+        List<ProcessHandle> members = ProcessHandle.current().descendants()
+                .filter(p -> FleetCli.commandLine(p).contains("io.moefleet.kvcache.KvCacheMain")).toList();
+        assertEquals(3, members.size(), "kv member processes: " + members);
+        List<String> command = List.of(FleetCli.commandLine(members.getFirst()).split(" "));
+        String address = command.get(command.indexOf("--members") + 1).split(",")[member];
+        String port = address.substring(address.lastIndexOf(':') + 1);
+        return members.stream().filter(p -> FleetCli.commandLine(p).contains(" --port " + port + " ")).findFirst().orElseThrow();
     }
 
     private record RunResult(List<List<String>> tokens, List<String> failures, long worstGapMillis) {}
