@@ -52,8 +52,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * then {@link #move} to other instances: each is admitted again with the tokens of its computed positions (this client
  * records them, and which a one-token chunk computed), the new instance restores what the KV pool holds, and the chunks
  * {@code move} returns recompute the rest, each position on the path it had, so that the latents, and the tokens that
- * follow, are bitwise those of an undisturbed run. Not thread-safe: one step at a time, as the model that calls it; only
- * {@link #setInstances} may be called from another thread.
+ * follow, are bitwise those of an undisturbed run. One step at a time, as the model that calls it; {@link #admit} may run
+ * on another thread meanwhile (a slow pool lookup then delays only the sequence admitted), as may {@link #setInstances}.
+ * The books (which instance holds which sequence, and what each has computed) are kept under this object's lock, never
+ * held over a call.
  *
  * <p>The instances change as the fleet scales ({@link #setInstances}): a new one is appended (an instance's index never
  * changes, its sequences' caches live there), and one no longer listed takes no new sequence but keeps serving those it
@@ -73,7 +75,7 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
     private final CallDeadlines deadlines;
     private final GrpcTelemetry telemetry;
     private volatile List<Instance> instances;  // append-only: read by other threads for health and stats
-    private boolean[] accepting;                // whether an instance takes new sequences
+    private boolean[] accepting;                // whether an instance takes new sequences; guarded by this, as the maps below
     private final AtomicReference<List<String>> listed = new AtomicReference<>();   // a change of instances to apply
     private final SequenceAssignment assignment;
     private final Duration deadline;
@@ -153,7 +155,7 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
     }
 
     /** Applies a change of instances asked for by {@link #setInstances}, on the stepping thread. */
-    private void applyListed() {
+    private synchronized void applyListed() {
         List<String> addresses = listed.getAndSet(null);
         if (addresses == null) {
             return;
@@ -179,7 +181,7 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
         publishOccupancy();
     }
 
-    private void publishOccupancy() {
+    private synchronized void publishOccupancy() {
         List<Occupancy> now = new ArrayList<>(instances.size());
         for (Instance instance : instances) {
             now.add(new Occupancy(instance.address(), accepting[instance.index()], down.isDown(instance.index()),
@@ -190,17 +192,19 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
 
     @Override
     public void attend(int layer, List<StepChunk> chunks, float[][] normed, int total, float[][] out) {
-        if (layer == 0) {
-            step++;
-            applyListed();
-            takeBackRecovered();
-        }
         int[] instanceOf = new int[chunks.size()];
-        for (int c = 0; c < chunks.size(); c++) {
-            instanceOf[c] = instanceOf(chunks.get(c));
-        }
-        if (layer == 0) {
-            failIfHeldByDown(instanceOf);
+        synchronized (this) {
+            if (layer == 0) {
+                step++;
+                applyListed();
+                takeBackRecovered();
+            }
+            for (int c = 0; c < chunks.size(); c++) {
+                instanceOf[c] = instanceOf(chunks.get(c));
+            }
+            if (layer == 0) {
+                failIfHeldByDown(instanceOf);
+            }
         }
         List<InstanceBatch> batches = InstanceBatch.split(chunks, instanceOf, instances.size(), layer, step, normed, hidden);
         List<ListenableFuture<AttendResponse>> calls = new ArrayList<>(batches.size());
@@ -240,8 +244,10 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
             FloatRows.copyInto(responses[i].getOutput(), batches.get(i).rows(), out, hidden);
         }
         if (layer == lastLayer) {
-            for (StepChunk chunk : chunks) {
-                computed.computeIfAbsent(chunk.sequence().id(), id -> new ComputedPositions()).record(chunk.start(), chunk.tokens());
+            synchronized (this) {
+                for (StepChunk chunk : chunks) {
+                    computed.computeIfAbsent(chunk.sequence().id(), id -> new ComputedPositions()).record(chunk.start(), chunk.tokens());
+                }
             }
         }
     }
@@ -288,13 +294,17 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
         if (prompt.length == 0) {
             throw new IllegalArgumentException("the prompt of sequence " + sequence.id() + " has no tokens");
         }
-        if (instanceOfSequence.containsKey(sequence.id())) {
-            throw new IllegalStateException("sequence " + sequence.id() + " is held by instance " + instanceOf(sequence)
-                    + " already: admit starts a sequence on an instance (release it first to move it)");
+        synchronized (this) {
+            if (instanceOfSequence.containsKey(sequence.id())) {
+                throw new IllegalStateException("sequence " + sequence.id() + " is held by instance " + instanceOf(sequence)
+                        + " already: admit starts a sequence on an instance (release it first to move it)");
+            }
+            applyListed();
         }
-        applyListed();
         int cached = place(sequence, prompt);
-        computed.put(sequence.id(), ComputedPositions.restored(prompt, cached));
+        synchronized (this) {
+            computed.put(sequence.id(), ComputedPositions.restored(prompt, cached));
+        }
         return cached;
     }
 
@@ -309,29 +319,36 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
      */
     public List<StepChunk> move(StepChunk pending) {
         Sequence sequence = pending.sequence();
-        Integer from = instanceOfSequence.remove(sequence.id());
+        Integer from;
+        int[] before;
+        synchronized (this) {
+            from = instanceOfSequence.remove(sequence.id());
+            if (from != null) {
+                sequencesOn[from]--;
+                publishOccupancy();
+            }
+            before = computed.computeIfAbsent(sequence.id(), id -> new ComputedPositions()).tokensBefore(pending.start());
+        }
         if (from != null) {
-            sequencesOn[from]--;
-            publishOccupancy();
             releaseWithoutWaiting(instances.get(from), sequence.id());
         }
-        ComputedPositions positions = computed.computeIfAbsent(sequence.id(), id -> new ComputedPositions());
-        int[] before = positions.tokensBefore(pending.start());
         int[] prompt = Arrays.copyOf(before, before.length + pending.tokens().length);
         System.arraycopy(pending.tokens(), 0, prompt, before.length, pending.tokens().length);
         int cached = place(sequence, prompt);
         LOG.log(System.Logger.Level.WARNING, "sequence {0} moved from {1} to {2}: {3} of its {4} positions restored, the rest "
                 + "recomputed", sequence.id(), from == null ? "nowhere" : describe(instances.get(from)),
-                describe(instances.get(instanceOfSequence.get(sequence.id()))), Math.min(cached, before.length), before.length);
+                describe(instances.get(instanceOf(sequence))), Math.min(cached, before.length), before.length);
         List<StepChunk> chunks = new ArrayList<>();
-        for (ComputedPositions.Chunk chunk : positions.recompute(Math.min(cached, before.length), before.length)) {
-            chunks.add(new StepChunk(sequence, chunk.start(), chunk.tokens(), false));
+        synchronized (this) {
+            for (ComputedPositions.Chunk chunk : computed.get(sequence.id()).recompute(Math.min(cached, before.length), before.length)) {
+                chunks.add(new StepChunk(sequence, chunk.start(), chunk.tokens(), false));
+            }
         }
         return chunks;
     }
 
     /** Whether the instance holding {@code sequence} is routed around: the sequence has to {@link #move} before it steps. */
-    public boolean heldByDownInstance(Sequence sequence) {
+    public synchronized boolean heldByDownInstance(Sequence sequence) {
         Integer instance = instanceOfSequence.get(sequence.id());
         return instance != null && down.isDown(instance);
     }
@@ -371,9 +388,11 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
                         List.of(chosen));
             }
             sequence.resumeAt(cached);
-            instanceOfSequence.put(sequence.id(), chosen);
-            sequencesOn[chosen]++;
-            publishOccupancy();
+            synchronized (this) {
+                instanceOfSequence.put(sequence.id(), chosen);
+                sequencesOn[chosen]++;
+                publishOccupancy();
+            }
             return cached;
         }
     }
@@ -381,13 +400,16 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
     /** Frees the sequence's cache on its instance and forgets where it was; a sequence never attended is ignored. */
     @Override
     public void release(Sequence sequence) {
-        computed.remove(sequence.id());
-        Integer index = instanceOfSequence.remove(sequence.id());
-        if (index == null) {
-            return;
+        Integer index;
+        synchronized (this) {
+            computed.remove(sequence.id());
+            index = instanceOfSequence.remove(sequence.id());
+            if (index == null) {
+                return;
+            }
+            sequencesOn[index]--;
+            publishOccupancy();
         }
-        sequencesOn[index]--;
-        publishOccupancy();
         Instance instance = instances.get(index);
         if (down.isDown(index)) {
             releaseWithoutWaiting(instance, sequence.id());   // most likely gone; if it was only slow, it frees the cache
@@ -428,7 +450,7 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
     }
 
     /** The instance holding {@code sequence} ({@code -1}: none, never attended or released). */
-    public int instanceOf(Sequence sequence) {
+    public synchronized int instanceOf(Sequence sequence) {
         return instanceOfSequence.getOrDefault(sequence.id(), -1);
     }
 
@@ -538,14 +560,21 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
      * left, an exception saying why, after {@code failures} (the admissions tried already).
      */
     private int assign(int[] prompt, List<String> failures) {
-        List<Instance> open = instances.stream().filter(i -> accepting[i.index()] && !down.isDown(i.index())).toList();
+        List<Instance> open;
+        int[] held;
+        synchronized (this) {
+            open = instances.stream().filter(i -> accepting[i.index()] && !down.isDown(i.index())).toList();
+            held = open.stream().mapToInt(i -> sequencesOn[i.index()]).toArray();
+        }
         if (open.isEmpty()) {
             throw new AttentionInstanceException("no attention instance is up to take a sequence (routed around: "
                     + String.join(", ", down.down().stream().map(i -> describe(instances.get(i))).toList()) + ")"
                     + (failures.isEmpty() ? "" : "; " + String.join("; ", failures)), List.of());
         }
-        int[] held = open.stream().mapToInt(i -> sequencesOn[i.index()]).toArray();
-        int chosen = assignment.instanceFor(new NewSequence(prompt, held, () -> hotPages(open, prompt)));
+        int chosen;
+        synchronized (assignment) {   // an assignment keeps its own state (turns, counts); its probe runs outside the books' lock
+            chosen = assignment.instanceFor(new NewSequence(prompt, held, () -> hotPages(open, prompt)));
+        }
         if (chosen < 0 || chosen >= open.size()) {
             throw new IllegalStateException("the sequence assignment chose instance " + chosen + " of " + open.size());
         }

@@ -30,7 +30,10 @@ import java.util.function.Function;
  * arrival order, up to {@link SchedulerLimits#stepTokenBudget()} tokens, so a long prompt is spread over several steps
  * while the others keep decoding. Requests beyond {@link SchedulerLimits#maxRunning()} wait in a bounded queue; a full
  * queue, a wait past the limit, or a draining scheduler turn a request away ({@link RejectedException}) instead of
- * letting queues grow. A cancelled generation leaves the batch at the next step and its KV cache is freed.
+ * letting queues grow. A cancelled generation leaves the batch at the next step and its KV cache is freed. Admission
+ * (in the fleet: choosing an attention instance, restoring a cached prefix from the KV pool) runs on a thread of its own
+ * and the sequence joins the batch once it is done, so that a slow pool lookup delays only that request, never the
+ * others' decode.
  *
  * <p>A sequence's tokens depend only on its own prompt, sampler and policy: the model's steps are bitwise
  * batch-invariant and each sampler has its own seeded generator, so a request gives the same tokens alone or among
@@ -53,6 +56,8 @@ public final class Scheduler implements AutoCloseable {
     private boolean stopped;                                        // guarded by lock
 
     private final List<Active> running = new ArrayList<>();         // the stepping thread's alone
+    private final List<Active> admitting = new ArrayList<>();       // the stepping thread's alone: admissions under way
+    private final java.util.concurrent.ExecutorService admissions;  // null: admission is immediate (nothing cached)
     private final Tracer tracer;
 
     /**
@@ -76,6 +81,9 @@ public final class Scheduler implements AutoCloseable {
         this.admission = admission;
         this.limits = limits;
         this.metrics = metrics;
+        // one virtual thread per admission (at most the batch's room at once): one slow lookup holds up no other
+        this.admissions = admission == SequenceAdmission.NONE ? null : java.util.concurrent.Executors.newThreadPerTaskExecutor(
+                Thread.ofVirtual().name("scheduler-admission-", 0).factory());
         this.thread = Thread.ofPlatform().name("scheduler-step").daemon().unstarted(this::run);
         thread.start();
     }
@@ -154,7 +162,7 @@ public final class Scheduler implements AutoCloseable {
     /** Waits until nothing is queued or running, at most {@code timeout}; returns whether that happened. */
     public boolean awaitIdle(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (metrics.waiting.get() > 0 || metrics.running.get() > 0) {
+        while (metrics.waiting.get() > 0 || metrics.admitting.get() > 0 || metrics.running.get() > 0) {
             if (System.nanoTime() > deadline) {
                 return false;
             }
@@ -174,6 +182,9 @@ public final class Scheduler implements AutoCloseable {
             thread.join(Duration.ofSeconds(30));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        if (admissions != null) {
+            admissions.shutdownNow();
         }
     }
 
@@ -205,12 +216,16 @@ public final class Scheduler implements AutoCloseable {
         }
     }
 
-    /** Moves waiting requests into the batch while it has room, turning away those that waited too long. */
+    /**
+     * Starts admitting waiting requests while the batch has room, turning away those that waited too long, and moves
+     * those admitted into the batch; waits while there is nothing to step.
+     */
     private boolean admitAndWait() {
         List<Active> expired = new ArrayList<>();
         List<Active> admitted = new ArrayList<>();
         synchronized (lock) {
-            while (!stopped && waiting.isEmpty() && running.isEmpty()) {
+            while (!stopped && running.isEmpty() && !anyAdmitted()
+                    && (waiting.isEmpty() || running.size() + admitting.size() >= limits.maxRunning())) {
                 try {
                     lock.wait();
                 } catch (InterruptedException e) {
@@ -232,7 +247,7 @@ public final class Scheduler implements AutoCloseable {
                     expired.add(active);
                 }
             }
-            while (running.size() + admitted.size() < limits.maxRunning() && !waiting.isEmpty()) {
+            while (running.size() + admitting.size() + admitted.size() < limits.maxRunning() && !waiting.isEmpty()) {
                 admitted.add(waiting.poll());
             }
             metrics.waiting.set(waiting.size());
@@ -244,27 +259,79 @@ public final class Scheduler implements AutoCloseable {
         for (Active active : admitted) {
             start(active);
         }
+        joinAdmitted();
         metrics.running.set(running.size());
+        metrics.admitting.set(admitting.size());
         return true;
     }
 
+    /** Starts the request's admission: at once without anything cached, else on the admission thread. */
     private void start(Active active) {
         metrics.queueWaitSeconds.observe((System.nanoTime() - active.submittedNanos) / 1e9);
         active.leaveQueue(null);
-        Span admission = tracer.spanBuilder("admission").setParent(active.trace)
-                .setAttribute(RouterSpans.PROMPT_TOKENS, (long) active.generation.prompt().length).startSpan();
-        try (Scope ignored = active.trace.with(admission).makeCurrent()) {
+        try {
             active.sequence = model.newSequence();
-            active.prefilled = this.admission.admit(active.sequence, active.generation.prompt());
-            admission.setAttribute(RouterSpans.CACHED_TOKENS, (long) active.prefilled);
             active.sampler = new SequenceSampler(active.generation.sampling(), active.generation.prompt(), vocabSize());
-            running.add(active);
         } catch (RuntimeException e) {
-            RouterSpans.failed(admission, e);
-            release(active);
-            active.fail(e);
-        } finally {
-            admission.end();
+            active.fail(e);   // settings the sampler refuses fail this request alone
+            return;
+        }
+        if (admissions == null) {
+            active.admitted = java.util.concurrent.CompletableFuture.completedFuture(0);
+        } else {
+            Span span = tracer.spanBuilder("admission").setParent(active.trace)
+                    .setAttribute(RouterSpans.PROMPT_TOKENS, (long) active.generation.prompt().length).startSpan();
+            active.admitted = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try (Scope ignored = active.trace.with(span).makeCurrent()) {
+                    int cached = admission.admit(active.sequence, active.generation.prompt());
+                    span.setAttribute(RouterSpans.CACHED_TOKENS, (long) cached);
+                    return cached;
+                } catch (RuntimeException e) {
+                    throw RouterSpans.failed(span, e);
+                } finally {
+                    span.end();
+                }
+            }, admissions);
+            active.admitted.whenComplete((cached, failure) -> {
+                synchronized (lock) {
+                    lock.notifyAll();   // once done: the stepping thread may be waiting with nothing else to do
+                }
+            });
+        }
+        admitting.add(active);
+    }
+
+    /** Whether an admission under way has ended (its sequence can join, or fail). */
+    private boolean anyAdmitted() {
+        for (Active active : admitting) {
+            if (active.admitted.isDone()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Sequences whose admission ended join the batch; a failed or cancelled one leaves (its cache freed). */
+    private void joinAdmitted() {
+        for (Iterator<Active> it = admitting.iterator(); it.hasNext(); ) {
+            Active active = it.next();
+            if (!active.admitted.isDone()) {
+                continue;
+            }
+            it.remove();
+            try {
+                active.prefilled = active.admitted.join();
+            } catch (java.util.concurrent.CompletionException e) {
+                release(active);
+                active.fail(e.getCause() instanceof RuntimeException cause ? cause : e);
+                continue;
+            }
+            if (active.cancelled) {
+                release(active);
+                metrics.cancelled.inc();
+                continue;
+            }
+            running.add(active);
         }
     }
 
@@ -448,7 +515,20 @@ public final class Scheduler implements AutoCloseable {
             release(active);
             active.fail(new IllegalStateException("the server stopped while the request ran"));
         }
+        for (Active active : admitting) {
+            try {
+                active.admitted.get(30, java.util.concurrent.TimeUnit.SECONDS);   // its sequence is then placed: free it
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                // admitted nowhere, or too slow to wait for: release below forgets it
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            release(active);
+            active.fail(new IllegalStateException("the server stopped while the request was admitted"));
+        }
+        admitting.clear();
         metrics.running.set(0);
+        metrics.admitting.set(0);
     }
 
     /** One generation's state in the scheduler. */
@@ -461,6 +541,7 @@ public final class Scheduler implements AutoCloseable {
         volatile boolean cancelled;
         Sequence sequence;
         SequenceSampler sampler;
+        java.util.concurrent.CompletableFuture<Integer> admitted;   // how many prompt tokens admission found cached
         int prefilled;
         int generated;
         int lastToken;

@@ -22,6 +22,7 @@ public final class SchedulerMetrics {
 
     final Gauge waiting;
     final Gauge running;
+    final Gauge admitting;
     final Counter rejected;
     final Counter cancelled;
     final Counter finished;
@@ -59,6 +60,9 @@ public final class SchedulerMetrics {
                 .help("Requests waiting for a place in the running batch").register(registry);
         running = Gauge.builder().name("moefleet_scheduler_running")
                 .help("Sequences in the running batch (each holds a KV cache)").register(registry);
+        admitting = Gauge.builder().name("moefleet_scheduler_admitting")
+                .help("Sequences being admitted (instance chosen, cached prefix restored) while the batch steps on")
+                .register(registry);
         rejected = Counter.builder().name("moefleet_scheduler_rejected")
                 .help("Requests turned away before running, by reason").labelNames("reason").register(registry);
         cancelled = Counter.builder().name("moefleet_scheduler_cancelled")

@@ -31,6 +31,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.CountDownLatch;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -84,6 +86,50 @@ class SchedulerTest {
 
     // ---------------------------------------------------------------------------------------------------------------
     // continuous batching
+
+    @Test
+    void aSlowAdmissionDelaysOnlyItsOwnRequestAndAFailedOneFailsOnlyItsOwn() throws Exception {
+        int[] promptA = prompt(21, 9);
+        int[] promptB = prompt(22, 12);
+        int[] promptC = prompt(23, 6);
+        int[] aloneA = engine.generate(promptA, 20, SamplingParams.greedy());
+        int[] aloneB = engine.generate(promptB, 8, SamplingParams.greedy());
+        CountDownLatch poolAnswers = new CountDownLatch(1);
+        // as a pool lookup that hangs for B and fails for C: nothing is cached either way
+        SequenceAdmission admission = (sequence, prompt) -> {
+            if (Arrays.equals(prompt, promptB)) {
+                try {
+                    assertTrue(poolAnswers.await(WAIT.toSeconds(), TimeUnit.SECONDS));
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            } else if (Arrays.equals(prompt, promptC)) {
+                throw new IllegalStateException("no attention instance is up to take a sequence");
+            }
+            return 0;
+        };
+        try (Fixture f = new Fixture(new SchedulerLimits(4, 16, Duration.ofSeconds(60), 256), model::step, admission)) {
+            Recorder a = new Recorder();
+            Recorder b = new Recorder();
+            Recorder c = new Recorder();
+            f.scheduler.submit(greedy(promptB, 8, b));
+            f.scheduler.submit(greedy(promptA, 20, a));
+            f.scheduler.submit(greedy(promptC, 5, c));
+            a.awaitEnd();
+            c.awaitEnd();
+
+            assertArrayEquals(aloneA, a.tokens(), "a ran to its end while b's admission hung");
+            assertEquals(0, b.tokens().length);
+            assertEquals(1, (long) f.metrics.admitting.get(), "b is still being admitted");
+            assertTrue(c.error != null && c.error.getMessage().contains("no attention instance is up"), String.valueOf(c.error));
+            assertEquals(0, c.tokens().length);
+
+            poolAnswers.countDown();
+            b.awaitEnd();
+            assertArrayEquals(aloneB, b.tokens(), "b runs once admitted");
+            assertTrue(f.scheduler.awaitIdle(WAIT));
+        }
+    }
 
     @Test
     void requestsJoinAndLeaveTheBatchAndGetTheTokensTheyGetAlone() throws Exception {
@@ -519,7 +565,11 @@ class SchedulerTest {
         final Scheduler scheduler;
 
         Fixture(SchedulerLimits limits, Function<List<StepChunk>, List<float[][]>> step) {
-            scheduler = new Scheduler(model, step, SequenceAdmission.NONE, limits, metrics);
+            this(limits, step, SequenceAdmission.NONE);
+        }
+
+        Fixture(SchedulerLimits limits, Function<List<StepChunk>, List<float[][]>> step, SequenceAdmission admission) {
+            scheduler = new Scheduler(model, step, admission, limits, metrics);
         }
 
         @Override
