@@ -42,7 +42,9 @@ import java.util.concurrent.TimeUnit;
  * send the down shard's calls whole to such a replica (bitwise too) until its health check answers SERVING again; only
  * when no replica holds all of a call's experts are its experts spread over their replicas (correct tokens, sums
  * grouped differently). With no replica up for an expert, the step fails with an {@link ExpertShardException} naming the
- * shards and experts. Not thread-safe: one step at a time, as the model that calls it.
+ * shards and experts. Optionally ({@link #hedgeAfter}, off by default) a call still unanswered after a percentile of the
+ * recent calls' times goes to such a replica too, and the first answer wins: bitwise the same either way. Not
+ * thread-safe: one step at a time, as the model that calls it.
  */
 public final class RemoteExperts implements ExpertBackend, AutoCloseable {
 
@@ -57,6 +59,10 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
     private long[] dispatches = new long[0];
     private final DownPeers down;                 // shards routed around until their health returns
     private final java.util.concurrent.atomic.AtomicLong retries = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong hedges = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong hedgesWon = new java.util.concurrent.atomic.AtomicLong();
+    private final CallTimes callTimes = new CallTimes();
+    private volatile double hedgePercentile;      // 0: no hedging; set from any thread
     private long lastBytesSent;
     private long lastBytesReceived;
     private long lastSlowestShardNanos;
@@ -153,7 +159,8 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
         for (int i = 0; i < calls.size(); i++) {
             Shard shard = shards.get(targets[i]);
             try {
-                Answer answer = calls.get(i).get();   // bounded by the call's deadline
+                Answer answer = await(calls.get(i), batches.get(i), targets[i], dispatchedAt);   // bounded by the call's deadline
+                callTimes.add(answer.arrivedAt() - dispatchedAt);
                 responses[i] = answer.response();
                 lastCallNanos = Math.max(lastCallNanos, answer.arrivedAt() - dispatchedAt);
                 lastShardCallNanos[shard.index()] = answer.arrivedAt() - dispatchedAt;
@@ -190,6 +197,78 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
         }
         for (int i = 0; i < batches.size(); i++) {
             FloatRows.addInto(responses[i].getPartialSums(), batches.get(i).rows(), out, hidden);
+        }
+    }
+
+    /**
+     * Hedged calls from now on: a call still unanswered after the {@code percentile}-th percentile (0 to 100, exclusive
+     * of 0) of the recent calls' times goes to a replica that holds all its experts too, and the first answer wins;
+     * 0 turns hedging off. Hedging starts once enough calls were timed.
+     */
+    public void hedgeAfter(double percentile) {
+        if (percentile < 0 || percentile >= 100) {
+            throw new IllegalArgumentException("the hedging percentile is in [0, 100), not " + percentile);
+        }
+        hedgePercentile = percentile;
+    }
+
+    /** Calls also sent to a replica because they were slow, and how many of those the replica answered first. */
+    public long hedges() {
+        return hedges.get();
+    }
+
+    public long hedgesWon() {
+        return hedgesWon.get();
+    }
+
+    /**
+     * The call's answer; with hedging on, once the call is slower than the percentile, also sent to a replica up that
+     * holds all its experts, the first answer taken (the other call cancelled). A failure of both is the call's.
+     */
+    private Answer await(ListenableFuture<Answer> call, ShardBatch batch, int target, long dispatchedAt)
+            throws ExecutionException, InterruptedException {
+        long after = hedgePercentile > 0 ? callTimes.percentile(hedgePercentile) : -1;
+        if (after < 0) {
+            return call.get();
+        }
+        try {
+            return call.get(Math.max(0, dispatchedAt + after - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.TimeoutException slow) {
+            Shard replica = null;
+            for (Shard candidate : shards) {
+                if (candidate.index() != target && !down.isDown(candidate.index()) && batch.answerableBy(placement, candidate.index())) {
+                    replica = candidate;
+                    break;
+                }
+            }
+            if (replica == null) {
+                return call.get();
+            }
+            hedges.incrementAndGet();
+            ListenableFuture<Answer> hedge = Futures.transform(replica.calls().forward(batch.request()),
+                    response -> new Answer(response, System.nanoTime()), MoreExecutors.directExecutor());
+            java.util.concurrent.CompletableFuture<Answer> first = new java.util.concurrent.CompletableFuture<>();
+            java.util.concurrent.atomic.AtomicInteger failures = new java.util.concurrent.atomic.AtomicInteger();
+            for (ListenableFuture<Answer> each : List.of(call, hedge)) {
+                each.addListener(() -> {
+                    try {
+                        Answer answer = Futures.getDone(each);
+                        if (first.complete(answer) && each == hedge) {
+                            hedgesWon.incrementAndGet();
+                        }
+                    } catch (ExecutionException | java.util.concurrent.CancellationException e) {
+                        if (failures.incrementAndGet() == 2) {
+                            first.completeExceptionally(e instanceof ExecutionException ee ? ee.getCause() : e);
+                        }
+                    }
+                }, MoreExecutors.directExecutor());
+            }
+            try {
+                return first.get();
+            } finally {
+                call.cancel(true);   // no-ops on the call that answered
+                hedge.cancel(true);
+            }
         }
     }
 

@@ -11,6 +11,7 @@ import io.moefleet.model.forward.Sequence;
 import io.moefleet.model.forward.StepChunk;
 import io.opentelemetry.api.OpenTelemetry;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -85,6 +86,55 @@ class ExpertFailoverTest {
             } finally {
                 again.stop();
             }
+        }
+    }
+
+    @Test
+    void aSlowShardsCallsAreHedgedToAReplicaAndTheLogitsStayBitwise() throws Exception {
+        GoldenData.Case golden = GoldenData.forwardCase("tiny-k2");
+        float[][] undisturbed;
+        try (LocalFleet fleet = LocalFleet.start(MODEL, TWO_REPLICAS)) {
+            warmUp(fleet, golden);   // the same steps before: replicas take turns by step
+            undisturbed = fleet.logits(golden.inputIds());
+        }
+        SlowLink[] link = new SlowLink[1];
+        try (LocalFleet fleet = LocalFleet.start(MODEL, TWO_REPLICAS, Duration.ofSeconds(10), OpenTelemetry.noop(),
+                OpenTelemetry.noop(), (shard, address) -> shard == 1 ? relay(link, address) : address)) {
+            fleet.experts.hedgeAfter(90);
+            warmUp(fleet, golden);   // enough calls timed for a percentile
+            long wonBefore = fleet.experts.hedgesWon();   // a tenth of the calls are beyond the 90th percentile already
+
+            link[0].delay(2_000);   // shard 1 stalls without failing: its health would still answer, only late
+            float[][] hedged = fleet.logits(golden.inputIds());
+
+            for (int t = 0; t < undisturbed.length; t++) {
+                assertArrayEquals(undisturbed[t], hedged[t], "position " + t + ": not bitwise the undisturbed step");
+            }
+            assertTrue(fleet.experts.hedgesWon() > wonBefore, "shard 3 answered shard 1's calls first: " + fleet.experts.hedges()
+                    + " hedged");
+            assertEquals(List.of(), fleet.experts.shardsDown(), "a slow shard is not a failed one");
+        } finally {
+            if (link[0] != null) {
+                link[0].close();
+            }
+        }
+    }
+
+    /** A prompt step and 40 decode steps. */
+    private static void warmUp(LocalFleet fleet, GoldenData.Case golden) {
+        Sequence sequence = fleet.model.newSequence();
+        fleet.model.step(List.of(StepChunk.next(sequence, golden.prompt(), false)));
+        for (int i = 0; i < 40; i++) {
+            fleet.model.step(List.of(StepChunk.next(sequence, new int[] {golden.greedy()[0]}, false)));
+        }
+    }
+
+    private static String relay(SlowLink[] link, String address) {
+        try {
+            link[0] = new SlowLink(address);
+            return link[0].address();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 

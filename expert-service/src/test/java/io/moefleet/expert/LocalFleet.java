@@ -39,6 +39,12 @@ final class LocalFleet implements AutoCloseable {
 
     static LocalFleet start(Path model, ExpertPlacement placement, Duration deadline, OpenTelemetry routerTelemetry,
             OpenTelemetry shardTelemetry) {
+        return start(model, placement, deadline, routerTelemetry, shardTelemetry, (shard, address) -> address);
+    }
+
+    /** As above, the router reaching shard s at {@code route.apply(s, its address)} (a relay in front of it, say). */
+    static LocalFleet start(Path model, ExpertPlacement placement, Duration deadline, OpenTelemetry routerTelemetry,
+            OpenTelemetry shardTelemetry, java.util.function.BiFunction<Integer, String, String> route) {
         List<ExpertServer> servers = new ArrayList<>();
         List<String> addresses = new ArrayList<>();
         try {
@@ -46,7 +52,7 @@ final class LocalFleet implements AutoCloseable {
                 ExpertServer server = new ExpertServer(new ShardSettings(model, placement, s, 0, 1), shardTelemetry);
                 servers.add(server);
                 server.start();
-                addresses.add("127.0.0.1:" + server.port());
+                addresses.add(route.apply(s, "127.0.0.1:" + server.port()));
             }
         } catch (IOException e) {
             servers.forEach(ExpertServer::stop);

@@ -40,7 +40,7 @@ final class ServeCommand implements Command {
     public String usage() {
         return "serve --model DIR --port P [--host H] [--threads T] [--served-model-name NAME] [--max-running N] "
                 + "[--max-waiting N] [--max-queue-wait-s S] [--step-tokens N] "
-                + "[--api-key KEY [--key-rpm N] [--key-concurrency N] | --api-keys FILE] [--open-metrics] "
+                + "[--api-key KEY [--key-rpm N] [--key-concurrency N] | --api-keys FILE] [--open-metrics] [--hedge-after PERCENTILE] "
                 + "(--single-process | --fleet-config DIR [--fleet-startup-s S] | " + FleetOptions.USAGE + ") " + Tracing.USAGE;
     }
 
@@ -53,6 +53,7 @@ final class ServeCommand implements Command {
         RouterService.Settings settings = settings(args, model, host, port);
         Tracing tracing = Tracing.parse("serve", args);
         ServingStack.Backend backend = backend(args, model);
+        double hedgeAfter = hedgeAfter(args, backend);
         if (tracing.on() && backend instanceof ServingStack.Backend.RunningFleet) {
             throw new UsageException("serve: --tracing does not go with --fleet-config (a running fleet's processes export "
                     + "as their OTEL_* variables say)");
@@ -90,6 +91,9 @@ final class ServeCommand implements Command {
             stopped.countDown();
         }, "fleet-serve-stop"));
         stack.stopServicesOnlyWhenClosed();
+        if (hedgeAfter > 0) {
+            stack.hedgeExpertCalls(hedgeAfter);
+        }
         err.printf("serving %s as '%s' on http://%s:%d after %.1f s (%s); Ctrl-C drains and stops%n", model.getFileName(),
                 settings.servedModelName(), host, stack.router().port(), (System.nanoTime() - start) / 1e9,
                 switch (backend) {
@@ -149,6 +153,30 @@ final class ServeCommand implements Command {
         } catch (IllegalArgumentException e) {
             throw new UsageException("serve: " + e.getMessage());
         }
+    }
+
+    /**
+     * {@code --hedge-after P}: an expert call slower than the P-th percentile of recent calls goes to a replica too (a
+     * fleet with {@code --replicas 2} or more gains from it); off by default.
+     */
+    private static double hedgeAfter(Args args, ServingStack.Backend backend) {
+        String value = args.optional("hedge-after", null);
+        if (value == null) {
+            return 0;
+        }
+        if (backend instanceof ServingStack.Backend.SingleProcess) {
+            throw new UsageException("serve: --hedge-after hedges calls to expert shards: it goes with a fleet, not --single-process");
+        }
+        double percentile;
+        try {
+            percentile = Double.parseDouble(value);
+        } catch (NumberFormatException e) {
+            throw new UsageException("serve: --hedge-after takes a percentile, e.g. 95, not '" + value + "'");
+        }
+        if (!(percentile > 0 && percentile < 100)) {
+            throw new UsageException("serve: --hedge-after takes a percentile above 0 and below 100, not " + value);
+        }
+        return percentile;
     }
 
     /**

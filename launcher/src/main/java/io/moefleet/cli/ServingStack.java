@@ -33,6 +33,15 @@ final class ServingStack implements AutoCloseable {
     private final List<AutoCloseable> parts;       // closed in reverse
     private final RouterService router;
 
+    /** Hedged expert calls from now on ({@link FleetRouter#hedgeExpertCalls}); the engine has none to hedge. */
+    void hedgeExpertCalls(double percentile) {
+        for (AutoCloseable part : parts) {
+            if (part instanceof FleetRouter fleetRouter) {
+                fleetRouter.hedgeExpertCalls(percentile);
+            }
+        }
+    }
+
     private ServingStack(List<AutoCloseable> parts, RouterService router) {
         this.parts = parts;
         this.router = router;

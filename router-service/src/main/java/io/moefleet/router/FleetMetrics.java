@@ -35,6 +35,7 @@ public final class FleetMetrics implements AutoCloseable {
 
     private final ExpertLoad load;
     private final RemoteAttention attention;
+    private final ShardSet shards;
     private final Histogram expertCallSeconds;
     private final Counter sequencesMoved = Counter.builder().name("moefleet_attention_sequences_moved")
             .help("Sequences moved off an attention instance that failed, to another one").build();
@@ -45,9 +46,10 @@ public final class FleetMetrics implements AutoCloseable {
     private volatile List<InstanceStats> kv = List.of();
     private DistributionDataPoint[] shardCalls = new DistributionDataPoint[0];   // the stepping thread's: one per shard
 
-    FleetMetrics(ExpertLoad load, RemoteAttention attention) {
+    FleetMetrics(ExpertLoad load, RemoteAttention attention, ShardSet shards) {
         this.load = load;
         this.attention = attention;
+        this.shards = shards;
         this.expertCallSeconds = Histogram.builder().name("moefleet_expert_call_seconds")
                 .help("One layer's dispatch and combine on an expert shard: from the dispatch to the arrival of its answer")
                 .labelNames("shard").classicOnly().classicUpperBounds(LATENCY_BOUNDS).withoutExemplars().build();
@@ -86,6 +88,7 @@ public final class FleetMetrics implements AutoCloseable {
         registry.register(sequencesMoved);
         registry.register(recomputedTokens);
         registry.register(this::instancesDown);
+        registry.register(this::expertCallsAgain);
         registry.register(this::expertLoad);
         registry.register(this::kvPositions);
         registry.register(this::kvPages);
@@ -118,6 +121,23 @@ public final class FleetMetrics implements AutoCloseable {
                     .classicHistogramBuckets(ClassicHistogramBuckets.of(TOKEN_BOUNDS, counts))
                     .sum(sum).build());
         });
+        return snapshot.build();
+    }
+
+    /**
+     * Expert calls sent again: to a replica after a failure ("retried"), or also to a replica because they were slow
+     * ("hedged"; "hedge_won" when the replica answered first). Counted by the current set of shards: a new placement
+     * starts them over, as a restarted process would.
+     */
+    private CounterSnapshot expertCallsAgain() {
+        io.moefleet.expert.RemoteExperts experts = shards.current().experts();
+        CounterSnapshot.Builder snapshot = CounterSnapshot.builder().name("moefleet_expert_calls_again")
+                .help("Expert calls sent to a replica as well: retried after a failure, hedged when slow, hedges the replica won");
+        for (Object[] kind : new Object[][] {{"retried", experts.retries()}, {"hedged", experts.hedges()},
+                {"hedge_won", experts.hedgesWon()}}) {
+            snapshot.dataPoint(CounterSnapshot.CounterDataPointSnapshot.builder().value((Long) kind[1])
+                    .labels(Labels.of("kind", (String) kind[0])).build());
+        }
         return snapshot.build();
     }
 

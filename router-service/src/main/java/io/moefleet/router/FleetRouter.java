@@ -89,7 +89,7 @@ public final class FleetRouter implements AutoCloseable {
                     endpoints.placement(), endpoints.expertAddresses(), CALL_DEADLINE, openTelemetry);
             shards = new ShardSet(openShards.apply(fleet), fleet.placement(), fleet.expertAddresses());
             ExpertLoad load = new ExpertLoad(config.numHiddenLayers(), config.nRoutedExperts(), config::isMoeLayer);
-            FleetMetrics metrics = new FleetMetrics(load, attention);
+            FleetMetrics metrics = new FleetMetrics(load, attention, shards);
             LayerCallRecorder attentionCalls = new LayerCallRecorder();
             LayerCallRecorder expertCalls = new LayerCallRecorder();
             Transformer transformer = new Transformer(config, ModelWeights.load(checkpoint, progress), workers,
@@ -134,6 +134,14 @@ public final class FleetRouter implements AutoCloseable {
     /** A watch of {@code folder} over this router's shards, not started (tests look at the folder themselves). */
     FleetConfigWatch watcher(Path folder) {
         return new FleetConfigWatch(folder, shards, attention, attentionAddresses, openShards);
+    }
+
+    /**
+     * From now on an expert call still unanswered after the {@code percentile}-th percentile of recent calls' times goes
+     * to a replica too, the first answer winning (bitwise alike); 0 turns it off (the default).
+     */
+    public void hedgeExpertCalls(double percentile) {
+        shards.hedgeAfter(percentile);
     }
 
     /** The expert shards layers go to now. */

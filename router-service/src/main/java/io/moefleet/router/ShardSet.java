@@ -17,6 +17,7 @@ public final class ShardSet implements AutoCloseable {
     public record Current(RemoteExperts experts, ExpertPlacement placement, List<String> addresses) {}
 
     private volatile Current current;
+    private volatile double hedgePercentile;   // 0: off; every set of shards hedges alike
     private final List<RemoteExperts> retired = new ArrayList<>();
 
     public ShardSet(RemoteExperts experts, ExpertPlacement placement, List<String> addresses) {
@@ -36,8 +37,15 @@ public final class ShardSet implements AutoCloseable {
         return current;
     }
 
+    /** Hedged expert calls ({@link RemoteExperts#hedgeAfter}) on these shards and any that replace them. */
+    public void hedgeAfter(double percentile) {
+        hedgePercentile = percentile;
+        current.experts().hedgeAfter(percentile);
+    }
+
     /** From the next dispatch on, layers go to {@code experts}, which serve {@code placement}. */
     public void replace(RemoteExperts experts, ExpertPlacement placement, List<String> addresses) {
+        experts.hedgeAfter(hedgePercentile);
         synchronized (retired) {
             retired.add(current.experts());
             current = new Current(experts, placement, List.copyOf(addresses));

@@ -246,7 +246,7 @@ class FleetTracingTest {
              InProcessFleet fleet = InProcessFleet.start(MODEL, 2, 1, routerTelemetry, io.opentelemetry.api.OpenTelemetry.noop())) {
             ModelConfig config = fleet.router.transformer().config();
             TracedExperts experts = new TracedExperts(fleet.router.shards(), routerTelemetry, new LayerCallRecorder(),
-                    new FleetMetrics(new ExpertLoad(config.numHiddenLayers(), config.nRoutedExperts(), config::isMoeLayer), null));
+                    new FleetMetrics(new ExpertLoad(config.numHiddenLayers(), config.nRoutedExperts(), config::isMoeLayer), null, null));
             int layer = config.firstKDenseReplace();
             float[][] xs = new float[1][config.hiddenSize()];
             io.moefleet.model.forward.Routing[] routings = {new io.moefleet.model.forward.Routing(new int[] {0, 1}, new float[] {0.5f, 0.5f}, 0, 0)};
