@@ -19,8 +19,10 @@ import java.util.regex.Pattern;
 
 /**
  * {@code bench --soak}: {@code concurrency} clients streaming back to back for a while through the served API, a report
- * line per interval (requests, errors, output tokens/s, TTFT and TPOT percentiles), and the live heap of every process
- * of the fleet (after a full collection, through {@code jcmd}) once warm and at the end: what a leak would show.
+ * line per interval (requests, errors, output tokens/s, TTFT and TPOT percentiles) and the live heap of every process
+ * of the fleet (after a full collection, through {@code jcmd}) at each interval: caches (the pool's pages, an
+ * instance's hot pages) fill up to their budgets in the first half, so a heap still growing in the second half is what
+ * a leak would show.
  */
 final class Soak {
 
@@ -34,8 +36,12 @@ final class Soak {
         this.processes = processes;
     }
 
-    /** What the soak saw: requests, failures, and each process's live heap once warm and at the end, in MiB. */
+    /** What the soak saw: requests, failures, and each process's live heap once warm, half-way and at the end, in MiB. */
     record Report(long requests, long errors, Map<String, long[]> heapMiB) {}
+
+    /** A heap that grows less than this share (or {@value #STEADY_MIB} MiB) over the second half is steady. */
+    private static final double STEADY_SHARE = 0.05;
+    private static final long STEADY_MIB = 16;
 
     Report run(int concurrency, Duration length, int reportEvery, int promptTokens, int outputTokens, PrintStream out, PrintStream err)
             throws InterruptedException {
@@ -76,6 +82,7 @@ final class Soak {
         long every = Duration.ofSeconds(reportEvery).toNanos();
         long next = start + every;
         long lastErrors = 0;
+        Map<String, Long> halfWay = null;
         while (System.nanoTime() < end) {
             Thread.sleep(Math.max(1, Math.min(end, next) - System.nanoTime()) / 1_000_000 + 1);
             if (System.nanoTime() >= next || System.nanoTime() >= end) {
@@ -87,6 +94,13 @@ final class Soak {
                 long errorsNow = errors.get();
                 out.println(line((System.nanoTime() - start) / 6e10, interval, errorsNow - lastErrors, seconds));
                 lastErrors = errorsNow;
+                if (System.nanoTime() < end) {
+                    Map<String, Long> now = liveHeaps(err);
+                    out.printf("%8s live heap: %s%n", "", mib(now));
+                    if (halfWay == null && System.nanoTime() - start >= length.toNanos() / 2) {
+                        halfWay = now;
+                    }
+                }
                 next += every;
             }
         }
@@ -96,10 +110,20 @@ final class Soak {
         }
         client.close();
         Map<String, Long> after = liveHeaps(err);
+        Map<String, Long> half = halfWay == null ? warm : halfWay;
         Map<String, long[]> heaps = new LinkedHashMap<>();
-        warm.forEach((name, before) -> heaps.put(name, new long[] {before >> 20, after.getOrDefault(name, -1L) >> 20}));
-        out.printf("soak: %d requests, %d errors; live heap (MiB, after a full collection) warm -> end: %s%n", requests.get(),
-                errors.get(), heapChanges(heaps));
+        warm.forEach((name, before) -> heaps.put(name, new long[] {before >> 20, half.getOrDefault(name, -1L) >> 20,
+                after.getOrDefault(name, -1L) >> 20}));
+        out.printf("soak: %d requests, %d errors; live heap (MiB, after a full collection) warm -> half-way -> end: %s%n",
+                requests.get(), errors.get(), heapChanges(heaps));
+        List<String> growing = new ArrayList<>();
+        heaps.forEach((name, mib) -> {
+            if (mib[2] - mib[1] > Math.max(STEADY_MIB, (long) (mib[1] * STEADY_SHARE))) {
+                growing.add(name + " +" + (mib[2] - mib[1]) + " MiB");
+            }
+        });
+        out.println(growing.isEmpty() ? "soak: every heap steady over the second half (within 5% or 16 MiB)"
+                : "soak: heaps still growing over the second half: " + String.join(", ", growing));
         return new Report(requests.get(), errors.get(), heaps);
     }
 
@@ -151,7 +175,7 @@ final class Soak {
     private static String heapChanges(Map<String, long[]> heaps) {
         StringBuilder text = new StringBuilder();
         heaps.forEach((name, mib) -> text.append(text.isEmpty() ? "" : ", ").append(name).append(' ').append(mib[0]).append(" -> ")
-                .append(mib[1]));
+                .append(mib[1]).append(" -> ").append(mib[2]));
         return text.toString();
     }
 }

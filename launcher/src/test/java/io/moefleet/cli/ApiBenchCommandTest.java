@@ -64,6 +64,9 @@ class ApiBenchCommandTest {
         assertEquals(0, code, err.toString(StandardCharsets.UTF_8) + printed);
         List<String> intervals = printed.lines().filter(line -> line.matches("\\s+\\d+\\.\\d+\\s+\\d+\\s+0\\s+.*")).toList();
         assertTrue(intervals.size() >= 2, "an interval line every 2 s, no errors: " + printed);
-        assertTrue(printed.matches("(?s).*soak: \\d+ requests, 0 errors; live heap .*: router \\d+ -> \\d+.*"), printed);
+        assertTrue(printed.matches("(?s).*soak: \\d+ requests, 0 errors; live heap .*: router \\d+ -> \\d+ -> \\d+.*"), printed);
+        assertTrue(printed.lines().anyMatch(line -> line.matches("\\s+live heap: router \\d+ MiB")), "a heap line per interval: " + printed);
+        assertTrue(printed.lines().anyMatch(line -> line.startsWith("soak: every heap steady over the second half")
+                || line.startsWith("soak: heaps still growing over the second half: router +")), "the verdict on the heaps: " + printed);
     }
 }
