@@ -14,16 +14,17 @@ import java.util.List;
 /**
  * {@code certs}: a new CA and a certificate + key per service role, in the layout {@code --tls-dir} reads
  * ({@link TlsFiles}): {@code ca.crt}, {@code ROLE.crt}, {@code ROLE.key}. Each certificate names localhost, 127.0.0.1 and
- * ::1 (a fleet on this machine) and the Kubernetes names the base manifests give the role's pods in fleet F and
- * namespace NS (the shards and attention instances by their headless Services: {@code *.F-expert},
- * {@code *.F-expert.NS.svc}, ...). The CA's key is not written: a new set is made by running again. Prints the files
+ * ::1 (a fleet on this machine) and the Kubernetes names the base manifests give the role's pods in each fleet F
+ * ({@code --fleet}, several separated by commas) and namespace NS (the shards and attention instances by their headless
+ * Services: {@code *.F-expert}, {@code *.F-expert.NS.svc}, ...). The CA's key is not written: a new set is made by running again. Prints the files
  * written.
  */
 final class CertsCommand implements Command {
 
     @Override
     public String usage() {
-        return "certs --out DIR [--services " + String.join(",", TlsFiles.ROLES) + "] [--fleet NAME] [--namespace NS] [--days N]";
+        return "certs --out DIR [--services " + String.join(",", TlsFiles.ROLES) + "] [--fleet NAME[,NAME...]] [--namespace NS] "
+                + "[--days N]";
     }
 
     @Override
@@ -31,7 +32,8 @@ final class CertsCommand implements Command {
         Path dir = Path.of(args.required("out"));
         List<String> roles = Arrays.stream(args.optional("services", String.join(",", TlsFiles.ROLES)).split(","))
                 .map(String::strip).filter(role -> !role.isEmpty()).distinct().toList();
-        String fleet = args.optional("fleet", "moefleet");
+        List<String> fleets = Arrays.stream(args.optional("fleet", "moefleet").split(",")).map(String::strip)
+                .filter(name -> !name.isEmpty()).distinct().toList();
         String namespace = args.optional("namespace", "moefleet");
         Duration validity = Duration.ofDays(args.intValue("days", "365", 1));
         args.rejectUnknown();
@@ -39,6 +41,9 @@ final class CertsCommand implements Command {
             if (!TlsFiles.ROLES.contains(role)) {
                 throw new UsageException("certs: unknown service '" + role + "' (one of " + String.join(", ", TlsFiles.ROLES) + ")");
             }
+        }
+        if (fleets.isEmpty()) {
+            throw new UsageException("certs: --fleet names no fleet");
         }
         if (roles.isEmpty()) {
             throw new UsageException("certs: --services names no service");
@@ -48,30 +53,37 @@ final class CertsCommand implements Command {
                     + " holds a set already (remove it, or choose another folder)");
         }
         Files.createDirectories(dir);
-        CertificateAuthority ca = CertificateAuthority.create("moefleet CA " + fleet + "." + namespace, validity);
+        CertificateAuthority ca = CertificateAuthority.create("moefleet CA " + namespace, validity);
         ca.writeCertificate(dir.resolve(TlsFiles.CA_FILE));
         out.println(dir.resolve(TlsFiles.CA_FILE));
         for (String role : roles) {
             Path certificate = dir.resolve(TlsFiles.certificateFile(role));
             Path key = dir.resolve(TlsFiles.keyFile(role));
-            ca.issue(role, dnsNames(role, fleet, namespace), List.of("127.0.0.1", "::1"), validity).write(certificate, key);
+            ca.issue(role, dnsNames(role, fleets, namespace), List.of("127.0.0.1", "::1"), validity).write(certificate, key);
             out.println(certificate);
             out.println(key);
         }
         err.println("certs: a CA and " + roles.size() + " service certificate(s), valid " + validity.toDays() + " days, in " + dir);
         err.println("  local fleet:  ./fleet serve --model DIR --port 8000 --expert-shards 2 --tls-dir " + dir);
-        err.println("  Kubernetes:   kubectl -n " + namespace + " create secret generic " + fleet + "-tls --from-file=" + dir);
+        for (String fleet : fleets) {
+            err.println("  Kubernetes:   kubectl -n " + namespace + " create secret generic " + fleet + "-tls --from-file=" + dir);
+        }
         return 0;
     }
 
-    /** The DNS names of {@code role}'s pods in the base manifests: a shard or instance by its StatefulSet's headless Service. */
-    static List<String> dnsNames(String role, String fleet, String namespace) {
-        String service = fleet + "-" + role;
+    /**
+     * The DNS names of {@code role}'s pods in the base manifests, in each of {@code fleets}: a shard or instance by its
+     * StatefulSet's headless Service.
+     */
+    static List<String> dnsNames(String role, List<String> fleets, String namespace) {
         List<String> names = new ArrayList<>(List.of("localhost"));
-        for (String suffix : List.of("", "." + namespace + ".svc", "." + namespace + ".svc.cluster.local")) {
-            names.add(service + suffix);
-            if (role.equals("expert") || role.equals("attention")) {
-                names.add("*." + service + suffix);   // pod N: F-expert-N.F-expert[.NS.svc...]
+        for (String fleet : fleets) {
+            String service = fleet + "-" + role;
+            for (String suffix : List.of("", "." + namespace + ".svc", "." + namespace + ".svc.cluster.local")) {
+                names.add(service + suffix);
+                if (role.equals("expert") || role.equals("attention")) {
+                    names.add("*." + service + suffix);   // pod N: F-expert-N.F-expert[.NS.svc...]
+                }
             }
         }
         return names;
