@@ -193,6 +193,8 @@ class MutualTlsTest {
         StatusRuntimeException refused = assertThrows(StatusRuntimeException.class,
                 () -> health("127.0.0.1", impostor.port(), router));
         assertEquals(Status.Code.UNAVAILABLE, refused.getStatus().getCode());
+        assertTrue(CallFailures.describe(refused.getStatus()).startsWith("refused the TLS handshake or was refused"),
+                CallFailures.describe(refused.getStatus()));
         assertTrue(messages().stream().anyMatch(m -> m.contains("TLS handshake refused: server 127.0.0.1")
                         && m.contains("issued by CN=impostor CA")),
                 "the client logs the refused server certificate: " + messages());
