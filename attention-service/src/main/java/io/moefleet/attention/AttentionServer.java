@@ -3,6 +3,7 @@ package io.moefleet.attention;
 import io.moefleet.attention.impl.AttentionServiceImpl;
 import io.moefleet.attention.impl.InstanceAttention;
 import io.moefleet.proto.attention.AttentionServiceGrpc;
+import io.moefleet.rpc.ServerTransport;
 import io.moefleet.rpc.ServiceHost;
 import io.opentelemetry.api.OpenTelemetry;
 import java.io.IOException;
@@ -21,9 +22,15 @@ public final class AttentionServer implements AutoCloseable {
     private volatile InstanceAttention attention;
 
     public AttentionServer(InstanceSettings settings, OpenTelemetry openTelemetry) {
+        this(settings, openTelemetry, ServerTransport.PLAINTEXT);
+    }
+
+    /** An instance taking connections as {@code transport} says (mutual TLS, a plaintext health port). */
+    public AttentionServer(InstanceSettings settings, OpenTelemetry openTelemetry, ServerTransport transport) {
         this.settings = settings;
         this.openTelemetry = openTelemetry;
-        this.host = new ServiceHost("attention instance", settings.port(), AttentionServiceGrpc.SERVICE_NAME, this::freeAttention);
+        this.host = new ServiceHost("attention instance", settings.port(), AttentionServiceGrpc.SERVICE_NAME, this::freeAttention,
+                transport);
     }
 
     /** Listens, maps the attention weights, then serves. Returns when the instance serves. */

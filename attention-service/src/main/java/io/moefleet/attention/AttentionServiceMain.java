@@ -18,7 +18,7 @@ import java.util.Set;
 public final class AttentionServiceMain {
 
     private static final String USAGE = "usage: attention-service --model DIR --port P [--threads T] [--kv-pool host:port,... "
-            + "[--kv-cluster-name NAME] [--kv-page-tokens N] [--kv-hot-memory SIZE]] [--on-load-failure exit|report]";
+            + "[--kv-cluster-name NAME] [--kv-page-tokens N] [--kv-hot-memory SIZE]] [--tls-dir DIR [--health-port P]] [--on-load-failure exit|report]";
     private static final Set<String> FLAGS = Set.of("--model", "--port", "--threads", "--kv-pool", "--kv-cluster-name",
             "--kv-page-tokens", "--kv-hot-memory");
     private static final List<String> POOL_FLAGS = List.of("--kv-cluster-name", "--kv-page-tokens", "--kv-hot-memory");
@@ -31,8 +31,8 @@ public final class AttentionServiceMain {
     }
 
     public static void main(String[] argv) throws InterruptedException {
-        ServiceMain.run("attention-service", USAGE, FLAGS, argv, AttentionServiceGrpc.getServiceDescriptor(),
-                (options, openTelemetry) -> new AttentionServer(settings(options), openTelemetry).start()::blockUntilShutdown);
+        ServiceMain.run("attention-service", "attention", USAGE, FLAGS, argv, AttentionServiceGrpc.getServiceDescriptor(),
+                (options, openTelemetry, transport) -> new AttentionServer(settings(options), openTelemetry, transport).start()::blockUntilShutdown);
     }
 
     private static InstanceSettings settings(ServiceMain.Options options) {

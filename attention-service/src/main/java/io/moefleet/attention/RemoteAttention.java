@@ -1,6 +1,7 @@
 package io.moefleet.attention;
 
 import com.google.common.util.concurrent.ListenableFuture;
+import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
@@ -79,6 +80,7 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
     private final AtomicReference<List<String>> listed = new AtomicReference<>();   // a change of instances to apply
     private final SequenceAssignment assignment;
     private final Duration deadline;
+    private final ChannelCredentials credentials;
     private final Map<Long, Integer> instanceOfSequence = new HashMap<>();
     private final Map<Long, ComputedPositions> computed = new HashMap<>();
     private final DownPeers down;
@@ -102,6 +104,12 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
      */
     public RemoteAttention(ModelConfig config, List<String> addresses, SequenceAssignment assignment, Duration deadline,
             OpenTelemetry openTelemetry) {
+        this(config, addresses, assignment, deadline, openTelemetry, InsecureChannelCredentials.create());
+    }
+
+    /** As above, connecting with {@code credentials} (mutual TLS: {@link io.moefleet.rpc.TlsFiles#channelCredentials}). */
+    public RemoteAttention(ModelConfig config, List<String> addresses, SequenceAssignment assignment, Duration deadline,
+            OpenTelemetry openTelemetry, ChannelCredentials credentials) {
         if (addresses.isEmpty()) {
             throw new IllegalArgumentException("no attention instance addresses");
         }
@@ -115,6 +123,7 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
         this.assignment = assignment;
         this.deadline = deadline;
         this.deadlines = new CallDeadlines(deadline);
+        this.credentials = credentials;
         this.telemetry = GrpcTelemetry.create(openTelemetry);
         this.instances = List.of();
         this.accepting = new boolean[0];
@@ -140,9 +149,12 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
         return occupancy;
     }
 
-    /** Whether the instance at {@code address} answers its health check SERVING within {@code timeout}. */
-    public static boolean serving(String address, Duration timeout) {
-        ManagedChannel channel = Grpc.newChannelBuilder(address, InsecureChannelCredentials.create()).build();
+    /**
+     * Whether the instance at {@code address} answers its health check SERVING within {@code timeout}, asked with this
+     * router's credentials.
+     */
+    public boolean serving(String address, Duration timeout) {
+        ManagedChannel channel = Grpc.newChannelBuilder(address, credentials).build();
         try {
             return HealthGrpc.newBlockingStub(channel).withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
                     .check(HealthCheckRequest.newBuilder().setService(AttentionServiceGrpc.SERVICE_NAME).build())
@@ -163,7 +175,7 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
         List<Instance> all = new ArrayList<>(instances);
         for (String address : addresses) {
             if (all.stream().noneMatch(instance -> instance.address().equals(address))) {
-                ManagedChannel channel = Grpc.newChannelBuilder(address, InsecureChannelCredentials.create())
+                ManagedChannel channel = Grpc.newChannelBuilder(address, credentials)
                         .directExecutor()   // callbacks only complete a future; the step's thread does the work
                         .maxInboundMessageSize(FloatRows.MAX_MESSAGE_BYTES)
                         .intercept(telemetry.createClientInterceptor(), deadlines)

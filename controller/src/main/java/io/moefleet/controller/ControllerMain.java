@@ -16,9 +16,11 @@ import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.openapi.models.V1OwnerReference;
 import io.kubernetes.client.openapi.models.V1StatefulSet;
 import io.kubernetes.client.util.ClientBuilder;
+import io.moefleet.rpc.TlsFiles;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.InetAddress;
+import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -29,28 +31,31 @@ import java.util.Map;
 
 /**
  * The fleet controller as a process (the {@code moefleet-controller} Deployment):
- * {@code --namespace NS [--health-port P] [--router-port P] [--lease NAME]}. Informers on the namespace's MoeFleets and
+ * {@code --namespace NS [--health-port P] [--router-port P] [--lease NAME] [--tls-dir DIR] [--router-key-file FILE]}. Informers on the namespace's MoeFleets and
  * on the objects they own feed one {@link MoeFleetReconciler}; of the controller's replicas only the holder of the
  * lease reconciles (leader election on a {@code coordination.k8s.io} Lease), the others wait to take over.
- * {@code /healthz} and {@code /readyz} on the health port serve the pod's probes.
+ * {@code /healthz} and {@code /readyz} on the health port serve the pod's probes. With {@code --tls-dir} it asks the
+ * expert shards for their Stats over mutual TLS with the controller's certificate ({@link TlsFiles}, role
+ * {@code controller}); with {@code --router-key-file} it reads the routers' metrics and state with that API key.
  */
 public final class ControllerMain {
 
     static final Duration LEASE_DURATION = Duration.ofSeconds(15);
     static final Duration RENEW_DEADLINE = Duration.ofSeconds(10);
     static final Duration RETRY_PERIOD = Duration.ofSeconds(2);
-    private static final String USAGE = "usage: controller --namespace NS [--health-port P] [--router-port P] [--lease NAME]";
+    private static final String USAGE = "usage: controller --namespace NS [--health-port P] [--router-port P] [--lease NAME] "
+            + "[--tls-dir DIR] [--router-key-file FILE]";
 
     private ControllerMain() {}
 
     /** The controller's options; a bad command line is an IllegalArgumentException naming the option. */
-    public record Options(String namespace, int healthPort, int routerPort, String lease) {
+    public record Options(String namespace, int healthPort, int routerPort, String lease, Path tlsDir, Path routerKeyFile) {
 
         public static Options parse(String... argv) {
             Map<String, String> values = new HashMap<>(Map.of("--health-port", "8081", "--router-port", "8000",
                     "--lease", "moefleet-controller"));
             for (int i = 0; i < argv.length; i += 2) {
-                if (!List.of("--namespace", "--health-port", "--router-port", "--lease").contains(argv[i])) {
+                if (!List.of("--namespace", "--health-port", "--router-port", "--lease", TlsFiles.OPTION, "--router-key-file").contains(argv[i])) {
                     throw new IllegalArgumentException("unknown option '" + argv[i] + "'");
                 }
                 if (i + 1 >= argv.length) {
@@ -62,7 +67,15 @@ public final class ControllerMain {
             if (namespace == null || namespace.isBlank()) {
                 throw new IllegalArgumentException("--namespace is required");
             }
-            return new Options(namespace, port(values, "--health-port"), port(values, "--router-port"), values.get("--lease"));
+            String tlsDir = values.get(TlsFiles.OPTION);
+            String routerKeyFile = values.get("--router-key-file");
+            return new Options(namespace, port(values, "--health-port"), port(values, "--router-port"), values.get("--lease"),
+                    tlsDir == null ? null : Path.of(tlsDir), routerKeyFile == null ? null : Path.of(routerKeyFile));
+        }
+
+        /** The API key the controller sends to routers (from {@code --router-key-file}), or null when none is given. */
+        public String routerKey() {
+            return routerKeyFile == null ? null : RouterHttp.readKey(routerKeyFile);
         }
 
         private static int port(Map<String, String> values, String option) {
@@ -108,6 +121,7 @@ public final class ControllerMain {
 
     /** The MoeFleet controller: informers on the namespace's fleets and owned objects, one reconciler over their caches. */
     static Controller controller(Options options, ApiClient client, SharedInformerFactory informers) {
+        String routerKey = options.routerKey();
         FleetApi api = new FleetApi(client);
         SharedIndexInformer<MoeFleet> fleets = informers.sharedIndexInformerFor(api.fleets(), MoeFleet.class, 0, options.namespace());
         Map<Class<?>, Lister<? extends KubernetesObject>> owned = new HashMap<>();
@@ -118,8 +132,10 @@ public final class ControllerMain {
             all.add(informer);
         }
         MoeFleetReconciler reconciler = new MoeFleetReconciler(new Lister<>(fleets.getIndexer()), owned, api,
-                RouterSignals.inCluster(options.routerPort()), RouterState.inCluster(options.routerPort()),
-                ShardProbe.inCluster(DesiredFleet.EXPERT_PORT), Clock.systemUTC());
+                RouterSignals.inCluster(options.routerPort(), routerKey), RouterState.inCluster(options.routerPort(), routerKey),
+                ShardProbe.inCluster(DesiredFleet.EXPERT_PORT,
+                        TlsFiles.channelCredentials(options.tlsDir() == null ? null : TlsFiles.load(options.tlsDir(), "controller"))),
+                Clock.systemUTC());
         return ControllerBuilder.defaultBuilder(informers)
                 .watch(queue -> ControllerBuilder.controllerWatchBuilder(MoeFleet.class, queue)
                         .withResyncPeriod(MoeFleetReconciler.RESYNC).build())

@@ -19,16 +19,26 @@ public final class RouterSignals implements MoeFleetReconciler.SignalSource {
 
     private final Map<String, Map<String, TreeMap<Double, Double>>> previous = new ConcurrentHashMap<>();
     private final Function<MoeFleet, URI> metrics;
+    private final String key;
 
     /** @param metrics where a fleet's router serves its {@code /metrics} */
     public RouterSignals(Function<MoeFleet, URI> metrics) {
-        this.metrics = metrics;
+        this(metrics, null);
     }
 
-    /** Inside the cluster: the fleet's router Service, {@code <fleet>-router.<namespace>.svc:<port>}. */
-    public static RouterSignals inCluster(int routerPort) {
+    /** As above, asking with the API key {@code key} (null: none) */
+    public RouterSignals(Function<MoeFleet, URI> metrics, String key) {
+        this.metrics = metrics;
+        this.key = key;
+    }
+
+    /**
+     * Inside the cluster: the fleet's router Service, {@code <fleet>-router.<namespace>.svc:<port>}, asked with the API
+     * key {@code key} (null: none).
+     */
+    public static RouterSignals inCluster(int routerPort, String key) {
         return new RouterSignals(fleet -> URI.create("http://" + fleet.getMetadata().getName() + "-router."
-                + fleet.getMetadata().getNamespace() + ".svc:" + routerPort + "/metrics"));
+                + fleet.getMetadata().getNamespace() + ".svc:" + routerPort + "/metrics"), key);
     }
 
     @Override
@@ -37,7 +47,7 @@ public final class RouterSignals implements MoeFleetReconciler.SignalSource {
         URI uri = metrics.apply(fleet);
         String text;
         try {
-            text = RouterHttp.get(uri);
+            text = RouterHttp.get(uri, key);
         } catch (java.io.IOException e) {
             LOG.log(System.Logger.Level.WARNING, uri + ": " + e.getMessage() + ": no load signal");
             return FleetSignals.NONE;

@@ -47,10 +47,15 @@ public record RouterState(ExpertPlacement placement, SortedMap<Integer, long[]> 
 
     /** Over HTTP, at {@code stateUri(fleet)}. */
     public static Source over(Function<MoeFleet, URI> stateUri) {
+        return over(stateUri, null);
+    }
+
+    /** Over HTTP, at {@code stateUri(fleet)}, asked with the API key {@code key} (null: none). */
+    public static Source over(Function<MoeFleet, URI> stateUri, String key) {
         return fleet -> {
             URI uri = stateUri.apply(fleet);
             try {
-                return parse(RouterHttp.get(uri));
+                return parse(RouterHttp.get(uri, key));
             } catch (IOException | IllegalArgumentException e) {
                 System.getLogger(RouterState.class.getName()).log(System.Logger.Level.WARNING, uri + ": " + e.getMessage());
                 return null;
@@ -58,10 +63,10 @@ public record RouterState(ExpertPlacement placement, SortedMap<Integer, long[]> 
         };
     }
 
-    /** Inside the cluster: the fleet's router Service. */
-    public static Source inCluster(int routerPort) {
+    /** Inside the cluster: the fleet's router Service, asked with the API key {@code key} (null: none). */
+    public static Source inCluster(int routerPort, String key) {
         return over(fleet -> URI.create("http://" + fleet.getMetadata().getName() + "-router." + fleet.getMetadata().getNamespace()
-                + ".svc:" + routerPort + "/v1/fleet/state"));
+                + ".svc:" + routerPort + "/v1/fleet/state"), key);
     }
 
     static RouterState parse(String json) throws IOException {

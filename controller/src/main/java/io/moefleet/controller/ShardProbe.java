@@ -1,5 +1,6 @@
 package io.moefleet.controller;
 
+import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
@@ -27,10 +28,15 @@ public interface ShardProbe {
         return ((long) layer << 32) | expert;
     }
 
-    /** Over gRPC, to the address {@code address(fleet, shard)} ("host:port"). */
+    /** Over gRPC in plaintext, to the address {@code address(fleet, shard)} ("host:port"). */
     static ShardProbe overGrpc(BiFunction<MoeFleet, Integer, String> address) {
+        return overGrpc(address, InsecureChannelCredentials.create());
+    }
+
+    /** Over gRPC with {@code credentials} (mutual TLS as the controller, or plaintext), to {@code address(fleet, shard)}. */
+    static ShardProbe overGrpc(BiFunction<MoeFleet, Integer, String> address, ChannelCredentials credentials) {
         return (fleet, shard, wanted) -> {
-            ManagedChannel channel = Grpc.newChannelBuilder(address.apply(fleet, shard), InsecureChannelCredentials.create()).build();
+            ManagedChannel channel = Grpc.newChannelBuilder(address.apply(fleet, shard), credentials).build();
             try {
                 Set<Long> held = new HashSet<>();
                 for (ExpertTokens expert : ExpertServiceGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
@@ -46,9 +52,9 @@ public interface ShardProbe {
         };
     }
 
-    /** Inside the cluster: the shard's pod by its stable name. */
-    static ShardProbe inCluster(int port) {
+    /** Inside the cluster: the shard's pod by its stable name, connecting with {@code credentials}. */
+    static ShardProbe inCluster(int port, ChannelCredentials credentials) {
         return overGrpc((fleet, shard) -> fleet.getMetadata().getName() + "-expert-" + shard + "." + fleet.getMetadata().getName()
-                + "-expert." + fleet.getMetadata().getNamespace() + ".svc:" + port);
+                + "-expert." + fleet.getMetadata().getNamespace() + ".svc:" + port, credentials);
     }
 }

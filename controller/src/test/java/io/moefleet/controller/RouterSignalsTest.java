@@ -24,7 +24,7 @@ class RouterSignalsTest {
 
     @Test
     void gaugesAndTheNinetiethPercentileOfTheLastInterval() {
-        RouterSignals signals = RouterSignals.inCluster(8000);
+        RouterSignals signals = RouterSignals.inCluster(8000, null);
         FleetSignals first = signals.parse("ns/demo", scrape(3, new long[] {90, 10, 0, 0, 0, 0}));
         assertEquals(3, first.waiting());
         assertEquals(8, first.running());

@@ -4,6 +4,7 @@ import io.moefleet.expert.impl.ExpertServiceImpl;
 import io.moefleet.expert.impl.PlacementFolderWatch;
 import io.moefleet.expert.impl.ShardExperts;
 import io.moefleet.proto.expert.ExpertServiceGrpc;
+import io.moefleet.rpc.ServerTransport;
 import io.moefleet.rpc.ServiceHost;
 import io.opentelemetry.api.OpenTelemetry;
 import java.io.IOException;
@@ -24,9 +25,15 @@ public final class ExpertServer implements AutoCloseable {
     private volatile PlacementFolderWatch watch;   // only for a placement file
 
     public ExpertServer(ShardSettings settings, OpenTelemetry openTelemetry) {
+        this(settings, openTelemetry, ServerTransport.PLAINTEXT);
+    }
+
+    /** A shard taking connections as {@code transport} says (mutual TLS, a plaintext health port). */
+    public ExpertServer(ShardSettings settings, OpenTelemetry openTelemetry, ServerTransport transport) {
         this.settings = settings;
         this.openTelemetry = openTelemetry;
-        this.host = new ServiceHost("expert shard " + settings.shard(), settings.port(), ExpertServiceGrpc.SERVICE_NAME, this::unmapExperts);
+        this.host = new ServiceHost("expert shard " + settings.shard(), settings.port(), ExpertServiceGrpc.SERVICE_NAME, this::unmapExperts,
+                transport);
     }
 
     /**

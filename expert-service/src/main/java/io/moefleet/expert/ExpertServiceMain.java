@@ -17,7 +17,7 @@ import java.util.Set;
 public final class ExpertServiceMain {
 
     private static final String USAGE = "usage: expert-service --model DIR --port P --shard I "
-            + "(--expert-shards N | --experts-per-shard K) [--replicas R] | --placement FILE [--threads T] [--on-load-failure exit|report]";
+            + "(--expert-shards N | --experts-per-shard K) [--replicas R] | --placement FILE [--threads T] [--tls-dir DIR [--health-port P]] [--on-load-failure exit|report]";
     private static final Set<String> FLAGS = Set.of("--model", "--port", "--shard", "--expert-shards", "--experts-per-shard",
             "--replicas", "--placement", "--threads");
 
@@ -29,8 +29,8 @@ public final class ExpertServiceMain {
     }
 
     public static void main(String[] argv) throws InterruptedException {
-        ServiceMain.run("expert-service", USAGE, FLAGS, argv, ExpertServiceGrpc.getServiceDescriptor(),
-                (options, openTelemetry) -> new ExpertServer(settings(options), openTelemetry).start()::blockUntilShutdown);
+        ServiceMain.run("expert-service", "expert", USAGE, FLAGS, argv, ExpertServiceGrpc.getServiceDescriptor(),
+                (options, openTelemetry, transport) -> new ExpertServer(settings(options), openTelemetry, transport).start()::blockUntilShutdown);
     }
 
     private static ShardSettings settings(ServiceMain.Options options) {

@@ -3,6 +3,7 @@ package io.moefleet.expert;
 import com.google.common.util.concurrent.Futures;
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.MoreExecutors;
+import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
@@ -82,6 +83,12 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
      */
     public RemoteExperts(ModelConfig config, ExpertPlacement placement, List<String> addresses, Duration deadline,
             OpenTelemetry openTelemetry) {
+        this(config, placement, addresses, deadline, openTelemetry, InsecureChannelCredentials.create());
+    }
+
+    /** As above, connecting with {@code credentials} (mutual TLS: {@link io.moefleet.rpc.TlsFiles#channelCredentials}). */
+    public RemoteExperts(ModelConfig config, ExpertPlacement placement, List<String> addresses, Duration deadline,
+            OpenTelemetry openTelemetry, ChannelCredentials credentials) {
         placement.checkAgainst(config);
         if (addresses.size() != placement.shards()) {
             throw new IllegalArgumentException("the placement has " + placement.shards() + " shards but "
@@ -94,7 +101,7 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
         GrpcTelemetry telemetry = GrpcTelemetry.create(openTelemetry);
         List<Shard> opened = new ArrayList<>();
         for (int s = 0; s < addresses.size(); s++) {
-            ManagedChannel channel = Grpc.newChannelBuilder(addresses.get(s), InsecureChannelCredentials.create())
+            ManagedChannel channel = Grpc.newChannelBuilder(addresses.get(s), credentials)
                     .directExecutor()   // callbacks only complete a future; the step's thread does the work
                     .maxInboundMessageSize(FloatRows.MAX_MESSAGE_BYTES)
                     .intercept(telemetry.createClientInterceptor(), deadlines)

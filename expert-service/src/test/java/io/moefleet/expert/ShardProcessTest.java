@@ -97,6 +97,25 @@ class ShardProcessTest {
     }
 
     @Test
+    void aTlsFolderWithoutTheShardsKeyStopsTheProcessNamingTheFileEvenWhenAskedToReport(@TempDir Path folder) throws Exception {
+        io.moefleet.rpc.CertificateAuthority ca = io.moefleet.rpc.CertificateAuthority.create("test CA", java.time.Duration.ofDays(1));
+        ca.writeCertificate(folder.resolve("ca.crt"));
+        ca.issue("expert", List.of("localhost"), List.of("127.0.0.1"), java.time.Duration.ofDays(1))
+                .write(folder.resolve("expert.crt"), folder.resolve("router.key"));   // the key under another role's name
+        // reporting would mean listening: a shard told to use TLS never listens in plaintext instead
+        Process shard = start("bad-tls", "--model", GoldenData.checkpoint("tiny-v3").toString(), "--port", "0", "--shard", "0",
+                "--expert-shards", "2", "--tls-dir", folder.toString(), "--on-load-failure", "report");
+        try {
+            assertTrue(shard.waitFor(30, TimeUnit.SECONDS), "the process did not stop");
+            assertEquals(1, shard.exitValue());
+            String log = Files.readString(LOGS.resolve("bad-tls.log"));
+            assertTrue(log.contains("expert-service: missing " + folder.resolve("expert.key")), log);
+        } finally {
+            shard.destroyForcibly();
+        }
+    }
+
+    @Test
     void aShardThatCannotLoadItsCheckpointStaysUpAndSaysWhyWhenAskedToReport() throws Exception {
         Path empty = Files.createTempDirectory("no-checkpoint");
         int port = ShardFailureTest.freePort();

@@ -43,7 +43,7 @@ final class DemoCommand implements Command {
 
     @Override
     public String usage() {
-        return "demo [--model DIR] [--prompt TEXT] [--max-tokens N] [--threads T] [--port P] [--keep] [--single-process] "
+        return "demo [--model DIR] [--prompt TEXT] [--max-tokens N] [--threads T] [--port P] [--keep] [--single-process | --tls-dir DIR] "
                 + "[--tracing [--zipkin-port P | --otlp-endpoint URL] [--trace-sampling RATIO]]";
     }
 
@@ -56,6 +56,10 @@ final class DemoCommand implements Command {
         int port = args.intValue("port", "0", 0);
         boolean keep = args.flag("keep");
         boolean singleProcess = args.flag("single-process");
+        String tlsDir = args.optional("tls-dir", null);
+        if (singleProcess && tlsDir != null) {
+            throw new UsageException("demo: --tls-dir goes with the fleet, not --single-process");
+        }
         Tracing tracing = Tracing.parse("demo", args);
         OpenTelemetry telemetry = tracing.on() ? RouterTelemetry.open("demo", args, tracing) : OpenTelemetry.noop();
         args.rejectUnknown();
@@ -65,7 +69,7 @@ final class DemoCommand implements Command {
         }
         String name = dir.toAbsolutePath().normalize().getFileName().toString();
         RouterService.Settings settings = ServeCommand.settings(Args.parse("demo", new String[0], 0, Set.of()), dir, "127.0.0.1", port);
-        ServingStack.Backend backend = ServingStack.Backend.of(singleProcess ? null : demoLayout(dir));
+        ServingStack.Backend backend = ServingStack.Backend.of(singleProcess ? null : demoLayout(dir, tlsDir));
         long start = System.nanoTime();
         ServingStack stack;
         try {
@@ -122,9 +126,13 @@ final class DemoCommand implements Command {
         return 0;
     }
 
-    /** Two expert shards, one attention instance, the default KV pool: the fleet's every kind of service. */
-    private static FleetLayout demoLayout(Path dir) {
-        Args placement = Args.parse("demo", new String[] {"--expert-shards", "2"}, 0, Set.of());
+    /**
+     * Two expert shards, one attention instance, the default KV pool: the fleet's every kind of service; over mutual TLS
+     * with the certificates in {@code tlsDir} when given.
+     */
+    private static FleetLayout demoLayout(Path dir, String tlsDir) {
+        Args placement = Args.parse("demo", tlsDir == null ? new String[] {"--expert-shards", "2"}
+                : new String[] {"--expert-shards", "2", "--tls-dir", tlsDir}, 0, Set.of());
         return FleetOptions.layout("demo", placement, dir);
     }
 

@@ -5,6 +5,7 @@ import io.moefleet.cli.fleet.FleetLayout;
 import io.moefleet.expert.ExpertPlacement;
 import io.moefleet.expert.PlacementFlags;
 import io.moefleet.model.ModelConfig;
+import io.moefleet.rpc.TlsFiles;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -12,10 +13,10 @@ import java.util.List;
 final class FleetOptions {
 
     static final List<String> NAMES = List.of("expert-shards", "experts-per-shard", "replicas",
-            "attention-instances", "kv-members", "service-threads", "trace-sampling");
+            "attention-instances", "kv-members", "service-threads", "trace-sampling", "tls-dir");
 
     static final String USAGE = "(--expert-shards N | --experts-per-shard K) [--replicas R] [--attention-instances A] "
-            + "[--kv-members M] [--service-threads T] [--trace-sampling RATIO]";
+            + "[--kv-members M] [--service-threads T] [--trace-sampling RATIO] [--tls-dir DIR]";
 
     private FleetOptions() {}
 
@@ -37,7 +38,23 @@ final class FleetOptions {
         int attentionThreads = serviceThreads == null ? FleetLayout.defaultAttentionThreads(attentionInstances) : expertThreads;
         // tokens per KV page: the attention instances publish every full page and restore a new prompt's cached pages
         int kvPageTokens = args.intValue("kv-page-tokens", Integer.toString(KvPoolSettings.DEFAULT_PAGE_TOKENS), 1);
-        return new FleetLayout(model, placement, attentionInstances, kvMembers, expertThreads, attentionThreads, kvPageTokens);
+        return new FleetLayout(model, placement, attentionInstances, kvMembers, expertThreads, attentionThreads, kvPageTokens,
+                tlsDir(args, FleetLayout.TLS_ROLES));
+    }
+
+    /**
+     * {@code --tls-dir DIR}, its files checked for each of {@code roles} before anything starts (a missing or mismatched
+     * file is an error naming it); null when not given.
+     */
+    static Path tlsDir(Args args, List<String> roles) {
+        String dir = args.optional("tls-dir", null);
+        if (dir == null) {
+            return null;
+        }
+        for (String role : roles) {
+            TlsFiles.load(Path.of(dir), role);
+        }
+        return Path.of(dir);
     }
 
     private static Integer optionalInt(Args args, String name) {

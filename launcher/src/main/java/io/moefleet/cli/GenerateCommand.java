@@ -49,7 +49,7 @@ final class GenerateCommand implements Command {
             try (FleetProcesses fleet = FleetProcesses.start(layout, FleetOptions.logsRoot(), err);
                  FleetRouter router = FleetRouter.open(
                     new FleetEndpoints(fleet.attentionAddresses(), fleet.placement(), fleet.expertAddresses()), model, threads, new ConsoleProgress(err, "loading " + model.getFileName()),
-                    telemetry)) {
+                    telemetry, fleet.routerCredentials())) {
                 long start = System.nanoTime();
                 generated = router.greedy(prompt, count);
                 err.printf("generated %d tokens through the fleet in %.2f s%n", count, (System.nanoTime() - start) / 1e9);

@@ -41,7 +41,8 @@ final class ServeCommand implements Command {
         return "serve --model DIR --port P [--host H] [--threads T] [--served-model-name NAME] [--max-running N] "
                 + "[--max-waiting N] [--max-queue-wait-s S] [--step-tokens N] "
                 + "[--api-key KEY [--key-rpm N] [--key-concurrency N] | --api-keys FILE] [--open-metrics] [--hedge-after PERCENTILE] "
-                + "(--single-process | --fleet-config DIR [--fleet-startup-s S] | " + FleetOptions.USAGE + ") " + Tracing.USAGE;
+                + "(--single-process | --fleet-config DIR [--fleet-startup-s S] [--tls-dir DIR] | " + FleetOptions.USAGE + ") "
+                + Tracing.USAGE;
     }
 
     @Override
@@ -120,13 +121,15 @@ final class ServeCommand implements Command {
                 throw new UsageException("serve: --single-process does not go with --fleet-config");
             }
             for (String option : FleetOptions.NAMES) {
-                if (args.optional(option, null) != null) {
+                // a running fleet's router calls its services over TLS too
+                if (args.optional(option, null) != null && !(option.equals("tls-dir") && fleetConfig != null)) {
                     throw new UsageException("serve: --" + option + " does not go with " + given);
                 }
             }
             backend = singleProcess ? new ServingStack.Backend.SingleProcess()
                     : new ServingStack.Backend.RunningFleet(Path.of(fleetConfig),
-                            Duration.ofSeconds(args.intValue("fleet-startup-s", "600", 1)));
+                            Duration.ofSeconds(args.intValue("fleet-startup-s", "600", 1)),
+                            FleetOptions.tlsDir(args, java.util.List.of("router")));
         } else {
             backend = new ServingStack.Backend.LocalFleet(FleetOptions.layout("serve", args, model));
         }

@@ -1,6 +1,8 @@
 package io.moefleet.cli;
 
+import io.grpc.ChannelCredentials;
 import io.moefleet.cli.fleet.FleetLayout;
+import io.moefleet.rpc.TlsFiles;
 import io.moefleet.cli.fleet.FleetProcesses;
 import io.moefleet.engine.Engine;
 import io.moefleet.model.forward.Transformer;
@@ -70,9 +72,10 @@ final class ServingStack implements AutoCloseable {
 
         /**
          * Services already running elsewhere (on Kubernetes), found through a folder of {@link FleetEndpoints} files;
-         * the router waits up to {@code startup} for them to serve.
+         * the router waits up to {@code startup} for them to serve, and calls them over mutual TLS with the router's
+         * certificate in {@code tlsDir} (null: plaintext).
          */
-        record RunningFleet(Path configFolder, Duration startup) implements Backend {}
+        record RunningFleet(Path configFolder, Duration startup, Path tlsDir) implements Backend {}
 
         /** The fleet {@code layout} describes, or the engine alone when it is null. */
         static Backend of(FleetLayout layout) {
@@ -114,18 +117,22 @@ final class ServingStack implements AutoCloseable {
                 fleetView = () -> true;
             } else {
                 FleetEndpoints endpoints;
+                ChannelCredentials credentials;
                 if (backend instanceof Backend.LocalFleet(FleetLayout layout, Path logs, Map<String, String> environment)) {
                     FleetProcesses fleet = FleetProcesses.start(layout,
                             logs != null ? logs : FleetProcesses.newLogFolder(FleetOptions.logsRoot()), environment, err);
                     parts.add(fleet);
                     endpoints = new FleetEndpoints(fleet.attentionAddresses(), fleet.placement(), fleet.expertAddresses());
                     fleet.restartServicesThatExit(err);   // as a kubelet would; the router routes around them meanwhile
+                    credentials = fleet.routerCredentials();
                 } else {
-                    endpoints = FleetEndpoints.read(((Backend.RunningFleet) backend).configFolder());
+                    Backend.RunningFleet running = (Backend.RunningFleet) backend;
+                    endpoints = FleetEndpoints.read(running.configFolder());
+                    credentials = TlsFiles.channelCredentials(running.tlsDir() == null ? null : TlsFiles.load(running.tlsDir(), "router"));
                 }
-                FleetRouter fleetRouter = FleetRouter.open(endpoints, model, threads, progress, telemetry);
+                FleetRouter fleetRouter = FleetRouter.open(endpoints, model, threads, progress, telemetry, credentials);
                 parts.add(fleetRouter);
-                if (backend instanceof Backend.RunningFleet(Path folder, Duration startup)) {
+                if (backend instanceof Backend.RunningFleet(Path folder, Duration startup, Path tlsDir)) {
                     err.printf("waiting up to %d s for %d attention instance(s) and %d expert shard(s) listed in %s%n",
                             startup.toSeconds(), endpoints.attentionAddresses().size(), endpoints.expertAddresses().size(), folder);
                     fleetRouter.awaitServing(startup);

@@ -32,6 +32,10 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import io.moefleet.router.api.ApiKeys;
+import io.moefleet.rpc.TlsFiles;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.yaml.snakeyaml.LoaderOptions;
@@ -41,9 +45,34 @@ import org.yaml.snakeyaml.Yaml;
  * The manifests under {@code k8s/}: the base and every overlay render with kustomize, every object parses into the
  * official client's typed models with no unknown field, and the invariants an operator relies on hold. No image can
  * be built here, so every container's command is checked instead: its main class exists and the service's own option
- * parser accepts its arguments.
+ * parser accepts its arguments, reading the files they name from the Secrets the pod mounts, made here as k8s/README.md
+ * makes them (the TLS set of {@code ./fleet certs}, the API keys): a file an argument needs that the pod does not mount
+ * fails.
  */
 class ManifestsTest {
+
+    /** The Secrets' contents by Secret name and key, as k8s/README.md's commands make them. */
+    private static final Map<String, Map<String, String>> SECRETS = new java.util.HashMap<>();
+
+    @TempDir
+    static Path mounts;
+
+    @BeforeAll
+    static void makeSecrets() throws IOException {
+        Path certs = mounts.resolve("certs");
+        assertEquals(0, Main.run(new String[] {"certs", "--out", certs.toString()}, new java.io.PrintStream(
+                java.io.OutputStream.nullOutputStream()), new java.io.PrintStream(java.io.OutputStream.nullOutputStream())));
+        Map<String, String> tls = new java.util.HashMap<>();
+        try (var files = Files.list(certs)) {
+            for (Path file : files.toList()) {   // kubectl create secret generic moefleet-tls --from-file=DIR
+                tls.put(file.getFileName().toString(), Files.readString(file));
+            }
+        }
+        SECRETS.put("moefleet-tls", tls);
+        // --from-file=keys=FILE --from-literal=controller=KEY: the controller's key is one of the router's
+        SECRETS.put("moefleet-api-keys", Map.of("keys", "sk-controller-sample\nsk-user-sample rpm=60 concurrent=4\n",
+                "controller", "sk-controller-sample"));
+    }
 
     private static final Path K8S = Path.of("..", "k8s").toAbsolutePath().normalize();
     /** Sample values of the variables the manifests' arguments take from the pod (downward API). */
@@ -72,6 +101,7 @@ class ManifestsTest {
             }
             for (V1Container container : pod.getContainers()) {
                 containers++;
+                Map<String, Path> secretMounts = mountSecrets(folder, object.getMetadata().getName(), pod, container);
                 String where = folder + " " + object.getMetadata().getName() + "/" + container.getName();
                 assertNotNull(container.getReadinessProbe(), where + ": no readiness probe");
                 assertNotNull(container.getLivenessProbe(), where + ": no liveness probe");
@@ -85,7 +115,7 @@ class ManifestsTest {
                         where + ": image without a fixed tag: " + container.getImage());
                 assertNotNull(container.getResources().getRequests(), where + ": no requests");
                 assertNotNull(container.getResources().getLimits(), where + ": no limits");
-                checkCommand(where, container);
+                checkCommand(where, container, secretMounts);
             }
         }
         assertTrue(containers >= 5, folder + ": " + containers + " containers");
@@ -100,13 +130,58 @@ class ManifestsTest {
         }
     }
 
-    /** The command names a main class of ours and the service's own parser accepts its arguments. */
-    private static void checkCommand(String where, V1Container container) throws Exception {
+    /**
+     * Each Secret volume {@code container} mounts, as a folder here holding only the items the volume projects (what the
+     * pod would see), by its mount path.
+     */
+    private static Map<String, Path> mountSecrets(String folder, String object, V1PodSpec pod, V1Container container)
+            throws IOException {
+        Map<String, Path> mounted = new java.util.HashMap<>();
+        if (container.getVolumeMounts() == null) {
+            return mounted;
+        }
+        for (var mount : container.getVolumeMounts()) {
+            var volume = pod.getVolumes().stream().filter(v -> v.getName().equals(mount.getName())).findFirst().orElseThrow();
+            if (volume.getSecret() == null) {
+                continue;
+            }
+            String where = folder + " " + object + "/" + container.getName() + " volume " + volume.getName();
+            Map<String, String> secret = SECRETS.get(volume.getSecret().getSecretName());
+            assertNotNull(secret, where + ": mounts a Secret k8s/README.md does not make: " + volume.getSecret().getSecretName());
+            Path here = Files.createDirectories(mounts.resolve(folder.replace('/', '-')).resolve(object).resolve(container.getName())
+                    .resolve(volume.getName()));
+            List<io.kubernetes.client.openapi.models.V1KeyToPath> items = volume.getSecret().getItems();
+            assertNotNull(items, where + ": projects every key of the Secret (only the role's own key belongs in the pod)");
+            for (var item : items) {
+                assertTrue(secret.containsKey(item.getKey()), where + ": the Secret has no key " + item.getKey());
+                Files.writeString(here.resolve(item.getPath()), secret.get(item.getKey()));
+            }
+            mounted.put(mount.getMountPath(), here);
+        }
+        return mounted;
+    }
+
+    /** {@code arg} with a mounted Secret's path replaced by its folder here. */
+    private static String inMounts(String arg, Map<String, Path> secretMounts) {
+        for (Map.Entry<String, Path> mount : secretMounts.entrySet()) {
+            if (arg.equals(mount.getKey()) || arg.startsWith(mount.getKey() + "/")) {
+                return mount.getValue() + arg.substring(mount.getKey().length());
+            }
+        }
+        return arg;
+    }
+
+    /**
+     * The command names a main class of ours and the service's own parser accepts its arguments; the TLS files and API
+     * keys they name are read from the pod's Secrets.
+     */
+    private static void checkCommand(String where, V1Container container, Map<String, Path> secretMounts) throws Exception {
         List<String> command = container.getCommand();
         assertEquals(List.of("java", "-cp", "/opt/moefleet/moefleet.jar"), command.subList(0, 3), where);
         String main = command.get(3);
         Class.forName(main);   // the class exists in the image's jar set (the launcher's class path)
-        String[] args = container.getArgs().stream().map(ManifestsTest::expand).toArray(String[]::new);
+        String[] args = container.getArgs().stream().map(ManifestsTest::expand).map(arg -> inMounts(arg, secretMounts))
+                .toArray(String[]::new);
         try {
             switch (main) {
                 case "io.moefleet.expert.ExpertServiceMain" -> {
@@ -114,17 +189,32 @@ class ManifestsTest {
                     options.requiredInt("--port");
                     options.requiredInt("--shard");
                     options.required("--placement");
+                    TlsFiles.load(Path.of(options.required(TlsFiles.OPTION)), "expert");
+                    options.requiredInt("--health-port");
                 }
-                case "io.moefleet.attention.AttentionServiceMain" -> AttentionServiceMain.options(args).requiredInt("--port");
+                case "io.moefleet.attention.AttentionServiceMain" -> {
+                    var options = AttentionServiceMain.options(args);
+                    options.requiredInt("--port");
+                    TlsFiles.load(Path.of(options.required(TlsFiles.OPTION)), "attention");
+                    options.requiredInt("--health-port");
+                }
                 case "io.moefleet.kvcache.KvCacheMain" -> assertNotNull(KvCacheConfig.fromArgs(args).kubernetesDns(), where);
-                case "io.moefleet.controller.ControllerMain" -> ControllerMain.Options.parse(args);
+                case "io.moefleet.controller.ControllerMain" -> {
+                    var options = ControllerMain.Options.parse(args);
+                    assertNotNull(options.tlsDir(), where + ": no --tls-dir");
+                    TlsFiles.load(options.tlsDir(), "controller");
+                    assertEquals("sk-controller-sample", options.routerKey(), where);
+                }
                 case "io.moefleet.cli.Main" -> {
                     assertEquals("serve", args[0], where);
                     Args parsed = Args.parse("serve", args, 1, new ServeCommand().switches());
                     Path model = Path.of(parsed.required("model"));
                     ServeCommand.settings(parsed, model, parsed.optional("host", "127.0.0.1"), parsed.intValue("port", "0", 1));
                     parsed.intValue("threads", "1", 1);
-                    assertTrue(ServeCommand.backend(parsed, model) instanceof ServingStack.Backend.RunningFleet, where);
+                    assertTrue(ServeCommand.backend(parsed, model) instanceof ServingStack.Backend.RunningFleet running
+                            && running.tlsDir() != null, where + ": a router over the fleet's TLS");
+                    assertTrue(ServeCommand.settings(parsed, model, "127.0.0.1", 8000).keys() != ApiKeys.OPEN,
+                            where + ": the API asks for keys");
                     RouterTelemetry.open("serve", parsed);
                     parsed.rejectUnknown();
                 }

@@ -3,6 +3,7 @@ package io.moefleet.rpc;
 import io.grpc.Grpc;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
+import io.grpc.ServerBuilder;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -18,7 +19,8 @@ import java.util.concurrent.TimeUnit;
  * The gRPC server lifecycle every fleet service shares: listen first with a stand-in that answers UNAVAILABLE and health
  * NOT_SERVING (a port clash shows at once, and callers can watch the load), then {@link #serve} the real service,
  * traced, with health SERVING; server reflection throughout; calls handled on the transport's threads; a graceful stop on
- * {@link #stop} or at JVM exit, after which the owner's resources are freed.
+ * {@link #stop} or at JVM exit, after which the owner's resources are freed. Plaintext or mutual TLS, as its
+ * {@link ServerTransport} says, with the health service alone on a plaintext port beside when asked for.
  */
 public final class ServiceHost {
 
@@ -28,10 +30,12 @@ public final class ServiceHost {
     private final int port;
     private final String serviceName;
     private final Runnable afterStop;
+    private final ServerTransport transport;
     private final HealthStatusManager health = new HealthStatusManager();
     private final MutableHandlerRegistry service = new MutableHandlerRegistry();
     private final Thread shutdownHook;
     private Server server;
+    private Server healthServer;   // only with a health port
     private boolean stopped;
 
     /**
@@ -40,10 +44,16 @@ public final class ServiceHost {
      * @param afterStop frees what the service holds once no call runs any more
      */
     public ServiceHost(String name, int port, String serviceName, Runnable afterStop) {
+        this(name, port, serviceName, afterStop, ServerTransport.PLAINTEXT);
+    }
+
+    /** As above, taking connections as {@code transport} says (mutual TLS, a plaintext health port). */
+    public ServiceHost(String name, int port, String serviceName, Runnable afterStop, ServerTransport transport) {
         this.name = name;
         this.port = port;
         this.serviceName = serviceName;
         this.afterStop = afterStop;
+        this.transport = transport;
         this.shutdownHook = new Thread(this::stop, name.replace(' ', '-') + "-shutdown");
     }
 
@@ -54,7 +64,9 @@ public final class ServiceHost {
         }
         setHealth(ServingStatus.NOT_SERVING);
         service.addService(whileLoading);
-        server = Grpc.newServerBuilderForPort(port, InsecureServerCredentials.create())
+        ServerBuilder<?> builder = transport.tls() == null ? Grpc.newServerBuilderForPort(port, InsecureServerCredentials.create())
+                : ServerTls.forPort(port, transport.tls(), name);
+        server = builder
                 // calls run on the transport thread that read them: a service computes one batch at a time (its
                 // workers parallelise inside it, nothing in a handler waits on another gRPC call), and a hand-off to
                 // another thread costs a wake-up, which on a machine whose cores all compute waits for a scheduler
@@ -66,6 +78,23 @@ public final class ServiceHost {
                 .fallbackHandlerRegistry(service)
                 .build()
                 .start();
+        if (transport.healthPort() != null) {
+            try {
+                healthServer = Grpc.newServerBuilderForPort(transport.healthPort(), InsecureServerCredentials.create())
+                        .directExecutor()
+                        .addService(health.getHealthService())
+                        .build()
+                        .start();
+            } catch (IOException e) {
+                server.shutdownNow();
+                throw new IOException(name + ": cannot listen for health checks on port " + transport.healthPort() + ": "
+                        + e.getMessage(), e);
+            }
+        }
+        if (transport.tls() != null) {
+            LOG.log(System.Logger.Level.INFO, "{0}: mutual TLS on port {1} ({2}){3}", name, Integer.toString(server.getPort()),
+                    transport.tls(), healthServer == null ? "" : "; plaintext health checks only on port " + healthServer.getPort());
+        }
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
 
@@ -96,6 +125,14 @@ public final class ServiceHost {
         return server.getPort();
     }
 
+    /** The port of the plaintext health listener (the one chosen when 0 was asked for). */
+    public synchronized int healthPort() {
+        if (healthServer == null) {
+            throw new IllegalStateException(name + " has no health port");
+        }
+        return healthServer.getPort();
+    }
+
     /** Stops taking calls, lets calls in flight finish (up to 30 s), then runs {@code afterStop}. Safe to call more than once. */
     public synchronized void stop() {
         if (server == null || stopped) {
@@ -103,6 +140,9 @@ public final class ServiceHost {
         }
         stopped = true;
         health.enterTerminalState();
+        if (healthServer != null) {
+            healthServer.shutdownNow();
+        }
         server.shutdown();
         try {
             if (!server.awaitTermination(30, TimeUnit.SECONDS)) {

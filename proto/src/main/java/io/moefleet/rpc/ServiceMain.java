@@ -25,10 +25,13 @@ public final class ServiceMain {
         void blockUntilShutdown() throws InterruptedException;
     }
 
-    /** Starts the service from its options; a bad option is an {@link IllegalArgumentException}. */
+    /**
+     * Starts the service from its options, its server taking connections as {@code transport} says; a bad option is an
+     * {@link IllegalArgumentException}.
+     */
     @FunctionalInterface
     public interface Starter {
-        Running start(Options options, OpenTelemetry openTelemetry) throws Exception;
+        Running start(Options options, OpenTelemetry openTelemetry, ServerTransport transport) throws Exception;
     }
 
     /** A service's options, by name with their dashes ({@code --port}). */
@@ -69,13 +72,15 @@ public final class ServiceMain {
 
     /**
      * Parses, starts and waits: the whole {@code main} of a service called {@code name} serving {@code service}.
-     * Besides the service's own options every service takes {@code --on-load-failure exit|report}: with {@code exit}
+     * Besides the service's own options every service takes {@code --tls-dir DIR} (mutual TLS with the files of
+     * {@code tlsRole} in DIR: {@link TlsFiles}; plaintext peers refused), {@code --health-port P} (the health service alone,
+     * plaintext, on P: {@link ServerTransport}) and {@code --on-load-failure exit|report}: with {@code exit}
      * (the default, for fleets started by {@code ./fleet}, which watch their processes) a failed start ends the
      * process; with {@code report} (on Kubernetes) it logs why and keeps listening on {@code --port} with a
      * {@linkplain LoadingStandIn#failed failed stand-in}, so the pod shows a failed readiness probe and the reason,
      * not a crash loop.
      */
-    public static void run(String name, String usage, Set<String> known, String[] argv, ServiceDescriptor service,
+    public static void run(String name, String tlsRole, String usage, Set<String> known, String[] argv, ServiceDescriptor service,
             Starter starter) throws InterruptedException {
         // one line per log record, on stderr
         System.setProperty("java.util.logging.SimpleFormatter.format", name + ": %5$s%6$s%n");
@@ -88,9 +93,18 @@ public final class ServiceMain {
             exit(name, e.getMessage(), usage, 2);
             return;
         }
+        ServerTransport transport;
+        try {
+            // before anything listens: a service told to use TLS never falls back to plaintext, not even to report
+            transport = new ServerTransport(TlsFiles.loadIfGiven(options.optional(TlsFiles.OPTION), tlsRole),
+                    options.optionalInt(ServerTransport.HEALTH_PORT_OPTION));
+        } catch (IllegalArgumentException e) {
+            exit(name, e.getMessage(), null, 1);
+            return;
+        }
         Running running;
         try {
-            running = starter.start(options, openTelemetry(name, Map.of(), Map.of()));
+            running = starter.start(options, openTelemetry(name, Map.of(), Map.of()), transport);
         } catch (Exception e) {
             String reason = e.getMessage() != null ? e.getMessage() : e.toString();
             if (!report) {
@@ -100,7 +114,7 @@ public final class ServiceMain {
                 exit(name, reason, e instanceof IllegalArgumentException ? usage : null, e instanceof IllegalArgumentException ? 2 : 1);
                 return;
             }
-            running = reportFailure(name, options, service, reason);
+            running = reportFailure(name, options, service, reason, transport);
         }
         running.blockUntilShutdown();
     }
@@ -119,12 +133,13 @@ public final class ServiceMain {
     }
 
     /** Listens on the service's port with every call answered by the reason the start failed, until stopped. */
-    private static Running reportFailure(String name, Options options, ServiceDescriptor service, String reason) {
+    private static Running reportFailure(String name, Options options, ServiceDescriptor service, String reason,
+            ServerTransport transport) {
         String description = name + " could not start: " + reason;
         System.getLogger(ServiceMain.class.getName()).log(System.Logger.Level.ERROR, description
                 + " (listening with health NOT_SERVING for " + service.getName() + " until restarted)");
         try {
-            ServiceHost host = new ServiceHost(name, options.requiredInt("--port"), service.getName(), () -> { });
+            ServiceHost host = new ServiceHost(name, options.requiredInt("--port"), service.getName(), () -> { }, transport);
             host.listenFailed(LoadingStandIn.failed(service, description));
             return host::blockUntilShutdown;
         } catch (Exception e) {
@@ -141,14 +156,18 @@ public final class ServiceMain {
         System.exit(status);
     }
 
+    /** The options every service run by {@link #run} takes besides its own. */
+    private static final Set<String> COMMON = Set.of(ON_LOAD_FAILURE, TlsFiles.OPTION, ServerTransport.HEALTH_PORT_OPTION);
+
     /**
-     * A service's command line, {@code known} being its own options ({@code --on-load-failure} is every service's),
-     * checked for unknown, repeated and value-less options; the values are read by the service.
+     * A service's command line, {@code known} being its own options ({@code --on-load-failure}, {@code --tls-dir} and
+     * {@code --health-port} are every service's), checked for unknown, repeated and value-less options; the values are
+     * read by the service.
      */
     public static Options parse(String[] argv, Set<String> known) {
         Map<String, String> values = new HashMap<>();
         for (int i = 0; i < argv.length; i += 2) {
-            if (!known.contains(argv[i]) && !argv[i].equals(ON_LOAD_FAILURE)) {
+            if (!known.contains(argv[i]) && !COMMON.contains(argv[i])) {
                 throw new IllegalArgumentException("unknown option '" + argv[i] + "'");
             }
             if (i + 1 >= argv.length) {
@@ -160,6 +179,7 @@ public final class ServiceMain {
         }
         Options options = new Options(values);
         reportsLoadFailure(options);
+        options.optionalInt(ServerTransport.HEALTH_PORT_OPTION);
         return options;
     }
 

@@ -128,7 +128,7 @@ public final class FleetConfigWatch implements AutoCloseable {
             return true;
         }
         List<String> waiting = listed.stream().filter(address -> !attentionAddresses.contains(address))
-                .filter(address -> !RemoteAttention.serving(address, SERVING_WAIT)).toList();
+                .filter(address -> !attention.serving(address, SERVING_WAIT)).toList();
         if (!waiting.isEmpty()) {
             report("not using the new attention instances yet: " + waiting + " do not serve");
             return false;

@@ -1,5 +1,7 @@
 package io.moefleet.router;
 
+import io.grpc.ChannelCredentials;
+import io.grpc.InsecureChannelCredentials;
 import io.moefleet.attention.InstanceStats;
 import io.moefleet.attention.RemoteAttention;
 import io.moefleet.attention.LongestPrefixAssignment;
@@ -77,16 +79,22 @@ public final class FleetRouter implements AutoCloseable {
      */
     public static FleetRouter open(FleetEndpoints fleet, Path model, int threads, ModelWeights.LoadProgress progress,
             OpenTelemetry openTelemetry) {
+        return open(fleet, model, threads, progress, openTelemetry, InsecureChannelCredentials.create());
+    }
+
+    /** As above, connecting to the services with {@code credentials} (mutual TLS: {@link io.moefleet.rpc.TlsFiles}). */
+    public static FleetRouter open(FleetEndpoints fleet, Path model, int threads, ModelWeights.LoadProgress progress,
+            OpenTelemetry openTelemetry, ChannelCredentials credentials) {
         Checkpoint checkpoint = Checkpoint.open(model);
         Workers workers = new Workers(threads);
         RemoteAttention attention = null;
         ShardSet shards = null;
         try {
             attention = new RemoteAttention(checkpoint.config(), fleet.attentionAddresses(), new LongestPrefixAssignment(),
-                    CALL_DEADLINE, openTelemetry);
+                    CALL_DEADLINE, openTelemetry, credentials);
             ModelConfig config = checkpoint.config();
             java.util.function.Function<FleetEndpoints, RemoteExperts> openShards = endpoints -> new RemoteExperts(config,
-                    endpoints.placement(), endpoints.expertAddresses(), CALL_DEADLINE, openTelemetry);
+                    endpoints.placement(), endpoints.expertAddresses(), CALL_DEADLINE, openTelemetry, credentials);
             shards = new ShardSet(openShards.apply(fleet), fleet.placement(), fleet.expertAddresses());
             ExpertLoad load = new ExpertLoad(config.numHiddenLayers(), config.nRoutedExperts(), config::isMoeLayer);
             FleetMetrics metrics = new FleetMetrics(load, attention, shards);

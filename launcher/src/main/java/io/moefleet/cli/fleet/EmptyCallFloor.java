@@ -1,7 +1,7 @@
 package io.moefleet.cli.fleet;
 
 import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
+import io.grpc.ChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthGrpc;
@@ -19,8 +19,8 @@ final class EmptyCallFloor {
 
     private EmptyCallFloor() {}
 
-    static LayerCallSummary measure(String address, int warmUpCalls, int calls) {
-        ManagedChannel channel = Grpc.newChannelBuilder(address, InsecureChannelCredentials.create()).directExecutor().build();
+    static LayerCallSummary measure(String address, ChannelCredentials credentials, int warmUpCalls, int calls) {
+        ManagedChannel channel = Grpc.newChannelBuilder(address, credentials).directExecutor().build();
         try {
             HealthGrpc.HealthFutureStub health = HealthGrpc.newFutureStub(channel);
             HealthCheckRequest empty = HealthCheckRequest.getDefaultInstance();

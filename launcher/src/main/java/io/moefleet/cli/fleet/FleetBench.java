@@ -53,7 +53,7 @@ public final class FleetBench {
         try (Engine local = Engine.open(layout.model(), progress, settings.threads());
              FleetProcesses fleet = FleetProcesses.start(layout, logsRoot, err);
              FleetRouter router = FleetRouter.open(new FleetEndpoints(fleet.attentionAddresses(), fleet.placement(),
-                     fleet.expertAddresses()), layout.model(), settings.threads(), progress, telemetry)) {
+                     fleet.expertAddresses()), layout.model(), settings.threads(), progress, telemetry, fleet.routerCredentials())) {
             DecodeThroughput engineDecode = new DecodeThroughput(local.model(), local.model()::step);
             DecodeThroughput fleetDecode = new DecodeThroughput(router.transformer(),
                     chunks -> router.step(chunks));
@@ -75,7 +75,8 @@ public final class FleetBench {
                 figures.add(new FleetBenchReport.BatchFigures(batch, engineTokensPerS, tokensPerS, experts, attention, echo));
             }
             err.printf("floors: %d empty gRPC calls and socket echoes after %d for warm-up%n", settings.floorCalls(), warmUp);
-            LayerCallSummary emptyGrpc = EmptyCallFloor.measure(fleet.expertAddresses().getFirst(), warmUp, settings.floorCalls());
+            LayerCallSummary emptyGrpc = EmptyCallFloor.measure(fleet.expertAddresses().getFirst(), fleet.routerCredentials(), warmUp,
+                    settings.floorCalls());
             int largest = dispatchBytes(figures.stream().max(Comparator.comparingInt(FleetBenchReport.BatchFigures::batch))
                     .orElseThrow().experts());
             floors = new FleetBenchReport.Floors(emptyGrpc, SocketEchoFloor.measure(largest, warmUp, settings.floorCalls()), largest);

@@ -1,15 +1,33 @@
 package io.moefleet.cli.fleet;
 
+import io.grpc.ChannelCredentials;
 import io.moefleet.expert.ExpertPlacement;
+import io.moefleet.rpc.TlsFiles;
 import java.nio.file.Path;
 
 /**
  * What a fleet run starts: the expert shards of {@code placement}, {@code attentionInstances} attention instances and
  * {@code kvMembers} KV pool members, each shard computing on {@code expertThreads} threads and each attention instance on
- * {@code attentionThreads}; the attention instances publish and restore KV pages of {@code kvPageTokens} tokens.
+ * {@code attentionThreads}; the attention instances publish and restore KV pages of {@code kvPageTokens} tokens. With
+ * {@code tlsDir} (null: plaintext) every gRPC connection is mutual TLS with that folder's certificates ({@link TlsFiles}):
+ * the shards and instances serve with theirs, the router (and the launcher's health waits) call with the router's.
  */
 public record FleetLayout(Path model, ExpertPlacement placement, int attentionInstances, int kvMembers, int expertThreads,
-        int attentionThreads, int kvPageTokens) {
+        int attentionThreads, int kvPageTokens, Path tlsDir) {
+
+    /** A plaintext fleet. */
+    public FleetLayout(Path model, ExpertPlacement placement, int attentionInstances, int kvMembers, int expertThreads,
+            int attentionThreads, int kvPageTokens) {
+        this(model, placement, attentionInstances, kvMembers, expertThreads, attentionThreads, kvPageTokens, null);
+    }
+
+    /** The roles of a local fleet's gRPC processes, whose certificates {@code tlsDir} must hold. */
+    public static final java.util.List<String> TLS_ROLES = java.util.List.of("router", "expert", "attention");
+
+    /** How the router side connects to the fleet's services: mutual TLS as the router, or plaintext. */
+    public ChannelCredentials routerCredentials() {
+        return TlsFiles.channelCredentials(tlsDir == null ? null : TlsFiles.load(tlsDir, "router"));
+    }
 
     public FleetLayout {
         if (attentionInstances < 1 || kvMembers < 1 || expertThreads < 1 || attentionThreads < 1) {

@@ -52,6 +52,7 @@ public final class FleetProcesses implements AutoCloseable {
 
     private final Path logs;
     private final Map<String, String> environment;
+    private final FleetLayout layout;
     private final ModelConfig config;
     private final ExpertPlacement placement;
     private final String kvClusterName;
@@ -74,12 +75,13 @@ public final class FleetProcesses implements AutoCloseable {
     private static final Duration RESTART_PAUSE_MAX = Duration.ofSeconds(30);
     private static final Duration RESTART_RESET = Duration.ofMinutes(1);
 
-    private FleetProcesses(Path logs, Map<String, String> environment, ModelConfig config, ExpertPlacement placement,
+    private FleetProcesses(Path logs, Map<String, String> environment, ModelConfig config, FleetLayout layout,
             String kvClusterName) {
         this.logs = logs;
+        this.layout = layout;
         this.environment = Map.copyOf(environment);
         this.config = config;
-        this.placement = placement;
+        this.placement = layout.placement();
         this.kvClusterName = kvClusterName;
     }
 
@@ -117,7 +119,7 @@ public final class FleetProcesses implements AutoCloseable {
         try (Checkpoint checkpoint = Checkpoint.open(layout.model())) {
             Files.createDirectories(logs);
             err.println("fleet: service logs in " + logs.toAbsolutePath());
-            fleet = new FleetProcesses(logs, environment, checkpoint.config(), layout.placement(),
+            fleet = new FleetProcesses(logs, environment, checkpoint.config(), layout,
                     "moefleet-kv-" + ProcessHandle.current().pid() + "-" + stamp);
             Runtime.getRuntime().addShutdownHook(fleet.stopOnExit);
             try {
@@ -161,8 +163,8 @@ public final class FleetProcesses implements AutoCloseable {
             expertAddresses.add(LOOPBACK + ":" + port);
             // every shard gets the whole placement (as JSON, the one form that carries any layout) and serves its part
             launch("expert-" + s, withHeap(flags.common(), heaps.expertShard(placement, s)), ExpertServiceMain.class,
-                    "--model", model, "--port", Integer.toString(port), "--shard", Integer.toString(s),
-                    "--placement", placementFile().toString(), "--threads", Integer.toString(layout.expertThreads()));
+                    withTls(layout, "--model", model, "--port", Integer.toString(port), "--shard", Integer.toString(s),
+                    "--placement", placementFile().toString(), "--threads", Integer.toString(layout.expertThreads())));
         }
         // attention instances are Hazelcast clients of the KV members: the same JVM flags for Hazelcast as the members
         List<String> attentionFlags = new ArrayList<>(flags.common());
@@ -171,10 +173,21 @@ public final class FleetProcesses implements AutoCloseable {
             int port = freePort();
             attentionAddresses.add(LOOPBACK + ":" + port);
             launch("attention-" + a, withHeap(attentionFlags, heaps.attentionInstance(HOT_PAGE_BYTES)), AttentionServiceMain.class,
-                    "--model", model, "--port", Integer.toString(port), "--threads", Integer.toString(layout.attentionThreads()),
-                    "--kv-pool", String.join(",", kvAddresses), "--kv-cluster-name", kvClusterName,
-                    "--kv-page-tokens", Integer.toString(layout.kvPageTokens()), "--kv-hot-memory", (HOT_PAGE_BYTES >> 20) + "m");
+                    withTls(layout, "--model", model, "--port", Integer.toString(port), "--threads",
+                    Integer.toString(layout.attentionThreads()), "--kv-pool", String.join(",", kvAddresses), "--kv-cluster-name",
+                    kvClusterName, "--kv-page-tokens", Integer.toString(layout.kvPageTokens()), "--kv-hot-memory",
+                    (HOT_PAGE_BYTES >> 20) + "m"));
         }
+    }
+
+    /** A gRPC service's arguments, with {@code --tls-dir} when the fleet runs over mutual TLS. */
+    private static String[] withTls(FleetLayout layout, String... args) {
+        if (layout.tlsDir() == null) {
+            return args;
+        }
+        List<String> all = new ArrayList<>(List.of(args));
+        all.addAll(List.of(io.moefleet.rpc.TlsFiles.OPTION, layout.tlsDir().toAbsolutePath().toString()));
+        return all.toArray(String[]::new);
     }
 
     private Path placementFile() throws IOException {
@@ -262,11 +275,13 @@ public final class FleetProcesses implements AutoCloseable {
             retryUntil(deadline, "kv member at " + address, () -> probePort(address));
         }
         retryUntil(deadline, "kv cluster " + kvClusterName, () -> checkKvCluster(kvMembers));
-        try (RemoteExperts experts = new RemoteExperts(config, placement, expertAddresses, HEALTH_SLICE, OpenTelemetry.noop())) {
+        io.grpc.ChannelCredentials credentials = layout.routerCredentials();
+        try (RemoteExperts experts = new RemoteExperts(config, placement, expertAddresses, HEALTH_SLICE, OpenTelemetry.noop(),
+                credentials)) {
             retryUntil(deadline, "expert shards", () -> experts.awaitServing(HEALTH_SLICE));
         }
         try (RemoteAttention attention = new RemoteAttention(config, attentionAddresses, new RoundRobinAssignment(), HEALTH_SLICE,
-                OpenTelemetry.noop())) {
+                OpenTelemetry.noop(), credentials)) {
             retryUntil(deadline, "attention instances", () -> attention.awaitServing(HEALTH_SLICE));
         }
     }
@@ -341,6 +356,11 @@ public final class FleetProcesses implements AutoCloseable {
 
     public ExpertPlacement placement() {
         return placement;
+    }
+
+    /** How to call this fleet's services: mutual TLS as the router when it runs over TLS, else plaintext. */
+    public io.grpc.ChannelCredentials routerCredentials() {
+        return layout.routerCredentials();
     }
 
     /** Shard s's "host:port" at index s. */

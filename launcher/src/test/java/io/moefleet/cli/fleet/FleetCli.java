@@ -32,6 +32,27 @@ public final class FleetCli {
         return command;
     }
 
+    /** A finished command: its exit code, stdout, stderr and pid. */
+    record Result(int code, String out, String err, long pid) {}
+
+    /**
+     * Runs {@link #command} in {@code home} (its outputs in files there) and waits up to 100 s for it; whatever it
+     * started is killed afterwards.
+     */
+    static Result run(Path home, String serviceFlags, String... argv) throws IOException, InterruptedException {
+        Path out = Files.createTempFile(home, "cli", ".out");
+        Path err = Files.createTempFile(home, "cli", ".err");
+        Process cli = new ProcessBuilder(command(home, serviceFlags, argv))
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        try {
+            assertTrue(cli.waitFor(100, java.util.concurrent.TimeUnit.SECONDS), "the command did not finish");
+        } finally {
+            cli.descendants().forEach(ProcessHandle::destroyForcibly);
+            cli.destroyForcibly();
+        }
+        return new Result(cli.exitValue(), Files.readString(out), Files.readString(err), cli.pid());
+    }
+
     /**
      * Once the command has exited, a service it left behind is no longer its descendant (the OS re-parents it), so
      * every process is searched: services of a test name its checkpoint, KV members the command's pid in their cluster.

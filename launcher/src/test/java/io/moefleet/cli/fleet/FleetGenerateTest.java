@@ -9,12 +9,10 @@ import io.moefleet.checkpoint.Preset;
 import io.moefleet.checkpoint.WeightFormat;
 import io.moefleet.cli.Main;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -32,8 +30,6 @@ class FleetGenerateTest {
 
     private static Path tiny;
 
-    private record Result(int code, String out, String err, long pid) {}
-
     @BeforeAll
     static void makeCheckpoint() throws IOException {
         tiny = dir.resolve("tiny");
@@ -43,13 +39,13 @@ class FleetGenerateTest {
     @Test
     void fleetPrintsTheEnginesTokensAndLeavesNoProcess() throws Exception {
         String[] generate = {"generate", "--model", tiny.toString(), "--tokens", "5,17,42,7", "--max-tokens", "6", "--threads", "1"};
-        Result engine = cli(null, generate);
+        FleetCli.Result engine = cli(null, generate);
         assertEquals(0, engine.code(), engine.err());
 
         List<String> fleet = new ArrayList<>(Arrays.asList(generate));
         fleet.addAll(List.of("--fleet", "--expert-shards", "2", "--attention-instances", "2", "--kv-members", "1",
                 "--service-threads", "1"));
-        Result viaFleet = cli(null, fleet.toArray(String[]::new));
+        FleetCli.Result viaFleet = cli(null, fleet.toArray(String[]::new));
         assertEquals(0, viaFleet.code(), viaFleet.err());
         assertEquals(engine.out(), viaFleet.out());
         assertEquals(6, viaFleet.out().trim().split(" ").length, viaFleet.out());
@@ -61,7 +57,7 @@ class FleetGenerateTest {
     void aServiceThatCannotStartFailsTheRunNamingItsLog() throws Exception {
         // every service JVM gets the build's flags: an option the JVM does not know stops each at once
         String badFlags = System.getProperty("fleet.jvm.flags") + " -XX:+NoSuchFleetOption";
-        Result result = cli(badFlags, "generate", "--model", tiny.toString(), "--tokens", "1,2", "--max-tokens", "2",
+        FleetCli.Result result = cli(badFlags, "generate", "--model", tiny.toString(), "--tokens", "1,2", "--max-tokens", "2",
                 "--fleet", "--expert-shards", "2", "--kv-members", "1", "--service-threads", "1");
         assertEquals(1, result.code(), result.err());
         assertTrue(result.err().matches("(?s).*fleet generate: (kv|expert|attention)-\\d exited with code 1 during start-up "
@@ -72,32 +68,22 @@ class FleetGenerateTest {
 
     @Test
     void contradictoryOrMisplacedFlagsAreUsageErrors() throws Exception {
-        Result both = cli(null, "generate", "--model", tiny.toString(), "--tokens", "1", "--fleet",
+        FleetCli.Result both = cli(null, "generate", "--model", tiny.toString(), "--tokens", "1", "--fleet",
                 "--expert-shards", "2", "--experts-per-shard", "4");
         assertEquals(2, both.code(), both.err());
         assertTrue(both.err().contains("give exactly one of --expert-shards N, --experts-per-shard K"), both.err());
 
-        Result withoutFleet = cli(null, "generate", "--model", tiny.toString(), "--tokens", "1", "--kv-members", "3");
+        FleetCli.Result withoutFleet = cli(null, "generate", "--model", tiny.toString(), "--tokens", "1", "--kv-members", "3");
         assertEquals(2, withoutFleet.code(), withoutFleet.err());
         assertTrue(withoutFleet.err().contains("--kv-members goes with --fleet"), withoutFleet.err());
         assertFalse(withoutFleet.err().contains("serving after"), withoutFleet.err());
     }
 
-    private static Result cli(String serviceFlags, String... argv) throws Exception {
-        Path out = Files.createTempFile(dir, "cli", ".out");
-        Path err = Files.createTempFile(dir, "cli", ".err");
-        Process cli = new ProcessBuilder(FleetCli.command(dir, serviceFlags, argv))
-                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        try {
-            assertTrue(cli.waitFor(100, TimeUnit.SECONDS), "the command did not finish");
-        } finally {
-            cli.descendants().forEach(ProcessHandle::destroyForcibly);
-            cli.destroyForcibly();
-        }
-        return new Result(cli.exitValue(), Files.readString(out), Files.readString(err), cli.pid());
+    private static FleetCli.Result cli(String serviceFlags, String... argv) throws Exception {
+        return FleetCli.run(dir, serviceFlags, argv);
     }
 
-    private static void assertNoServiceProcessLeft(Result run) {
+    private static void assertNoServiceProcessLeft(FleetCli.Result run) {
         FleetCli.assertNoServiceProcessLeft(run.pid(), tiny);
     }
 }

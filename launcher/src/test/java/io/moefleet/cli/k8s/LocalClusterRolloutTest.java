@@ -82,14 +82,16 @@ class LocalClusterRolloutTest {
              ProcessKubelet kubelet = new ProcessKubelet(server.client, NAMESPACE, models, work, LocalControlLoop.buildFlags("fleet.jvm.flags"),
                      LocalControlLoop.buildFlags("hazelcast.jvm.flags"))) {
             FleetApi api = new FleetApi(server.client);
+            FleetSecrets secrets = FleetSecrets.create(server.client, NAMESPACE, FLEET, dir.resolve("certs"));
             createFleet(api, experts);
-            // the controller's readers, on the pods' loopback addresses instead of the cluster's names
-            RouterSignals signals = new RouterSignals(fleet -> URI.create(router(kubelet) + "/metrics"));
-            RouterState.Source state = RouterState.over(fleet -> URI.create(router(kubelet) + "/v1/fleet/state"));
+            // the controller's readers, on the pods' loopback addresses instead of the cluster's names, with its API key
+            // and its certificate as in the cluster
+            RouterSignals signals = new RouterSignals(fleet -> URI.create(router(kubelet) + "/metrics"), secrets.apiKey());
+            RouterState.Source state = RouterState.over(fleet -> URI.create(router(kubelet) + "/v1/fleet/state"), secrets.apiKey());
             ShardProbe shards = ShardProbe.overGrpc((fleet, shard) -> {
                 String address = kubelet.podAddress(FLEET + "-expert-" + shard, 50051);
                 return address != null ? address : "127.0.0.1:1";
-            });
+            }, secrets.controllerCredentials());
             LocalControlLoop loop = new LocalControlLoop(api, NAMESPACE, FLEET, signals, state, shards);
             loop.start(kubelet);
             try {
@@ -109,7 +111,7 @@ class LocalClusterRolloutTest {
                         while (afterSwitch.get() < CLIENTS && failures.isEmpty()) {
                             boolean switched = rolledOut.get();
                             try {
-                                List<String> tokens = stream(http, base, prompts[client]);
+                                List<String> tokens = stream(http, base, prompts[client], secrets.apiKey());
                                 if (!tokens.equals(expected.get(client))) {
                                     failures.add("client " + client + ": tokens " + tokens + " differ from " + expected.get(client));
                                 }
@@ -150,7 +152,8 @@ class LocalClusterRolloutTest {
                 assertTrue(phases.containsAll(List.of("Loading 1", "Loading 2", "Loading 3", "Switching 2")),
                         "the roll-out went shard by shard, then switched: " + phases);
                 JsonNode routed = JSON.readTree(HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                        URI.create(base + "/v1/fleet/state")).build(), HttpResponse.BodyHandlers.ofString()).body());
+                        URI.create(base + "/v1/fleet/state")).header("Authorization", "Bearer " + secrets.apiKey()).build(),
+                        HttpResponse.BodyHandlers.ofString()).body());
                 assertEquals(3, routed.path("placement").path("shards").size(), "the router routes by the new placement");
                 assertEquals(3, routed.path("experts").size());
             } finally {
@@ -196,11 +199,13 @@ class LocalClusterRolloutTest {
     }
 
     /** One streamed completion's token ids, read from its Server-Sent Events. */
-    private static List<String> stream(HttpClient http, String base, int[] prompt) throws IOException, InterruptedException {
+    private static List<String> stream(HttpClient http, String base, int[] prompt, String apiKey)
+            throws IOException, InterruptedException {
         String body = "{\"model\": \"model\", \"prompt\": " + Arrays.toString(prompt) + ", \"max_tokens\": " + TOKENS
                 + ", \"temperature\": 0, \"ignore_eos\": true, \"stream\": true, \"logprobs\": 0, \"return_tokens_as_token_ids\": true}";
         HttpResponse<java.util.stream.Stream<String>> answer = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/completions"))
-                .header("content-type", "application/json").timeout(Duration.ofSeconds(120))
+                .header("content-type", "application/json").header("Authorization", "Bearer " + apiKey)
+                .timeout(Duration.ofSeconds(120))
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofLines());
         List<String> lines = answer.body().toList();
         if (answer.statusCode() != 200) {

@@ -75,13 +75,14 @@ class LocalClusterTest {
 
         try (FakeApiServer server = new FakeApiServer()) {
             FleetApi api = new FleetApi(server.client);
+            FleetSecrets secrets = FleetSecrets.create(server.client, NAMESPACE, FLEET, dir.resolve("certs"));
             createFleet(api, experts);
             LocalControlLoop loop = new LocalControlLoop(api, NAMESPACE, FLEET, fleet -> FleetSignals.NONE, fleet -> null, (fleet, shard, wanted) -> false);
             try (ProcessKubelet kubelet = new ProcessKubelet(server.client, NAMESPACE, models, work, LocalControlLoop.buildFlags("fleet.jvm.flags"),
                     LocalControlLoop.buildFlags("hazelcast.jvm.flags"))) {
                 loop.start(kubelet);
                 try {
-                    checkServing(kubelet, loop, model);
+                    checkServing(kubelet, loop, model, secrets);
                     checkStatus(api, kubelet, loop);
                     checkDeletion(api, kubelet, loop);
                 } finally {
@@ -127,7 +128,8 @@ class LocalClusterTest {
         api.fleets().create(fleet).throwsApiException();
     }
 
-    private void checkServing(ProcessKubelet kubelet, LocalControlLoop loop, Path model) throws Exception {
+    /** The router serves the engine's tokens over the fleet's mutual TLS, to a client with the API key only. */
+    private void checkServing(ProcessKubelet kubelet, LocalControlLoop loop, Path model, FleetSecrets secrets) throws Exception {
         String base = loop.awaitServingRouter(kubelet);
         HttpClient http = HttpClient.newHttpClient();
         HttpResponse<String> last = http.send(HttpRequest.newBuilder(URI.create(base + "/health")).build(),
@@ -138,11 +140,20 @@ class LocalClusterTest {
         String endpoints = Files.readString(kubelet.volumeFolder(FLEET + "-router-0", "fleet").resolve("endpoints.json"));
         assertTrue(endpoints.matches("(?s).*\"experts\":\\[\"127\\.0\\.0\\.1:\\d+\",\"127\\.0\\.0\\.1:\\d+\"].*"), endpoints);
 
+        String request = """
+                {"model": "model", "prompt": [5, 6, 7, 8], "max_tokens": 6, "temperature": 0, "ignore_eos": true,
+                 "logprobs": 0, "return_tokens_as_token_ids": true}""";
+        HttpResponse<String> withoutKey = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/completions"))
+                .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(request)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(401, withoutKey.statusCode(), "the API keys from the Secret: " + withoutKey.body());
         HttpResponse<String> completion = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/completions"))
-                .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString("""
-                        {"model": "model", "prompt": [5, 6, 7, 8], "max_tokens": 6, "temperature": 0, "ignore_eos": true,
-                         "logprobs": 0, "return_tokens_as_token_ids": true}""")).build(), HttpResponse.BodyHandlers.ofString());
+                .header("content-type", "application/json").header("Authorization", "Bearer " + secrets.apiKey())
+                .POST(HttpRequest.BodyPublishers.ofString(request)).build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(200, completion.statusCode(), completion.body());
+        // the shards served over mutual TLS with the Secret's certificates, the router their client
+        String shardLog = Files.readString(kubelet.logFile(FLEET + "-expert-0"));
+        assertTrue(shardLog.contains("mutual TLS on port"), shardLog);
         List<String> tokens = new ArrayList<>();
         JSON.readTree(completion.body()).at("/choices/0/logprobs/tokens").forEach(t -> tokens.add(t.asText()));
         try (Engine engine = Engine.open(model, (done, total) -> { })) {

@@ -15,6 +15,9 @@ import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.openapi.ApiException;
 import io.kubernetes.client.openapi.models.V1ConfigMap;
 import io.kubernetes.client.openapi.models.V1ConfigMapVolumeSource;
+import io.kubernetes.client.openapi.models.V1Secret;
+import io.kubernetes.client.openapi.models.V1SecretList;
+import io.kubernetes.client.openapi.models.V1SecretVolumeSource;
 import io.kubernetes.client.openapi.models.V1Container;
 import io.kubernetes.client.openapi.models.V1ContainerPort;
 import io.kubernetes.client.openapi.models.V1Deployment;
@@ -72,10 +75,11 @@ import java.util.regex.Pattern;
  *       {@code java -cp /opt/moefleet/moefleet.jar MAIN} with the build's JVM flags (and Hazelcast's for the KV members
  *       and their clients), a bounded heap, {@code $(VAR)} expanded from the container's env (fieldRefs: the pod
  *       index, name, namespace; the pod IP is 127.0.0.1), each container port on a free loopback port of its own
- *       ({@code --port} rewritten to it), {@code --host 0.0.0.0} on loopback, and {@code --kubernetes-dns SERVICE}
+ *       ({@code --port} and {@code --health-port} rewritten to it), {@code --host 0.0.0.0} on loopback, and {@code --kubernetes-dns SERVICE}
  *       (Hazelcast's DNS discovery) as {@code --members} with the members' loopback addresses;
- *   <li>mounts by rewriting paths: a claim is the models folder, a ConfigMap a per-pod folder under the work folder
- *       holding its keys as files (rewritten, atomically, when the data changes), an emptyDir a per-pod folder;
+ *   <li>mounts by rewriting paths: a claim is the models folder, a ConfigMap or a Secret a per-pod folder under the work
+ *       folder holding its keys (or the items it projects) as files (rewritten, atomically, when the data changes), an
+ *       emptyDir a per-pod folder;
  *   <li>resolves cluster names ({@link LoopbackDns}) in arguments and in projected ConfigMap files;
  *   <li>runs each container's readiness probe (gRPC health, HTTP GET, TCP connect) and writes the workloads'
  *       {@code status.replicas} and {@code status.readyReplicas}.
@@ -101,6 +105,7 @@ public final class ProcessKubelet implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final FleetApi api;
+    private final GenericKubernetesApi<V1Secret, V1SecretList> secrets;
     private final String namespace;
     private final Path modelsRoot;
     private final Path work;
@@ -124,6 +129,7 @@ public final class ProcessKubelet implements AutoCloseable {
     public ProcessKubelet(ApiClient client, String namespace, Path modelsRoot, Path work, List<String> jvmFlags,
             List<String> hazelcastFlags) throws IOException {
         this.api = new FleetApi(client);
+        this.secrets = new GenericKubernetesApi<>(V1Secret.class, V1SecretList.class, "", "v1", "secrets", client);
         this.namespace = namespace;
         this.modelsRoot = modelsRoot.toAbsolutePath();
         this.work = Files.createDirectories(work).toAbsolutePath();
@@ -143,6 +149,10 @@ public final class ProcessKubelet implements AutoCloseable {
         Map<String, V1ConfigMap> configMaps = new LinkedHashMap<>();
         for (V1ConfigMap config : list(V1ConfigMap.class)) {
             configMaps.put(config.getMetadata().getName(), config);
+        }
+        Map<String, V1Secret> secretsByName = new LinkedHashMap<>();
+        for (V1Secret secret : secrets.list(namespace).throwsApiException().getObject().getItems()) {
+            secretsByName.put(secret.getMetadata().getName(), secret);
         }
 
         // 1. the pods the workloads ask for; those no longer asked for are stopped
@@ -184,7 +194,7 @@ public final class ProcessKubelet implements AutoCloseable {
         // 2. names, mounts and processes: every pod's ports are known before any file or argument names them
         LoopbackDns dns = new LoopbackDns(namespace, List.copyOf(pods.values()), services);
         for (PodProcess pod : pods.values()) {
-            boolean mounted = project(pod, configMaps, dns);
+            boolean mounted = project(pod, configMaps, secretsByName, dns);
             pod.noteExit(now);
             if (mounted && !stopping.containsKey(pod.name()) && pod.dueToStart(now)) {
                 start(pod, dns, now);
@@ -222,10 +232,11 @@ public final class ProcessKubelet implements AutoCloseable {
     // ---- volumes
 
     /**
-     * Writes the pod's ConfigMap volumes into its folder where their content changed (names resolved); false while a
-     * ConfigMap it needs does not exist (the pod waits, as in ContainerCreating).
+     * Writes the pod's ConfigMap (names resolved) and Secret volumes into its folder where their content changed; false
+     * while a ConfigMap or Secret it needs does not exist (the pod waits, as in ContainerCreating).
      */
-    private boolean project(PodProcess pod, Map<String, V1ConfigMap> configMaps, LoopbackDns dns) throws IOException {
+    private boolean project(PodProcess pod, Map<String, V1ConfigMap> configMaps, Map<String, V1Secret> secretsByName,
+            LoopbackDns dns) throws IOException {
         List<V1Volume> volumes = pod.template().getSpec().getVolumes();
         if (volumes == null) {
             return true;
@@ -233,23 +244,45 @@ public final class ProcessKubelet implements AutoCloseable {
         boolean all = true;
         for (V1Volume volume : volumes) {
             V1ConfigMapVolumeSource source = volume.getConfigMap();
-            if (source == null) {
-                continue;
-            }
-            V1ConfigMap config = configMaps.get(source.getName());
-            if (config == null) {
-                if (!Boolean.TRUE.equals(source.getOptional())) {
-                    all = false;
-                    notice(pod, "waiting for ConfigMap " + source.getName());
+            V1SecretVolumeSource secretSource = volume.getSecret();
+            Map<String, String> data;
+            List<V1KeyToPath> items;
+            if (source != null) {
+                V1ConfigMap config = configMaps.get(source.getName());
+                if (config == null) {
+                    if (!Boolean.TRUE.equals(source.getOptional())) {
+                        all = false;
+                        notice(pod, "waiting for ConfigMap " + source.getName());
+                    }
+                    continue;
                 }
+                data = new TreeMap<>();
+                if (config.getData() != null) {
+                    config.getData().forEach((key, value) -> data.put(key, dns.rewrite(value)));
+                }
+                items = source.getItems();
+            } else if (secretSource != null) {
+                V1Secret secret = secretsByName.get(secretSource.getSecretName());
+                if (secret == null) {
+                    if (!Boolean.TRUE.equals(secretSource.getOptional())) {
+                        all = false;
+                        notice(pod, "waiting for Secret " + secretSource.getSecretName());
+                    }
+                    continue;
+                }
+                data = new TreeMap<>();
+                if (secret.getData() != null) {
+                    secret.getData().forEach((key, value) -> data.put(key, new String(value, StandardCharsets.UTF_8)));
+                }
+                items = secretSource.getItems();
+            } else {
                 continue;
             }
             Path folder = volumeFolder(pod, volume.getName());
             Files.createDirectories(folder);
-            Map<String, String> data = config.getData() == null ? Map.of() : config.getData();
             Map<String, String> files = new TreeMap<>();
-            if (source.getItems() != null && !source.getItems().isEmpty()) {   // client-java's models hold empty lists, not null
-                for (V1KeyToPath item : source.getItems()) {
+            if (items != null && !items.isEmpty()) {   // client-java's models hold empty lists, not null
+                for (V1KeyToPath item : items) {
                     if (data.containsKey(item.getKey())) {
                         files.put(item.getPath(), data.get(item.getKey()));
                     }
@@ -259,7 +292,7 @@ public final class ProcessKubelet implements AutoCloseable {
             }
             for (Map.Entry<String, String> file : files.entrySet()) {
                 Path target = folder.resolve(file.getKey());
-                String content = dns.rewrite(file.getValue());
+                String content = file.getValue();
                 if (!content.equals(projected.get(target.toString()))) {
                     Files.createDirectories(target.getParent());
                     // a whole new file or the old one: kubelet swaps a symlink, a move in one folder is as atomic
@@ -273,7 +306,7 @@ public final class ProcessKubelet implements AutoCloseable {
                 for (Path file : present.toList()) {
                     String key = folder.relativize(file).toString();
                     if (Files.isRegularFile(file) && !key.startsWith(".") && !files.containsKey(key)) {
-                        Files.delete(file);          // a key the ConfigMap no longer has
+                        Files.delete(file);          // a key the ConfigMap or Secret no longer has
                         projected.remove(file.toString());
                     }
                 }
@@ -303,7 +336,7 @@ public final class ProcessKubelet implements AutoCloseable {
             Path root;
             if (volume.getPersistentVolumeClaim() != null) {
                 root = modelsRoot;
-            } else if (volume.getConfigMap() != null) {
+            } else if (volume.getConfigMap() != null || volume.getSecret() != null) {
                 root = volumeFolder(pod, volume.getName());
             } else if (volume.getEmptyDir() != null) {
                 root = Files.createDirectories(volumeFolder(pod, volume.getName()));
@@ -381,7 +414,7 @@ public final class ProcessKubelet implements AutoCloseable {
         for (int i = 0; i < args.size(); i++) {
             String arg = args.get(i);
             String value = i + 1 < args.size() ? args.get(i + 1) : null;
-            if (value != null && arg.equals("--port")) {
+            if (value != null && (arg.equals("--port") || arg.equals("--health-port"))) {
                 out.add(arg);
                 out.add(Integer.toString(hostPort(pod, value)));
                 i++;
@@ -631,6 +664,11 @@ public final class ProcessKubelet implements AutoCloseable {
     /** The pods running or starting now, by name. */
     public synchronized Set<String> podNames() {
         return Set.copyOf(pods.keySet());
+    }
+
+    /** The log of the pod {@code pod}: its processes' output and what this kubelet did with it. */
+    public Path logFile(String pod) {
+        return work.resolve("logs").resolve(pod + ".log");
     }
 
     /** The pod's folder of its volume {@code volume} (projected ConfigMap files are there). */
