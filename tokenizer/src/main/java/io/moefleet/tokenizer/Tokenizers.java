@@ -28,7 +28,7 @@ public final class Tokenizers {
             TokenizerConfig config = TokenizerConfig.read(checkpointDir);
             SpecialTokens specials = specials(config);
             byte[][] ranks = TiktokenRanks.read(tiktoken);
-            return tiktoken(tiktoken.toString(), ranks, TiktokenPatterns.KIMI_K2, specials,
+            return tiktoken(tiktoken.toString(), ranks, TiktokenPatterns.KIMI_K2, specials, config.file().toString(),
                     SequenceMarkers.read(checkpointDir, config, specials));
         }
         Path tokenizerJson = checkpointDir.resolve(TokenizerJson.FILE);
@@ -53,15 +53,16 @@ public final class Tokenizers {
      */
     public static TextTokenizer tiktoken(InputStream ranks, String source, Pattern pattern, SpecialTokens specials,
             SequenceMarkers markers) throws IOException {
-        return tiktoken(source, TiktokenRanks.read(ranks, source), pattern, specials, markers);
+        return tiktoken(source, TiktokenRanks.read(ranks, source), pattern, specials, "the special tokens given", markers);
     }
 
+    /** @param specialsSource where the special tokens come from, for errors */
     private static TextTokenizer tiktoken(String source, byte[][] ranks, Pattern pattern, SpecialTokens specials,
-            SequenceMarkers markers) {
+            String specialsSource, SequenceMarkers markers) {
         for (Map.Entry<String, Integer> special : specials.idsByText().entrySet()) {
             int id = special.getValue();
             if (id < ranks.length && ranks[id] != null) {
-                throw new CheckpointException("special token '" + special.getKey() + "' has id " + id
+                throw new CheckpointException("special token '" + special.getKey() + "' has id " + id + " in " + specialsSource
                         + ", which " + source + " already gives to a base token");
             }
         }
