@@ -186,6 +186,14 @@ public record ModelConfig(
             double theta = optionalDouble("rope_theta", 10000.0);
             int maxPos = optionalInt("max_position_embeddings", 4096, 1);
 
+            if ((long) kvLora + qkRope > Integer.MAX_VALUE || (long) qkNope + qkRope > Integer.MAX_VALUE) {
+                throw invalid("qk_rope_head_dim", qkRope, "with kv_lora_rank " + kvLora + " and qk_nope_head_dim " + qkNope
+                        + " gives head sizes past " + Integer.MAX_VALUE);
+            }
+            int bos = optionalInt("bos_token_id", 0, 0);
+            if (bos >= vocab) {
+                throw invalid("bos_token_id", bos, "is not below vocab_size " + vocab);
+            }
             if (qkRope % 2 != 0) {
                 throw invalid("qk_rope_head_dim", qkRope, "must be even (RoPE rotates pairs)");
             }
@@ -234,7 +242,7 @@ public record ModelConfig(
                     qLora, kvLora, qkNope, qkRope, vHead, eps, theta, ropeScaling(maxPos),
                     node.path("rope_interleave").asBoolean(true), maxPos,
                     node.path("tie_word_embeddings").asBoolean(false),
-                    optionalInt("bos_token_id", 0, 0), tokenIds(node.get("eos_token_id")),
+                    bos, tokenIds(node.get("eos_token_id"), vocab),
                     quantization(node.hasNonNull("quantization_config") ? node.get("quantization_config")
                             : root.path("quantization_config")));
         }
@@ -314,17 +322,21 @@ public record ModelConfig(
             }
         }
 
-        private List<Integer> tokenIds(JsonNode n) {
+        /** {@code eos_token_id}: an id or a list of ids, each in the vocabulary. */
+        private List<Integer> tokenIds(JsonNode n, int vocab) {
             List<Integer> ids = new ArrayList<>();
             if (n == null || n.isNull()) {
                 return ids;
             }
-            if (n.isArray()) {
-                n.forEach(e -> ids.add(e.asInt()));
-            } else if (n.canConvertToExactIntegral()) {
-                ids.add(n.asInt());
-            } else {
+            if (!n.isArray() && !n.canConvertToExactIntegral()) {
                 throw invalid("eos_token_id", n, "must be an integer or a list of integers");
+            }
+            for (JsonNode id : n.isArray() ? n : List.of(n)) {
+                int checked = checkedInt("eos_token_id", id, 0);
+                if (checked >= vocab) {
+                    throw invalid("eos_token_id", id, "is not below vocab_size " + vocab);
+                }
+                ids.add(checked);
             }
             return List.copyOf(ids);
         }
@@ -357,10 +369,7 @@ public record ModelConfig(
             if (v == null || v.isNull()) {
                 throw missing(key, "");
             }
-            if (!v.isNumber()) {
-                throw invalid(key, v, "must be a number");
-            }
-            return v.asDouble();
+            return checkedDouble(key, v);
         }
 
         private double optionalDouble(String key, double fallback) {
@@ -368,8 +377,16 @@ public record ModelConfig(
             if (v == null || v.isNull()) {
                 return fallback;
             }
+            return checkedDouble(key, v);
+        }
+
+        private double checkedDouble(String key, JsonNode v) {
             if (!v.isNumber()) {
                 throw invalid(key, v, "must be a number");
+            }
+            // 1e999 reads as infinity: no size, scale or frequency of a model is that
+            if (!Double.isFinite(v.asDouble())) {
+                throw invalid(key, v, "must be a finite number");
             }
             return v.asDouble();
         }

@@ -126,6 +126,25 @@ class ModelConfigTest {
         assertTrue(error(node).contains("rope_scaling.type"));
     }
 
+    /** Values that parse as numbers but no model has (found by fuzzing config.json: they were taken as they came). */
+    @Test
+    void tokenIdsOutsideTheVocabularyInfiniteNumbersAndOverflowingHeadsAreNamed() throws IOException {
+        ObjectNode node = golden("tiny-k2");
+        node.put("bos_token_id", 9718);
+        assertTrue(error(node).contains("'bos_token_id' = 9718 is not below vocab_size 1280"), error(node));
+        node = golden("tiny-k2");
+        node.putArray("eos_token_id").add(1025).add("x");
+        assertTrue(error(node).contains("'eos_token_id' = \"x\" must be an integer"), error(node));
+        node.putArray("eos_token_id").add(1280);
+        assertTrue(error(node).contains("'eos_token_id' = 1280 is not below vocab_size 1280"), error(node));
+        node = golden("tiny-k2");
+        node.set("rope_theta", JSON.readTree("1e999"));          // what Jackson reads as infinity
+        assertTrue(error(node).contains("'rope_theta'") && error(node).contains("must be a finite number"), error(node));
+        node = golden("tiny-k2");
+        node.put("kv_lora_rank", Integer.MAX_VALUE);
+        assertTrue(error(node).contains("head sizes past"), error(node));
+    }
+
     @Test
     void anUnknownArchitectureIsAnError() throws IOException {
         ObjectNode node = golden("tiny-k2");

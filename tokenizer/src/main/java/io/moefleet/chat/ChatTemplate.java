@@ -74,7 +74,12 @@ public final class ChatTemplate {
             throw new CheckpointException("the checkpoint has no chat template: neither " + file + " nor a chat_template in "
                     + config.file());
         }
-        return new ChatTemplate(templates, config.templateTokens());
+        try {
+            return new ChatTemplate(templates, config.templateTokens());
+        } catch (ChatTemplateException e) {
+            // a checkpoint's file at fault: say which
+            throw new CheckpointException((Files.isRegularFile(file) ? file + " or " : "") + config.file() + ": " + e.getMessage(), e);
+        }
     }
 
     /** @param templateTokens variables every rendering sees, e.g. {@code bos_token} */

@@ -13,6 +13,13 @@ public final class Tokenizers {
 
     public static final String TIKTOKEN_FILE = "tiktoken.model";
 
+    /**
+     * How far past the base ranks a special token's id may lie. The vocabulary is a dense table up to its largest id,
+     * and real checkpoints put their specials right after the ranks (Kimi K2: 256 of them): an id further away is a
+     * corrupt file, whose table would not fit in memory.
+     */
+    static final int MAX_IDS_PAST_RANKS = 1 << 20;
+
     private Tokenizers() {}
 
     /**
@@ -28,7 +35,7 @@ public final class Tokenizers {
             TokenizerConfig config = TokenizerConfig.read(checkpointDir);
             SpecialTokens specials = specials(config);
             byte[][] ranks = TiktokenRanks.read(tiktoken);
-            return tiktoken(tiktoken.toString(), ranks, TiktokenPatterns.KIMI_K2, specials,
+            return tiktoken(tiktoken.toString(), ranks, TiktokenPatterns.KIMI_K2, specials, config.file().toString(),
                     SequenceMarkers.read(checkpointDir, config, specials));
         }
         Path tokenizerJson = checkpointDir.resolve(TokenizerJson.FILE);
@@ -53,15 +60,20 @@ public final class Tokenizers {
      */
     public static TextTokenizer tiktoken(InputStream ranks, String source, Pattern pattern, SpecialTokens specials,
             SequenceMarkers markers) throws IOException {
-        return tiktoken(source, TiktokenRanks.read(ranks, source), pattern, specials, markers);
+        return tiktoken(source, TiktokenRanks.read(ranks, source), pattern, specials, "the special tokens given", markers);
     }
 
+    /** @param specialsSource where the special tokens come from, for errors */
     private static TextTokenizer tiktoken(String source, byte[][] ranks, Pattern pattern, SpecialTokens specials,
-            SequenceMarkers markers) {
+            String specialsSource, SequenceMarkers markers) {
         for (Map.Entry<String, Integer> special : specials.idsByText().entrySet()) {
             int id = special.getValue();
+            if (id < 0 || id - ranks.length >= MAX_IDS_PAST_RANKS) {
+                throw new CheckpointException("special token '" + special.getKey() + "' has id " + id + " in " + specialsSource
+                        + ", which is not an id from 0 to " + MAX_IDS_PAST_RANKS + " past the " + ranks.length + " ranks of " + source);
+            }
             if (id < ranks.length && ranks[id] != null) {
-                throw new CheckpointException("special token '" + special.getKey() + "' has id " + id
+                throw new CheckpointException("special token '" + special.getKey() + "' has id " + id + " in " + specialsSource
                         + ", which " + source + " already gives to a base token");
             }
         }

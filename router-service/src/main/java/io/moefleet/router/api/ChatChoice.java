@@ -4,6 +4,7 @@ import io.moefleet.chat.generation.ChatTurn;
 import io.moefleet.chat.generation.FinishReason;
 import io.moefleet.chat.output.AssistantMessage;
 import io.moefleet.chat.output.ChatDelta;
+import io.moefleet.grammar.AllowedTokens;
 import io.moefleet.router.scheduler.GenerationListener;
 import io.moefleet.router.scheduler.TokenLogprobs;
 import io.moefleet.router.scheduler.TokenPolicy;
@@ -16,6 +17,10 @@ import java.util.List;
  * One chat turn being generated (a choice of a chat completion, or an Anthropic message) on the scheduler's side: the
  * turn's grammar and biases constrain each token ({@link TokenPolicy}); each token is decoded, cut at a stop string and
  * parsed into deltas there, in order, and the deltas are handed to the response ({@link TurnSink}) on its event loop.
+ *
+ * <p>With {@code ignore_eos} the end-of-turn ids are no stop tokens: the mask keeps them out while the grammar allows
+ * anything else, so the answer runs on to its length; where the grammar allows nothing but an end (a whole JSON answer
+ * or tool call), the end is sampled and ends the turn, since nothing can follow it.
  */
 final class ChatChoice implements TokenPolicy, GenerationListener {
 
@@ -24,18 +29,30 @@ final class ChatChoice implements TokenPolicy, GenerationListener {
     private final StopStrings stops;
     private final Context context;
     private final TurnSink response;
+    private final boolean ignoreEos;
 
-    ChatChoice(int index, ChatTurn turn, StopStrings stops, Context context, TurnSink response) {
+    ChatChoice(int index, ChatTurn turn, StopStrings stops, Context context, TurnSink response, boolean ignoreEos) {
         this.index = index;
         this.turn = turn;
         this.stops = stops;
         this.context = context;
         this.response = response;
+        this.ignoreEos = ignoreEos;
     }
 
     @Override
     public TokenMask mask(int step) {
-        return turn.allowedTokens(step);
+        AllowedTokens allowed = turn.allowedTokens(step);
+        if (!ignoreEos) {
+            return allowed;
+        }
+        int allowedEnds = 0;
+        for (int end : turn.endTokens()) {
+            if (allowed.allowed(end)) {
+                allowedEnds++;
+            }
+        }
+        return allowed.count() > allowedEnds ? id -> !turn.isEnd(id) && allowed.allowed(id) : allowed;
     }
 
     @Override
@@ -50,6 +67,9 @@ final class ChatChoice implements TokenPolicy, GenerationListener {
 
     @Override
     public boolean onToken(int token, TokenLogprobs logprobs) {
+        if (turn.isEnd(token)) {
+            return false;                                    // ignore_eos, and the grammar allowed only an end: the turn is whole
+        }
         List<ChatDelta> deltas = new ArrayList<>();
         turn.pushText(stops.push(turn.decode(token)), deltas::add);
         context.runOnContext(v -> response.onDeltas(index, deltas, logprobs));

@@ -55,7 +55,7 @@ final class ChatCompletionsHandler {
             List<ChatDelta> before = new ArrayList<>();
             turn.begin(before::add);
             response.onStart(i, before);
-            ChatChoice choice = new ChatChoice(i, turn, new StopStrings(options.stop()), context, response);
+            ChatChoice choice = new ChatChoice(i, turn, new StopStrings(options.stop()), context, response, options.ignoreEos());
             Generation generation = new Generation(turn.prompt(), GenerationOptions.forChoice(turn.request().sampling(), i),
                     turn.maxNewTokens(), options.endTokens(turn.endTokens()), Math.min(options.minTokens(), turn.maxNewTokens()),
                     options.logprobs(), choice, choice);

@@ -1,6 +1,7 @@
 package io.moefleet.router.api;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -13,7 +14,8 @@ import java.util.OptionalInt;
 /** The API's JSON: request bodies in, responses out (Jackson 2, as the chat request parsing uses), typed field reads. */
 final class Json {
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    // a body with text after its JSON value is no JSON body (Jackson would read the value and drop the rest)
+    private static final ObjectMapper MAPPER = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private Json() {}
 

@@ -39,7 +39,7 @@ final class MessagesHandler {
         RequestTrace trace = RequestTrace.of(ctx);
         MessagesResponse response = new MessagesResponse(ctx.response(), trace, request.stream(), served.name(), turn.prompt().length);
         turn.begin(prefill -> { });      // a prefilled assistant message is read, not repeated: Anthropic answers with what follows
-        ChatChoice choice = new ChatChoice(0, turn, new StopStrings(request.stopSequences()), context, response);
+        ChatChoice choice = new ChatChoice(0, turn, new StopStrings(request.stopSequences()), context, response, false);
         Set<Integer> ends = new LinkedHashSet<>();
         for (int end : turn.endTokens()) {
             ends.add(end);

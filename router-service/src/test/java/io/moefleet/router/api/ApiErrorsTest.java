@@ -83,6 +83,7 @@ class ApiErrorsTest {
             assertOpenAiError(http.post(path, "{\"model\": \"tiny-chat\", \"messages\": [{\"role\": \"user\""), 400,
                     "invalid_request_error", "not valid JSON");
         }
+        assertOpenAiError(http.post(CHAT, "{\"model\": \"tiny-chat\"} \"echo\""), 400, "invalid_request_error", "not valid JSON");
         assertOpenAiError(http.post(CHAT, "[1, 2, 3]"), 400, "invalid_request_error", "JSON object");
         assertOpenAiError(http.post(COMPLETIONS, ""), 400, "invalid_request_error", "no body");
     }

@@ -5,14 +5,17 @@ import io.moefleet.checkpoint.CheckpointWriter;
 import io.moefleet.checkpoint.Preset;
 import io.moefleet.checkpoint.WeightFormat;
 import io.moefleet.engine.Engine;
+import io.moefleet.model.forward.Transformer;
 import io.moefleet.router.scheduler.Scheduler;
 import io.moefleet.router.scheduler.SchedulerLimits;
 import io.moefleet.router.scheduler.SchedulerMetrics;
+import io.moefleet.router.scheduler.SequenceAdmission;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 
 /**
  * A real API server for tests: a generated {@code tiny} checkpoint (BF16, with the Kimi chat template and tokenizer),
@@ -37,13 +40,23 @@ final class ApiFixture implements AutoCloseable {
     }
 
     private ApiFixture(Path checkpoint, SchedulerLimits limits, ApiKeys keys) throws Exception {
+        this(checkpoint, limits, keys, UnaryOperator.identity(), SequenceAdmission.NONE);
+    }
+
+    /**
+     * @param stepped the model the scheduler steps, made from the engine's (a test's wrapper around it)
+     * @param admission how the scheduler admits sequences
+     */
+    private ApiFixture(Path checkpoint, SchedulerLimits limits, ApiKeys keys, UnaryOperator<Transformer> stepped,
+            SequenceAdmission admission) throws Exception {
         this.checkpoint = checkpoint;
         this.engine = Engine.open(checkpoint, (done, total) -> { }, 2);
         this.encoder = ChatEncoder.load(checkpoint);
         PrometheusRegistry registry = new PrometheusRegistry();
         this.metrics = new SchedulerMetrics(registry);
-        this.scheduler = new Scheduler(engine.model(), limits, metrics);
-        this.served = new ServedModel(MODEL, engine.model(), encoder, scheduler);
+        Transformer model = stepped.apply(engine.model());
+        this.scheduler = new Scheduler(model, model::step, admission, limits, metrics);
+        this.served = new ServedModel(MODEL, model, encoder, scheduler);
         this.server = new ApiServer(served, registry, () -> true, io.opentelemetry.api.OpenTelemetry.noop(), keys);
         this.port = server.start("127.0.0.1", 0).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
@@ -62,6 +75,15 @@ final class ApiFixture implements AutoCloseable {
     static ApiFixture withKeys(Path directory, ApiKeys keys) throws Exception {
         writeCheckpoint(directory);
         return new ApiFixture(directory, SchedulerLimits.DEFAULT, keys);
+    }
+
+    /**
+     * A server over the checkpoint already in {@code directory}, whose scheduler steps {@code stepped} (made from the
+     * engine's model) and admits sequences through {@code admission}.
+     */
+    static ApiFixture over(Path directory, SchedulerLimits limits, UnaryOperator<Transformer> stepped, SequenceAdmission admission)
+            throws Exception {
+        return new ApiFixture(directory, limits, ApiKeys.OPEN, stepped, admission);
     }
 
     static void writeCheckpoint(Path directory) throws IOException {

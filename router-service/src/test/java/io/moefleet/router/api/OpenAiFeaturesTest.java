@@ -143,6 +143,18 @@ class OpenAiFeaturesTest {
         assertEquals(8, completion.usage().orElseThrow().completionTokens());
     }
 
+    /** ignore_eos keeps end-of-turn ids out while the answer can go on, even when the request pushes one (found by fuzzing: a 500). */
+    @Test
+    void aChatIgnoringEosRunsToItsLengthEvenWhenAnEndIsFavoured() {
+        int imEnd = api.encoder.tokenizer().specialTokens().id("<|im_end|>").orElseThrow();
+        String body = "{\"model\": \"" + ApiFixture.MODEL + "\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], "
+                + "\"max_tokens\": 12, \"temperature\": 0, \"ignore_eos\": true, \"logit_bias\": {\"" + imEnd + "\": 100}}";
+        JsonNode answer = RawHttp.json(new RawHttp(api.baseUrl()).post("/v1/chat/completions", body).body());
+        assertEquals("length", answer.path("choices").path(0).path("finish_reason").asText(), answer.toString());
+        assertEquals(12, answer.path("usage").path("completion_tokens").asInt(), answer.toString());
+        assertFalse(answer.path("choices").path(0).path("message").path("content").asText().contains("<|im_end|>"), answer.toString());
+    }
+
     @Test
     void severalChoicesWithASeedDifferAndEachIsReproducible() {
         ChatCompletionCreateParams params = ChatCompletionCreateParams.builder().model(ApiFixture.MODEL)

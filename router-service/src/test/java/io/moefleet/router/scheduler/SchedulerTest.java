@@ -16,11 +16,7 @@ import io.moefleet.checkpoint.CheckpointWriter;
 import io.moefleet.checkpoint.Preset;
 import io.moefleet.checkpoint.WeightFormat;
 import io.moefleet.engine.Engine;
-import io.moefleet.model.compute.MatMul;
 import io.moefleet.model.compute.Workers;
-import io.moefleet.model.forward.AttentionBackend;
-import io.moefleet.model.forward.LocalAttention;
-import io.moefleet.model.forward.Sequence;
 import io.moefleet.model.forward.StepChunk;
 import io.moefleet.model.forward.Transformer;
 import io.moefleet.sampling.SamplingParams;
@@ -72,9 +68,8 @@ class SchedulerTest {
         engine = Engine.open(checkpoint, (done, total) -> { }, 2);
         Transformer reference = engine.model();
         workers = new Workers(2);
-        attention = new TrackingAttention(new LocalAttention(reference.config(),
-                layer -> reference.weights().layers()[layer].attention(), new MatMul(workers)));
-        model = new Transformer(reference.config(), reference.weights(), workers, attention, null);
+        attention = TrackingAttention.local(reference, workers);
+        model = attention.model(reference, workers);
         vocab = reference.config().vocabSize();
     }
 
@@ -651,35 +646,6 @@ class SchedulerTest {
 
         long endNanos(int step) {
             return endNanos.get(step);
-        }
-    }
-
-    /** Local attention that records the sequences it is told to free. */
-    private static final class TrackingAttention implements AttentionBackend {
-
-        private final AttentionBackend inner;
-        private final Set<Long> released = ConcurrentHashMap.newKeySet();
-
-        TrackingAttention(AttentionBackend inner) {
-            this.inner = inner;
-        }
-
-        @Override
-        public void attend(int layer, List<StepChunk> chunks, float[][] normed, int total, float[][] out) {
-            inner.attend(layer, chunks, normed, total, out);
-        }
-
-        @Override
-        public void release(Sequence sequence) {
-            released.add(sequence.id());
-            inner.release(sequence);
-        }
-
-        /** Those of {@code ids} freed so far. */
-        Set<Long> released(Set<Long> ids) {
-            Set<Long> out = new HashSet<>(ids);
-            out.retainAll(released);
-            return out;
         }
     }
 

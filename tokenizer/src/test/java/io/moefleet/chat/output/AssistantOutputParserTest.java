@@ -144,9 +144,9 @@ class AssistantOutputParserTest {
     void withoutThinkingOrToolsEverythingIsContent() {
         String output = "<think>kept</think>as content" + BEGIN + CALL + "functions.get_time:0" + ARGS + "{}" + CALL_END + END;
         Chunkings.forEachOfText(output, chunks -> {
-            Parsed parsed = parse(chunks, false, Set.of());
+            ParsedOutput parsed = ParsedOutput.parse(chunks, false, Set.of());
             assertEquals(new AssistantMessage("", output, List.of()), parsed.message());
-            assertEquals(parsed.message(), reassemble(parsed));
+            assertEquals(parsed.message(), parsed.reassembled());
         });
     }
 
@@ -160,10 +160,10 @@ class AssistantOutputParserTest {
 
     /** Parses every chunking of the output; all must agree and reassemble from their deltas. Returns the message. */
     private static AssistantMessage checkEveryChunking(String output, boolean thinking) {
-        Parsed whole = parse(List.of(output), thinking, TOOLS);
+        ParsedOutput whole = ParsedOutput.parse(List.of(output), thinking, TOOLS);
         int[] chunkings = {0};
         Consumer<List<String>> check = chunks -> {
-            assertSame(whole, parse(chunks, thinking, TOOLS), chunks);
+            assertSame(whole, ParsedOutput.parse(chunks, thinking, TOOLS), chunks);
             chunkings[0]++;
         };
         Chunkings.forEach(tokenTexts(output, true), check);
@@ -173,9 +173,9 @@ class AssistantOutputParserTest {
         return whole.message();
     }
 
-    private static void assertSame(Parsed expected, Parsed actual, List<String> chunks) {
+    private static void assertSame(ParsedOutput expected, ParsedOutput actual, List<String> chunks) {
         assertEquals(expected.message(), actual.message(), () -> "chunks " + chunks);
-        assertEquals(actual.message(), reassemble(actual), () -> "deltas of chunks " + chunks);
+        assertEquals(actual.message(), actual.reassembled(), () -> "deltas of chunks " + chunks);
     }
 
     /** The texts of the output's tokens as a streaming decoder gives them; markers as special tokens or spelled. */
@@ -191,43 +191,6 @@ class AssistantOutputParserTest {
         int markerTokens = (int) java.util.Arrays.stream(ids).filter(id -> tokenizer.specialTokens().isSpecial(id)).count();
         assertEquals(specialTokens, markerTokens > 0, "markers as special tokens only when asked");
         return pieces;
-    }
-
-    private record Parsed(AssistantMessage message, List<ChatDelta> deltas) {}
-
-    private static Parsed parse(List<String> chunks, boolean thinking, Set<String> tools) {
-        AssistantOutputParser parser = new AssistantOutputParser(thinking, tools);
-        List<ChatDelta> deltas = new ArrayList<>();
-        chunks.forEach(chunk -> parser.push(chunk, deltas::add));
-        AssistantMessage message = parser.finish(deltas::add);
-        return new Parsed(message, deltas);
-    }
-
-    /** The message the deltas describe, each call's error taken from the final message (errors are not streamed). */
-    private static AssistantMessage reassemble(Parsed parsed) {
-        StringBuilder reasoning = new StringBuilder();
-        StringBuilder content = new StringBuilder();
-        List<String[]> calls = new ArrayList<>();
-        for (ChatDelta delta : parsed.deltas()) {
-            switch (delta) {
-                case ChatDelta.Reasoning r -> reasoning.append(r.text());
-                case ChatDelta.Content c -> content.append(c.text());
-                case ChatDelta.ToolCallStart start -> {
-                    assertEquals(calls.size(), start.index(), "calls start in order");
-                    calls.add(new String[] {start.id(), start.name(), ""});
-                }
-                case ChatDelta.ToolCallArguments piece -> {
-                    assertEquals(calls.size() - 1, piece.index(), "arguments belong to the open call");
-                    calls.getLast()[2] += piece.text();
-                }
-            }
-        }
-        List<ToolCall> toolCalls = new ArrayList<>();
-        for (int i = 0; i < calls.size(); i++) {
-            Optional<String> error = i < parsed.message().toolCalls().size() ? parsed.message().toolCalls().get(i).error() : Optional.empty();
-            toolCalls.add(new ToolCall(i, calls.get(i)[0], calls.get(i)[1], calls.get(i)[2], error));
-        }
-        return new AssistantMessage(reasoning.toString(), content.toString(), toolCalls);
     }
 
     private static ToolCall valid(int index, String id, String name, String arguments) {
