@@ -19,6 +19,7 @@ public final class Main {
         COMMANDS.put("bench", new BenchCommand());
         COMMANDS.put("serve", new ServeCommand());
         COMMANDS.put("plan", new PlanCommand());
+        COMMANDS.put("train", new TrainCommand());
     }
 
     private Main() {}

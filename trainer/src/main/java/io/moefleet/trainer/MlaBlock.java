@@ -115,7 +115,8 @@ final class MlaBlock {
         }
         kvANorm.forward(kv, n, latent);
         kvB.forward(latent, n, keysValues);
-        matMul.workers().parallelFor(n, (from, to) -> {
+        long work = (long) n * seqs.longest() * heads * (qkDim + vDim);
+        Split.range(matMul.workers(), n, work, (from, to) -> {
             for (int row = from; row < to; row++) {
                 attend(row);
             }
@@ -174,7 +175,8 @@ final class MlaBlock {
             clear(perHead, n);
         }
         // (sequence, head) pairs: each writes only its head's slices and its own shared-key buffer
-        matMul.workers().parallelFor(seqs.sequences() * heads, (from, to) -> {
+        long work = (long) n * seqs.longest() * heads * (qkDim + 2 * vDim);
+        Split.range(matMul.workers(), seqs.sequences() * heads, work, (from, to) -> {
             for (int pair = from; pair < to; pair++) {
                 scoresBackward(seqs.start()[pair / heads], seqs.length()[pair / heads], pair % heads);
             }

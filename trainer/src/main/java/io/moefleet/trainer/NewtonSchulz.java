@@ -45,14 +45,14 @@ public final class NewtonSchulz {
         float[][] next = new float[m][k];
         for (int step = 0; step < STEPS; step++) {
             float[][] xs = x;
-            workers.parallelFor(m, (from, to) -> {
+            Split.range(workers, m, (long) m * m * k, (from, to) -> {
                 for (int i = from; i < to; i++) {
                     for (int j = 0; j < m; j++) {
                         a[i][j] = VectorMath.dot(xs[i], 0, xs[j], 0, k);
                     }
                 }
             });
-            workers.parallelFor(m, (from, to) -> {
+            Split.range(workers, m, (long) m * m * k, (from, to) -> {
                 for (int i = from; i < to; i++) {
                     for (int j = 0; j < m; j++) {
                         b[i][j] = (float) (B * a[i][j] + C * VectorMath.dot(a[i], 0, a[j], 0, m));   // A symmetric: (A²)ij = Ai·Aj
@@ -60,7 +60,7 @@ public final class NewtonSchulz {
                 }
             });
             float[][] out = next;
-            workers.parallelFor(m, (from, to) -> {
+            Split.range(workers, m, (long) m * m * k, (from, to) -> {
                 for (int i = from; i < to; i++) {
                     float[] row = out[i];
                     for (int c = 0; c < k; c++) {

@@ -35,7 +35,8 @@ final class Projection {
         int cols = weight.cols();
         float[] w = weight.value();
         float[] dw = weight.grad();
-        matMul.workers().parallelFor(weight.rows(), (from, to) -> {
+        long work = (long) n * weight.rows() * cols;
+        Split.range(matMul.workers(), weight.rows(), work, (from, to) -> {
             for (int r = from; r < to; r++) {
                 for (int t = 0; t < n; t++) {
                     float g = dy[t][r];
@@ -49,7 +50,7 @@ final class Projection {
             return;
         }
         int rows = weight.rows();
-        matMul.workers().parallelFor(n, (from, to) -> {
+        Split.range(matMul.workers(), n, work, (from, to) -> {
             for (int t = from; t < to; t++) {
                 float[] d = dy[t];
                 for (int r = 0; r < rows; r++) {

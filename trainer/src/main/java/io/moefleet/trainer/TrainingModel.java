@@ -1,14 +1,20 @@
 package io.moefleet.trainer;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.moefleet.checkpoint.CheckpointWriter;
+import io.moefleet.checkpoint.WeightFormat;
 import io.moefleet.model.ModelConfig;
 import io.moefleet.model.compute.MatMul;
 import io.moefleet.model.compute.Workers;
 import io.moefleet.model.forward.Rope;
 import io.moefleet.model.weights.AttentionWeights;
+import io.moefleet.model.weights.Checkpoint;
 import io.moefleet.model.weights.LayerWeights;
 import io.moefleet.model.weights.MlpWeights;
 import io.moefleet.model.weights.ModelWeights;
 import io.moefleet.model.weights.MoeWeights;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -144,6 +150,23 @@ public final class TrainingModel {
         }
     }
 
+    /** A model holding the weights of the checkpoint in {@code directory} (any stored format, dequantised). */
+    public static TrainingModel fromCheckpoint(Path directory, Workers workers) {
+        try (Checkpoint checkpoint = Checkpoint.open(directory)) {
+            TrainingModel model = new TrainingModel(checkpoint.config(), workers);
+            model.copyFrom(ModelWeights.load(checkpoint));
+            return model;
+        }
+    }
+
+    /**
+     * Writes the weights as a checkpoint in the project's Hugging Face layout ({@link CheckpointWriter}), with
+     * {@code config} (the config.json tree this model was made from) and the tokenizer files the writer makes.
+     */
+    public void save(ObjectNode config, WeightFormat format, Path directory) throws IOException {
+        CheckpointWriter.write(config, name -> parameter(name).value(), format, directory);
+    }
+
     /** The weights of a loaded checkpoint, dequantised to float32. */
     public void copyFrom(ModelWeights w) {
         embedding.table.copyFrom(w.embedding());
@@ -202,6 +225,17 @@ public final class TrainingModel {
         finalNorm.forward(h, n, finalNormed);
         lmHead.forward(finalNormed, n, logits);
         return Arrays.copyOf(logits, n);
+    }
+
+    /** The mean cross-entropy over the scored targets, forward only (held-out evaluation: its expert load not counted). */
+    public double loss(Batch batch) {
+        List<long[]> loads = moeBlocks().stream().map(m -> m.load.clone()).toList();
+        forward(batch);
+        for (int i = 0; i < loads.size(); i++) {
+            System.arraycopy(loads.get(i), 0, moeBlocks().get(i).load, 0, loads.get(i).length);
+        }
+        int n = SequenceRows.of(batch.inputs()).total();
+        return CrossEntropy.lossAndGradient(Arrays.copyOf(logits, n), batch.flatTargets(), dLogits);
     }
 
     /** Forward, mean cross-entropy over the scored targets, backward: adds this batch's gradient to every parameter's. */

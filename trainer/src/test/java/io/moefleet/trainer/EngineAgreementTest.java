@@ -50,4 +50,23 @@ class EngineAgreementTest {
             }
         }
     }
+
+    /** A trained model's checkpoint ({@link TrainingModel#save}) is read back by the engine with the same logits. */
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny", "tiny-alt"})
+    void aSavedModelIsTheEnginesModel(String preset) throws Exception {
+        try (Workers workers = new Workers(1)) {
+            TrainingModel model = TestModels.model(io.moefleet.model.ModelConfig.parse(Preset.config(preset), preset), workers, 3);
+            Path saved = dir.resolve(preset + "-trained");
+            model.save(Preset.config(preset), WeightFormat.F32, saved);
+            int[] tokens = new SplittableRandom(4).ints(17, 0, model.config().vocabSize()).toArray();
+            float[][] expected = model.forward(new Batch(new int[][] {tokens}, new int[][] {tokens}));
+            try (Engine engine = Engine.open(saved, ModelWeights.LoadProgress.NONE, 1)) {
+                float[][] actual = engine.logits(tokens);
+                for (int i = 0; i < tokens.length; i++) {
+                    assertArrayEquals(expected[i], actual[i], preset + ": position " + i);
+                }
+            }
+        }
+    }
 }
