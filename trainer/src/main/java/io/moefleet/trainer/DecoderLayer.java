@@ -1,5 +1,6 @@
 package io.moefleet.trainer;
 
+import io.moefleet.model.compute.VectorMath;
 import java.util.Arrays;
 
 /**
@@ -74,14 +75,10 @@ final class DecoderLayer {
         }
     }
 
-    /** {@code h += d} elementwise, as the engine's residual add. */
+    /** {@code h += d}: fma(1, d, h) rounds once, so this is the engine's residual add bit for bit. */
     private static void add(float[][] d, float[][] h, int n) {
         for (int r = 0; r < n; r++) {
-            float[] a = h[r];
-            float[] b = d[r];
-            for (int i = 0; i < a.length; i++) {
-                a[i] += b[i];
-            }
+            VectorMath.axpy(1f, d[r], 0, h[r], 0, h[r].length);
         }
     }
 

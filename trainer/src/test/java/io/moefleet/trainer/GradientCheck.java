@@ -17,6 +17,17 @@ final class GradientCheck {
 
     private GradientCheck() {}
 
+    /** {@code Σ R ∘ y}: a scalar of a piece's output whose gradient at the output is R. */
+    static double objective(double[][] y, float[][] r) {
+        double sum = 0;
+        for (int t = 0; t < y.length; t++) {
+            for (int i = 0; i < y[t].length; i++) {
+                sum += y[t][i] * r[t][i];
+            }
+        }
+        return sum;
+    }
+
     /** ∂f/∂x_i for every i, x perturbed in place and restored. */
     static double[] numeric(double[] x, DoubleSupplier f) {
         double[] g = new double[x.length];

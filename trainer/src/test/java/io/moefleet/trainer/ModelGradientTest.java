@@ -39,16 +39,6 @@ class ModelGradientTest {
         return Stream.of(Arguments.of("small", TestModels.small()), Arguments.of("alternative", TestModels.alternative()));
     }
 
-    private static double objective(double[][] y, float[][] r) {
-        double sum = 0;
-        for (int t = 0; t < y.length; t++) {
-            for (int i = 0; i < y[t].length; i++) {
-                sum += y[t][i] * r[t][i];
-            }
-        }
-        return sum;
-    }
-
     /** Checks every parameter whose name starts with {@code prefix}; returns how many had a non-zero gradient. */
     private static int checkParameters(TrainingModel model, Map<String, double[]> p, String prefix, DoubleSupplier f) {
         int nonZero = 0;
@@ -98,7 +88,7 @@ class ModelGradientTest {
         for (int h = 0; h < c.numAttentionHeads(); h++) {
             assertEquals(ref.maxLogits[0][h], attention.maxLogits()[h], 1e-5 * Math.abs(ref.maxLogits[0][h]), "max logit of head " + h);
         }
-        DoubleSupplier f = () -> objective(ref.attention(0, xd, lengths), r);
+        DoubleSupplier f = () -> GradientCheck.objective(ref.attention(0, xd, lengths), r);
         int checked = checkParameters(model, p, "model.layers.0.self_attn.", f);
         assertEquals(c.hasQLora() ? 7 : 5, checked, "every attention weight has a gradient");
         GradientCheck.check("attention input", GradientCheck.flat(dx, 8, c.hiddenSize()), GradientCheck.numeric(xd, f));
@@ -145,7 +135,7 @@ class ModelGradientTest {
             for (int t = 0; t < n; t++) {
                 out[t] = ref.moe(prefix, xd[t]);
             }
-            return objective(out, r);
+            return GradientCheck.objective(out, r);
         };
         int checked = checkParameters(model, p, prefix, f);
         assertTrue(checked >= 1 + 3 + 3 * 2, "the router, the shared experts and at least two experts have gradients: " + checked);

@@ -28,16 +28,6 @@ class PieceGradientTest {
         WORKERS.close();
     }
 
-    private static double objective(double[][] y, float[][] r) {
-        double sum = 0;
-        for (int t = 0; t < y.length; t++) {
-            for (int i = 0; i < y[t].length; i++) {
-                sum += y[t][i] * r[t][i];
-            }
-        }
-        return sum;
-    }
-
     private static Parameter parameter(String name, Parameter.Kind kind, int rows, int cols, SplittableRandom random, double mean, double std) {
         Parameter p = new Parameter(name, kind, rows, cols);
         for (int i = 0; i < p.value().length; i++) {
@@ -66,7 +56,7 @@ class PieceGradientTest {
             for (int t = 0; t < 3; t++) {
                 out[t] = ref.norm(xd[t], "w", 1e-6);
             }
-            return objective(out, r);
+            return GradientCheck.objective(out, r);
         };
         GradientCheck.check("rmsnorm weight", w.grad(), GradientCheck.numeric(p.get("w"), f));
         GradientCheck.check("rmsnorm input", GradientCheck.flat(dx, 3, 7), GradientCheck.numeric(xd, f));
@@ -92,7 +82,7 @@ class PieceGradientTest {
             for (int t = 0; t < 4; t++) {
                 out[t] = ref.linear("w", xd[t]);
             }
-            return objective(out, r);
+            return GradientCheck.objective(out, r);
         };
         GradientCheck.check("projection weight", w.grad(), GradientCheck.numeric(p.get("w"), f));
         GradientCheck.check("projection input", GradientCheck.flat(dx, 4, 7), GradientCheck.numeric(xd, f));
@@ -114,7 +104,7 @@ class PieceGradientTest {
             for (int i = 0; i < 4; i++) {
                 out[i] = java.util.Arrays.copyOfRange(t, tokens[i] * 4, tokens[i] * 4 + 4);
             }
-            return objective(out, r);
+            return GradientCheck.objective(out, r);
         };
         GradientCheck.check("embedding", table.grad(), GradientCheck.numeric(t, f));
     }
@@ -130,7 +120,6 @@ class PieceGradientTest {
         float[][] r = TestModels.gaussian(random, 3, 7);
         float[][] y = new float[3][7];
         float[][] dx = new float[3][7];
-        ff.forward(x, 3, FeedForward.Activations.of(3, 9), y);
         FeedForward.Activations kept = FeedForward.Activations.of(3, 9);
         ff.forward(x, 3, kept, y);
         ff.backward(x, kept, r, 3, dx, FeedForward.Activations.of(3, 9));
@@ -144,7 +133,7 @@ class PieceGradientTest {
             for (int t = 0; t < 3; t++) {
                 out[t] = ref.swiGlu("m.", xd[t]);
             }
-            return objective(out, r);
+            return GradientCheck.objective(out, r);
         };
         for (Parameter q : new Parameter[] {gate, up, down}) {
             GradientCheck.check(q.name(), q.grad(), GradientCheck.numeric(p.get(q.name()), f));
