@@ -82,11 +82,26 @@ final class TrainCommand implements Command {
                 result = new TrainingRun(trainee, settings, workers).run(text.train(), text.heldOut(), err, log);
             }
             trainee.save(config, format, outDir);
+            if (!start.toAbsolutePath().normalize().equals(outDir.toAbsolutePath().normalize())) {
+                copyTokenizerFiles(start, outDir);
+            }
             err.printf(Locale.ROOT, "train: held-out loss %.4f (perplexity %.1f), last training loss %.4f, max logit %.2f, %.0f tokens/s%n",
                     result.heldOutLoss(), Math.exp(result.heldOutLoss()), result.trainLoss(), result.maxLogit(), result.tokensPerSecond());
         }
         out.println(outDir);
         return 0;
+    }
+
+    /** The writer makes tokenizer files of its own; a model trained from another checkpoint keeps that one's. */
+    private static void copyTokenizerFiles(Path from, Path to) throws IOException {
+        for (String name : new String[] {"tiktoken.model", "tokenizer.json", "tokenizer_config.json", "generation_config.json"}) {
+            Path file = from.resolve(name);
+            Path target = to.resolve(name);
+            Files.deleteIfExists(target);
+            if (Files.isRegularFile(file)) {
+                Files.copy(file, target);
+            }
+        }
     }
 
     /** The corpus under {@code <fleet home>/build/corpus}, installed there with npm on first use. */
