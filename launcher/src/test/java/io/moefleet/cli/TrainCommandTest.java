@@ -56,6 +56,14 @@ class TrainCommandTest {
         assertEquals(0, r2.code(), r2.err());
         assertEquals(Files.readString(out.resolve("tokenizer_config.json")), Files.readString(again.resolve("tokenizer_config.json")),
                 "the starting checkpoint's tokenizer files are kept");
+
+        CliRun resumed = run("train", "--model", out.toString(), "--out", out.toString(), "--resume", "--steps", "5",
+                "--batch", "2", "--length", "16", "--threads", "1", "--eval-every", "0", "--eval-windows", "2",
+                "--corpus", corpus.toString(), "--dtype", "f32");
+        assertEquals(0, resumed.code(), resumed.err());
+        List<String> log = Files.readAllLines(out.resolve("train.jsonl"));
+        assertEquals(5, log.size(), "steps 4 and 5 appended to the first three");
+        assertTrue(log.get(3).startsWith("{\"step\":4,"), log.get(3));
     }
 
     @Test

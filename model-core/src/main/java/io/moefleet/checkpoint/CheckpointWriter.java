@@ -78,6 +78,25 @@ public final class CheckpointWriter {
         return out;
     }
 
+    /**
+     * A safetensors file of one-dimensional F32 tensors, in the map's order: state kept beside a checkpoint (a
+     * trainer's optimiser moments), readable with {@code SafetensorsFile}.
+     */
+    public static void writeF32(Path file, java.util.Map<String, float[]> tensors) throws IOException {
+        List<StoredTensor> entries = new ArrayList<>();
+        tensors.forEach((name, values) -> entries.add(new StoredTensor(name, Dtype.F32, values.length)));
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            TensorOutput out = new TensorOutput(channel);
+            byte[] header = SafetensorsHeader.encode(entries);
+            out.putBytes(header, 0, header.length);
+            for (float[] values : tensors.values()) {
+                out.putFloats(values, 0, values.length);
+            }
+            out.flush();
+        }
+    }
+
     /** Fills the next {@code count} values of a tensor, row-major. */
     @FunctionalInterface
     interface ValueStream {

@@ -41,6 +41,13 @@ public final class AdamW {
         }
     }
 
+    void restore(Parameter p, State s) {
+        if (s.first().length != p.value().length || s.second() == null || s.second().length != p.value().length) {
+            throw new IllegalArgumentException(p.name() + ": AdamW moments of the wrong size");
+        }
+        states.put(p, new State(s.first().clone(), s.second().clone(), s.steps().clone()));
+    }
+
     /** The state of {@code p} (null before its first step). */
     public State stateOf(Parameter p) {
         return states.get(p);

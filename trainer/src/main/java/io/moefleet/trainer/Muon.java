@@ -42,6 +42,13 @@ public final class Muon {
         }
     }
 
+    void restore(Parameter p, float[] momentum) {
+        if (momentum.length != p.value().length) {
+            throw new IllegalArgumentException(p.name() + ": momentum of " + momentum.length + " values");
+        }
+        buffers.put(p, momentum.clone());
+    }
+
     /** The momentum of {@code p} (null before its first step): optimiser state to save and restore. */
     public float[] momentumOf(Parameter p) {
         return buffers.get(p);

@@ -1,6 +1,8 @@
 package io.moefleet.trainer;
 
 import io.moefleet.model.compute.Workers;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * One optimiser step over a whole model, by parameter kind: hidden matrices by Muon (or AdamW for the AdamW baseline),
@@ -37,6 +39,42 @@ public final class Optimizer {
         this.adamW = new AdamW(settings.beta1(), settings.beta2(), settings.eps(), settings.weightDecay());
         this.balancer = new LoadBalancer(settings.balanceSpeed());
         this.clip = settings.method() == Method.MUONCLIP ? new QkClip(model.config(), settings.tau()) : null;
+    }
+
+    public Method method() {
+        return settings.method();
+    }
+
+    /** Every moment and momentum, as named vectors ({@code kind/parameter name}): what resuming needs. */
+    Map<String, float[]> state(TrainingModel model) {
+        Map<String, float[]> state = new LinkedHashMap<>();
+        for (Parameter p : model.parameters()) {
+            float[] momentum = muon.momentumOf(p);
+            if (momentum != null) {
+                state.put("muon.momentum/" + p.name(), momentum);
+            }
+            AdamW.State s = adamW.stateOf(p);
+            if (s != null) {
+                state.put("adamw.first/" + p.name(), s.first());
+                state.put("adamw.second/" + p.name(), s.second());
+                state.put("adamw.steps/" + p.name(), new float[] {s.steps()[0]});
+            }
+        }
+        return state;
+    }
+
+    void restore(TrainingModel model, Map<String, float[]> state) {
+        for (Parameter p : model.parameters()) {
+            float[] momentum = state.get("muon.momentum/" + p.name());
+            if (momentum != null) {
+                muon.restore(p, momentum);
+            }
+            float[] first = state.get("adamw.first/" + p.name());
+            if (first != null) {
+                adamW.restore(p, new AdamW.State(first, state.get("adamw.second/" + p.name()),
+                        new int[] {(int) state.get("adamw.steps/" + p.name())[0]}));
+            }
+        }
     }
 
     /**

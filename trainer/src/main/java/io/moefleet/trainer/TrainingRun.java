@@ -45,20 +45,33 @@ public final class TrainingRun {
         return settings.lr() * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * progress)));
     }
 
+    public Optimizer optimizer() {
+        return optimizer;
+    }
+
     public Result run(int[] train, int[] heldOut, PrintStream progress, Writer log) throws IOException {
+        return run(train, heldOut, 0, settings.steps(), progress, log);
+    }
+
+    /**
+     * Steps {@code [first, end)} of the schedule's {@code steps}: a run resumed at {@code first} (weights and optimiser
+     * state as saved after {@code first} steps) takes the same steps as one that never stopped: each step's windows
+     * come from (seed, step).
+     */
+    public Result run(int[] train, int[] heldOut, int first, int end, PrintStream progress, Writer log) throws IOException {
         int window = settings.length() + 1;
         if (train.length <= window || heldOut.length < window) {
             throw new IllegalArgumentException("too little text: " + train.length + " training and " + heldOut.length
                     + " held-out tokens for windows of " + window);
         }
-        SplittableRandom random = new SplittableRandom(settings.seed());
         Batch heldOutBatch = heldOutBatch(heldOut, window);
         long start = System.nanoTime();
         long tokens = 0;
         double loss = Double.NaN;
         double heldOutLoss = Double.NaN;
         float runMax = Float.NEGATIVE_INFINITY;
-        for (int step = 0; step < settings.steps(); step++) {
+        for (int step = first; step < end; step++) {
+            SplittableRandom random = new SplittableRandom(settings.seed() ^ (step + 1) * 0x9E3779B97F4A7C15L);
             int[][] windows = new int[settings.batch()][];
             for (int s = 0; s < windows.length; s++) {
                 int from = random.nextInt(train.length - window + 1);
@@ -72,21 +85,22 @@ public final class TrainingRun {
             double lr = learningRate(step);
             int clipped = optimizer.step(model, lr, maxLogits);
             tokens += (long) settings.batch() * settings.length();
-            boolean last = step == settings.steps() - 1;
+            boolean last = step == end - 1;
             boolean evaluate = last || (settings.evalEvery() > 0 && (step + 1) % settings.evalEvery() == 0);
             if (evaluate) {
                 heldOutLoss = model.loss(heldOutBatch);
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             double rate = tokens / seconds;
+            int done = step - first + 1;
             log.write(String.format(Locale.ROOT,
                     "{\"step\":%d,\"lr\":%.6g,\"loss\":%.6f,\"held_out_loss\":%s,\"max_logit\":%.4f,\"clipped_heads\":%d,\"tokens\":%d,\"tokens_per_s\":%.1f}%n",
                     step + 1, lr, loss, evaluate ? String.format(Locale.ROOT, "%.6f", heldOutLoss) : "null",
                     stepMax, clipped, tokens, rate));
             if (last || step % 10 == 0) {
-                double eta = seconds / (step + 1) * (settings.steps() - step - 1);
+                double eta = seconds / done * (end - step - 1);
                 progress.printf(Locale.ROOT, "train: step %d/%d  %.0f tokens/s  loss %.4f  held-out %s  max logit %.2f  ETA %s%n",
-                        step + 1, settings.steps(), rate, loss,
+                        step + 1, end, rate, loss,
                         Double.isNaN(heldOutLoss) ? "-" : String.format(Locale.ROOT, "%.4f", heldOutLoss), stepMax, duration(eta));
             }
         }

@@ -1,5 +1,6 @@
 package io.moefleet.trainer;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -96,6 +97,30 @@ class TinyTrainingTest {
         assertTrue(max(muon) > 3 * tau, "without the clip the logits grow past tau: " + max(muon));
         // each step's forward runs on the weights of the last clip plus one update, so it may overshoot tau a little
         assertTrue(max(clipped) < 1.5 * tau, "with the clip they stay near tau: " + max(clipped));
+    }
+
+    @Test
+    void aRunResumedFromItsCheckpointTakesTheSameSteps() throws IOException {
+        TrainingRun.Settings settings = settings(6, 0.02, Optimizer.Method.MUONCLIP, 10, 0);
+        PrintStream quiet = new PrintStream(PrintStream.nullOutputStream());
+        TrainingModel straight = TrainingModel.fromCheckpoint(checkpoint, workers);
+        new TrainingRun(straight, settings, workers).run(text.train(), text.heldOut(), quiet, new StringWriter());
+
+        TrainingModel interrupted = TrainingModel.fromCheckpoint(checkpoint, workers);
+        TrainingRun first = new TrainingRun(interrupted, settings, workers);
+        first.run(text.train(), text.heldOut(), 0, 3, quiet, new StringWriter());
+        Path saved = Files.createTempDirectory("resume");
+        interrupted.save(Preset.config("tiny"), WeightFormat.F32, saved);
+        OptimizerState.save(first.optimizer(), interrupted, 3, saved);
+
+        TrainingModel resumed = TrainingModel.fromCheckpoint(saved, workers);
+        TrainingRun second = new TrainingRun(resumed, settings, workers);
+        int done = OptimizerState.load(second.optimizer(), resumed, saved);
+        assertEquals(3, done);
+        second.run(text.train(), text.heldOut(), done, 6, quiet, new StringWriter());
+        for (Parameter p : straight.parameters()) {
+            assertArrayEquals(p.value(), resumed.parameter(p.name()).value(), p.name());
+        }
     }
 
     /** Each of the last 20 steps' largest attention logit. */
