@@ -25,7 +25,7 @@ final class Router {
         this.bias = bias;
         this.chooser = new ExpertRouter(c, bias.value());      // reads the bias live
         this.normalise = c.normTopkProb();
-        this.scaling = (float) c.routedScalingFactor();
+        this.scaling = (float) c.routedScalingFactor();          // the float the forward multiplies by
     }
 
     int experts() {

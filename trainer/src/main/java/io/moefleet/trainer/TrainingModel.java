@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.SplittableRandom;
 
 /**
  * A DeepseekV3ForCausalLM model to train, its parameters under their checkpoint names: the engine's forward pass (the
@@ -128,26 +127,6 @@ public final class TrainingModel {
     public Parameter parameter(String name) {
         return parameters.stream().filter(p -> p.name().equals(name)).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("no parameter " + name));
-    }
-
-    /**
-     * Fresh weights: matrices normal with standard deviation {@code initializer_range} (as Hugging Face initialises
-     * DeepseekV3), norms one, correction biases zero; each parameter from its own stream of (seed, name).
-     */
-    public void initialise(long seed, double std) {
-        for (Parameter p : parameters) {
-            float[] v = p.value();
-            switch (p.kind()) {
-                case NORM -> Arrays.fill(v, 1f);
-                case BIAS -> Arrays.fill(v, 0f);
-                default -> {
-                    SplittableRandom random = new SplittableRandom(seed ^ p.name().hashCode() * 0x9E3779B97F4A7C15L);
-                    for (int i = 0; i < v.length; i++) {
-                        v[i] = (float) (random.nextGaussian() * std);
-                    }
-                }
-            }
-        }
     }
 
     /** A model holding the weights of the checkpoint in {@code directory} (any stored format, dequantised). */
