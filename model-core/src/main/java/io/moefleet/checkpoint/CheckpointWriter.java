@@ -12,6 +12,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 
 /**
@@ -21,7 +22,8 @@ import java.util.regex.Pattern;
  *
  * <p>Every weight is drawn from its own stream seeded by (seed, tensor name), so a checkpoint is a pure
  * function of (config, seed, format), and the formats of one seed hold the same model up to rounding.
- * Tensors are generated and written in row bands, so memory stays flat whatever the model size.
+ * Tensors are generated and written in row bands, so memory stays flat whatever the model size. A trained model's
+ * weights are written the same way from its own values ({@link #write(ObjectNode, TensorValues, WeightFormat, Path)}).
  */
 public final class CheckpointWriter {
     static final long SHARD_BYTES = 1L << 30;
@@ -58,24 +60,81 @@ public final class CheckpointWriter {
     /** Writes the checkpoint and, when {@code twin}, its F32 twin, sharding beyond {@code shardBytes}. */
     static List<Path> write(ObjectNode config, long seed, WeightFormat format, Path out, boolean twin, long shardBytes)
             throws IOException {
+        return write(config, spec -> new WeightSampler(seed, spec)::next, format, out, twin, shardBytes);
+    }
+
+    /** The values of one tensor, row-major [rows][cols], by its Hugging Face name. */
+    @FunctionalInterface
+    public interface TensorValues {
+        float[] of(String name);
+    }
+
+    /**
+     * Writes a checkpoint of given weights (a trained model's) in the same layout and formats: every tensor the
+     * config implies must be in {@code values}, with as many values as its shape. No twin. Returns {@code out}.
+     */
+    public static Path write(ObjectNode config, TensorValues values, WeightFormat format, Path out) throws IOException {
+        write(config, spec -> stored(spec, values.of(spec.name())), format, out, false, SHARD_BYTES);
+        return out;
+    }
+
+    /**
+     * A safetensors file of one-dimensional F32 tensors, in the map's order: state kept beside a checkpoint (a
+     * trainer's optimiser moments), readable with {@code SafetensorsFile}.
+     */
+    public static void writeF32(Path file, java.util.Map<String, float[]> tensors) throws IOException {
+        List<StoredTensor> entries = new ArrayList<>();
+        tensors.forEach((name, values) -> entries.add(new StoredTensor(name, Dtype.F32, values.length)));
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            TensorOutput out = new TensorOutput(channel);
+            byte[] header = SafetensorsHeader.encode(entries);
+            out.putBytes(header, 0, header.length);
+            for (float[] values : tensors.values()) {
+                out.putFloats(values, 0, values.length);
+            }
+            out.flush();
+        }
+    }
+
+    /** Fills the next {@code count} values of a tensor, row-major. */
+    @FunctionalInterface
+    interface ValueStream {
+        void next(float[] values, int count);
+    }
+
+    private static ValueStream stored(TensorSpec spec, float[] tensor) {
+        if (tensor == null || tensor.length != spec.rows() * spec.cols()) {
+            throw new IllegalArgumentException(spec.name() + ": expected " + spec.rows() * spec.cols() + " values, got "
+                    + (tensor == null ? "none" : tensor.length));
+        }
+        int[] next = {0};
+        return (values, count) -> {
+            System.arraycopy(tensor, next[0], values, 0, count);
+            next[0] += count;
+        };
+    }
+
+    private static List<Path> write(ObjectNode config, Function<TensorSpec, ValueStream> source,
+            WeightFormat format, Path out, boolean twin, long shardBytes) throws IOException {
         ModelDims dims = ModelDims.of(config);
         QuantizationSettings quantization = QuantizationSettings.of(config);
         List<TensorSpec> specs = TensorLayout.of(dims);
         List<Path> written = new ArrayList<>();
-        writeCheckpoint(writtenConfig(config, format, quantization), dims, specs, seed,
+        writeCheckpoint(writtenConfig(config, format, quantization), dims, specs, source,
                 StoragePolicy.stored(format, quantization), out, shardBytes);
         written.add(out);
         if (twin && format != WeightFormat.F32) {
             Path twinDir = twinDirectory(out);
-            writeCheckpoint(writtenConfig(config, WeightFormat.F32, quantization), dims, specs, seed,
+            writeCheckpoint(writtenConfig(config, WeightFormat.F32, quantization), dims, specs, source,
                     StoragePolicy.dequantisedTwin(format, quantization), twinDir, shardBytes);
             written.add(twinDir);
         }
         return List.copyOf(written);
     }
 
-    private static void writeCheckpoint(ObjectNode config, ModelDims dims, List<TensorSpec> specs, long seed,
-            StoragePolicy policy, Path dir, long shardBytes) throws IOException {
+    private static void writeCheckpoint(ObjectNode config, ModelDims dims, List<TensorSpec> specs,
+            Function<TensorSpec, ValueStream> source, StoragePolicy policy, Path dir, long shardBytes) throws IOException {
         long start = System.nanoTime();
         Files.createDirectories(dir);
         removeOldWeights(dir);
@@ -83,7 +142,7 @@ public final class CheckpointWriter {
         log("writing %s: %d tensors, %s in %d file(s)", dir, specs.size(), gib(plan.totalBytes()), plan.shards().size());
         float[] scratch = new float[0];
         for (ShardPlan.Shard shard : plan.shards()) {
-            scratch = writeShard(dir.resolve(shard.fileName()), shard, seed, policy, scratch);
+            scratch = writeShard(dir.resolve(shard.fileName()), shard, source, policy, scratch);
         }
         if (plan.sharded()) {
             JsonFiles.write(dir.resolve(ShardPlan.INDEX_FILE), plan.index());
@@ -96,8 +155,8 @@ public final class CheckpointWriter {
     }
 
     /** Writes one safetensors file; returns the (possibly grown) band buffer for reuse. */
-    private static float[] writeShard(Path file, ShardPlan.Shard shard, long seed, StoragePolicy policy,
-            float[] scratch) throws IOException {
+    private static float[] writeShard(Path file, ShardPlan.Shard shard, Function<TensorSpec, ValueStream> source,
+            StoragePolicy policy, float[] scratch) throws IOException {
         log("  %s (%s)", file.getFileName(), gib(shard.bytes()));
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
@@ -106,7 +165,7 @@ public final class CheckpointWriter {
             out.putBytes(header, 0, header.length);
             long expectedEnd = header.length;
             for (ShardPlan.PlannedTensor tensor : shard.tensors()) {
-                scratch = writeTensor(tensor.spec(), seed, policy.encoder(tensor.spec()), out, scratch);
+                scratch = writeTensor(tensor.spec(), source.apply(tensor.spec()), policy.encoder(tensor.spec()), out, scratch);
                 expectedEnd += tensor.bytes();
                 if (out.position() != expectedEnd) { // an encoder disagreeing with its own entries() would corrupt the file
                     throw new IllegalStateException(tensor.spec().name() + ": wrote up to byte " + out.position()
@@ -118,9 +177,8 @@ public final class CheckpointWriter {
         return scratch;
     }
 
-    private static float[] writeTensor(TensorSpec spec, long seed, TensorEncoder encoder, TensorOutput out,
+    private static float[] writeTensor(TensorSpec spec, ValueStream values, TensorEncoder encoder, TensorOutput out,
             float[] scratch) throws IOException {
-        WeightSampler sampler = new WeightSampler(seed, spec);
         int cols = Math.toIntExact(spec.cols());
         long rows = spec.rows();
         int bandRows = (int) Math.min(encoder.bandRows(), rows);
@@ -129,7 +187,7 @@ public final class CheckpointWriter {
         }
         for (long row = 0; row < rows; row += bandRows) {
             int n = (int) Math.min(bandRows, rows - row);
-            sampler.next(scratch, n * cols);
+            values.next(scratch, n * cols);
             encoder.writeBand(scratch, n, out);
         }
         encoder.finish(out);

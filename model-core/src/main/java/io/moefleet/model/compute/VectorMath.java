@@ -50,4 +50,21 @@ public final class VectorMath {
             y[yOffset + i] += k * x[xOffset + i];
         }
     }
+
+    /** In-place softmax of {@code v[0 .. n)} in float32 with the maximum subtracted. */
+    public static void softmax(float[] v, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            max = Math.max(max, v[i]);
+        }
+        float sum = 0;
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) Math.exp(v[i] - max);
+            sum += v[i];
+        }
+        float inv = 1 / sum;
+        for (int i = 0; i < n; i++) {
+            v[i] *= inv;
+        }
+    }
 }

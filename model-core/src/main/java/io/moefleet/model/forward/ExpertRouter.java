@@ -9,7 +9,7 @@ import java.util.Arrays;
  * are masked to 0.0 as Hugging Face does); the chosen experts weighted by their unbiased scores, normalised when
  * {@code norm_topk_prob}, then multiplied by {@code routed_scaling_factor}. Stateless: safe on any thread.
  */
-final class ExpertRouter {
+public final class ExpertRouter {
 
     private final float[] correctionBias;
     private final int experts;
@@ -20,7 +20,7 @@ final class ExpertRouter {
     private final boolean normalise;
     private final float scaling;
 
-    ExpertRouter(ModelConfig c, float[] correctionBias) {
+    public ExpertRouter(ModelConfig c, float[] correctionBias) {
         this.correctionBias = correctionBias;
         this.experts = c.nRoutedExperts();
         this.topK = c.numExpertsPerTok();
@@ -31,7 +31,7 @@ final class ExpertRouter {
         this.scaling = (float) c.routedScalingFactor();
     }
 
-    Routing route(float[] logits) {
+    public Routing route(float[] logits) {
         float[] scores = new float[experts];
         float[] choice = new float[experts];
         for (int e = 0; e < experts; e++) {

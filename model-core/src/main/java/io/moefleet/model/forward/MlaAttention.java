@@ -152,7 +152,7 @@ final class MlaAttention {
                                 + VectorMath.dot(q, qBase + nope, cached[p], kvRank, ropeDim);
                         scores[p] = score * scale;
                     }
-                    softmax(scores, last + 1);
+                    VectorMath.softmax(scores, last + 1);
                     java.util.Arrays.fill(out, h * vDim, (h + 1) * vDim, 0f);
                     for (int p = 0; p <= last; p++) {
                         VectorMath.axpy(scores[p], keysValues[p], kBase + nope, out, h * vDim, vDim);
@@ -184,7 +184,7 @@ final class MlaAttention {
                     + VectorMath.dot(q, qBase + nope, cached[p], kvRank, ropeDim);
             scores[p] = score * scale;
         }
-        softmax(scores, last + 1);
+        VectorMath.softmax(scores, last + 1);
         java.util.Arrays.fill(s.attended, 0f);
         for (int p = 0; p <= last; p++) {
             VectorMath.axpy(scores[p], cached[p], 0, s.attended, 0, kvRank);
@@ -210,22 +210,5 @@ final class MlaAttention {
         buffers.q = new float[n][heads * qkDim];
         buffers.kv = new float[n][c.latentWidth()];
         buffers.attention = new float[n][heads * vDim];
-    }
-
-    /** In-place softmax of {@code v[0 .. n)} in float32 with the maximum subtracted. */
-    static void softmax(float[] v, int n) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) {
-            max = Math.max(max, v[i]);
-        }
-        float sum = 0;
-        for (int i = 0; i < n; i++) {
-            v[i] = (float) Math.exp(v[i] - max);
-            sum += v[i];
-        }
-        float inv = 1 / sum;
-        for (int i = 0; i < n; i++) {
-            v[i] *= inv;
-        }
     }
 }

@@ -1,11 +1,11 @@
 package io.moefleet.model.forward;
 
 /** RMSNorm as the reference computes it in float32: {@code w * x / sqrt(mean(x^2) + eps)}, the weight used as stored. */
-final class RmsNorm {
+public final class RmsNorm {
 
     private RmsNorm() {}
 
-    static void apply(float[] x, int xOffset, int n, float[] weight, double eps, float[] out, int outOffset) {
+    public static void apply(float[] x, int xOffset, int n, float[] weight, double eps, float[] out, int outOffset) {
         double sumSquares = 0;
         for (int i = 0; i < n; i++) {
             float v = x[xOffset + i];

@@ -8,13 +8,13 @@ import io.moefleet.model.RopeScaling;
  * YaRN frequencies (HF {@code _compute_yarn_parameters}) when the config scales rope. DeepSeek checkpoints rotate
  * adjacent pairs (x[2i], x[2i+1]) by pos * freq[i]; the NeoX half split would be wrong for them.
  */
-final class Rope {
+public final class Rope {
 
     private final double[] inverseFrequencies;
     private final double magnitude;
     private final boolean adjacentPairs;
 
-    Rope(ModelConfig config) {
+    public Rope(ModelConfig config) {
         int dim = config.qkRopeHeadDim();
         double theta = config.ropeTheta();
         RopeScaling yarn = config.ropeScaling();
@@ -51,7 +51,7 @@ final class Rope {
     }
 
     /** cos and sin of every pair's angle at {@code position}, scaled by YaRN's attention factor. */
-    void angles(int position, float[] cos, float[] sin) {
+    public void angles(int position, float[] cos, float[] sin) {
         for (int i = 0; i < inverseFrequencies.length; i++) {
             double angle = position * inverseFrequencies[i];
             cos[i] = (float) (Math.cos(angle) * magnitude);
@@ -60,7 +60,7 @@ final class Rope {
     }
 
     /** Rotates {@code v[offset .. offset + qk_rope_head_dim)} in place. */
-    void rotate(float[] v, int offset, float[] cos, float[] sin) {
+    public void rotate(float[] v, int offset, float[] cos, float[] sin) {
         int half = cos.length;
         for (int i = 0; i < half; i++) {
             int a = adjacentPairs ? offset + 2 * i : offset + i;
