@@ -134,7 +134,7 @@ public final class ControllerMain {
         MoeFleetReconciler reconciler = new MoeFleetReconciler(new Lister<>(fleets.getIndexer()), owned, api,
                 RouterSignals.inCluster(options.routerPort(), routerKey), RouterState.inCluster(options.routerPort(), routerKey),
                 ShardProbe.inCluster(DesiredFleet.EXPERT_PORT,
-                        TlsFiles.channelCredentials(options.tlsDir() == null ? null : TlsFiles.load(options.tlsDir(), "controller"))),
+                        TlsFiles.channelCredentials(options.tlsDir(), "controller")),
                 Clock.systemUTC());
         return ControllerBuilder.defaultBuilder(informers)
                 .watch(queue -> ControllerBuilder.controllerWatchBuilder(MoeFleet.class, queue)

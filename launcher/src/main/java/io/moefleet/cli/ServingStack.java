@@ -128,7 +128,7 @@ final class ServingStack implements AutoCloseable {
                 } else {
                     Backend.RunningFleet running = (Backend.RunningFleet) backend;
                     endpoints = FleetEndpoints.read(running.configFolder());
-                    credentials = TlsFiles.channelCredentials(running.tlsDir() == null ? null : TlsFiles.load(running.tlsDir(), "router"));
+                    credentials = TlsFiles.channelCredentials(running.tlsDir(), "router");
                 }
                 FleetRouter fleetRouter = FleetRouter.open(endpoints, model, threads, progress, telemetry, credentials);
                 parts.add(fleetRouter);

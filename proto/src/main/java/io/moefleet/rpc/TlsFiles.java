@@ -99,6 +99,11 @@ public record TlsFiles(Path ca, Path certificate, Path key, X509Certificate caCe
         return tls == null ? InsecureChannelCredentials.create() : tls.channelCredentials();
     }
 
+    /** A client's credentials: mutual TLS as {@code role} with the files in {@code dir} ({@link #load}); plaintext when null. */
+    public static ChannelCredentials channelCredentials(Path dir, String role) {
+        return channelCredentials(dir == null ? null : load(dir, role));
+    }
+
     /** Presents this certificate and accepts servers whose certificate is signed by the CA and names the host dialled. */
     public ChannelCredentials channelCredentials() {
         try {

@@ -26,7 +26,7 @@ public record FleetLayout(Path model, ExpertPlacement placement, int attentionIn
 
     /** How the router side connects to the fleet's services: mutual TLS as the router, or plaintext. */
     public ChannelCredentials routerCredentials() {
-        return TlsFiles.channelCredentials(tlsDir == null ? null : TlsFiles.load(tlsDir, "router"));
+        return TlsFiles.channelCredentials(tlsDir, "router");
     }
 
     public FleetLayout {
