@@ -20,6 +20,7 @@ public final class Main {
         COMMANDS.put("serve", new ServeCommand());
         COMMANDS.put("plan", new PlanCommand());
         COMMANDS.put("train", new TrainCommand());
+        COMMANDS.put("plot", new PlotCommand());
     }
 
     private Main() {}
