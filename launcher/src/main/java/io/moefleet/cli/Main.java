@@ -21,6 +21,7 @@ public final class Main {
         COMMANDS.put("plan", new PlanCommand());
         COMMANDS.put("certs", new CertsCommand());
         COMMANDS.put("train", new TrainCommand());
+        COMMANDS.put("plot", new PlotCommand());
     }
 
     private Main() {}

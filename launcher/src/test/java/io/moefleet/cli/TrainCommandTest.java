@@ -16,7 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code ./fleet train} end to end on a corpus folder (twenty files cut from the Brown excerpt of the trainer's tests,
  * so that one is held out): the trained checkpoint's folder on stdout, a JSON line per step, a checkpoint the engine
- * opens, progress on stderr; the tokenizer of a {@code --model} start is kept.
+ * opens, progress on stderr; the tokenizer of a {@code --model} start is kept; a run resumed; {@code plot} of two runs.
  */
 class TrainCommandTest {
 
@@ -64,6 +64,12 @@ class TrainCommandTest {
         List<String> log = Files.readAllLines(out.resolve("train.jsonl"));
         assertEquals(5, log.size(), "steps 4 and 5 appended to the first three");
         assertTrue(log.get(3).startsWith("{\"step\":4,"), log.get(3));
+
+        Path charts = dir.resolve("charts");
+        CliRun plot = run("plot", "--runs", "first=" + out + ",second=" + again, "--out", charts.toString(), "--tau", "10");
+        assertEquals(0, plot.code(), plot.err());
+        assertEquals(charts.resolve("loss.png") + "\n" + charts.resolve("max-logit.png") + "\n", plot.out());
+        assertTrue(Files.size(charts.resolve("max-logit.png")) > 1000);
     }
 
     @Test
