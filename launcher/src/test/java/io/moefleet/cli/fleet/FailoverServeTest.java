@@ -5,13 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.moefleet.checkpoint.CheckpointWriter;
-import io.moefleet.checkpoint.Preset;
-import io.moefleet.checkpoint.WeightFormat;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -54,20 +50,13 @@ class FailoverServeTest {
     @Test
     void killingAShardUnderThirtyTwoStreamsFailsNoRequestAndChangesNoToken() throws Exception {
         int streams = 32;
-        Path tiny = dir.resolve("tiny");
-        CheckpointWriter.write(Preset.config("tiny"), 5, WeightFormat.BF16, tiny);
-        int port;
-        try (ServerSocket probe = new ServerSocket(0)) {
-            port = probe.getLocalPort();
-        }
-        Path err = dir.resolve("serve.err");
-        Process serve = new ProcessBuilder(FleetCli.command(dir, null, "serve", "--model", tiny.toString(), "--port",
-                Integer.toString(port), "--expert-shards", "4", "--replicas", "2", "--attention-instances", "1", "--kv-members", "1",
-                "--service-threads", "1", "--max-running", "64", "--hedge-after", "99"))
-                .redirectOutput(dir.resolve("serve.out").toFile()).redirectError(err.toFile()).start();
-        try {
+        try (FleetCli.ServedTiny serve = FleetCli.ServedTiny.start(dir, "--expert-shards", "4", "--replicas", "2",
+                "--attention-instances", "1", "--kv-members", "1", "--service-threads", "1", "--max-running", "64",
+                "--hedge-after", "99")) {
             HttpClient http = HttpClient.newHttpClient();
-            FleetCli.awaitServing(serve, port, err);
+            int port = serve.port();
+            Path err = serve.log();
+            Path tiny = serve.checkpoint();
 
             RunResult undisturbed = run(http, port, streams, 3, null);
             assertEquals(List.of(), undisturbed.failures());
@@ -89,31 +78,19 @@ class FailoverServeTest {
             // the shard is started again, and once its health answers, the router sends it calls again
             awaitLog(err, "fleet: expert-1 started again");
             awaitWhileRequesting(http, port, err, () -> true, "serves again: routed to");
-        } finally {
-            serve.destroy();
-            assertTrue(serve.waitFor(60, TimeUnit.SECONDS), "serve did not stop");
         }
-        FleetCli.assertNoServiceProcessLeft(serve.pid(), tiny);
     }
 
     @Test
     void killingAnAttentionInstanceUnderSixteenStreamsFailsNoRequestAndChangesNoToken() throws Exception {
         int streams = 16;
-        Path tiny = dir.resolve("tiny");
-        CheckpointWriter.write(Preset.config("tiny"), 5, WeightFormat.BF16, tiny);
-        int port;
-        try (ServerSocket probe = new ServerSocket(0)) {
-            port = probe.getLocalPort();
-        }
-        Path err = dir.resolve("serve.err");
         // pages of 4 tokens: the pool holds most of a moved sequence's positions, the rest is recomputed
-        Process serve = new ProcessBuilder(FleetCli.command(dir, null, "serve", "--model", tiny.toString(), "--port",
-                Integer.toString(port), "--expert-shards", "2", "--attention-instances", "2", "--kv-members", "1",
-                "--kv-page-tokens", "4", "--service-threads", "1", "--max-running", "64"))
-                .redirectOutput(dir.resolve("serve.out").toFile()).redirectError(err.toFile()).start();
-        try {
+        try (FleetCli.ServedTiny serve = FleetCli.ServedTiny.start(dir, "--expert-shards", "2", "--attention-instances", "2",
+                "--kv-members", "1", "--kv-page-tokens", "4", "--service-threads", "1", "--max-running", "64")) {
             HttpClient http = HttpClient.newHttpClient();
-            FleetCli.awaitServing(serve, port, err);
+            int port = serve.port();
+            Path err = serve.log();
+            Path tiny = serve.checkpoint();
             String killed = state(http, port).at("/attention/1/address").asText();
 
             RunResult undisturbed = run(http, port, streams, 13, null);
@@ -131,30 +108,17 @@ class FailoverServeTest {
             // the instance is started again; once its health answers, the router takes it back
             awaitLog(err, "fleet: attention-1 started again");
             awaitWhileRequesting(http, port, err, () -> !state(http, port).at("/attention/1/down").asBoolean(), "");
-        } finally {
-            serve.destroy();
-            assertTrue(serve.waitFor(60, TimeUnit.SECONDS), "serve did not stop");
         }
-        FleetCli.assertNoServiceProcessLeft(serve.pid(), tiny);
     }
 
     @Test
     void killingOneOfThreeKvMembersUnderSixteenStreamsLosesNoPageAndNoRequest() throws Exception {
         int streams = 16;
-        Path tiny = dir.resolve("tiny");
-        CheckpointWriter.write(Preset.config("tiny"), 5, WeightFormat.BF16, tiny);
-        int port;
-        try (ServerSocket probe = new ServerSocket(0)) {
-            port = probe.getLocalPort();
-        }
-        Path err = dir.resolve("serve.err");
-        Process serve = new ProcessBuilder(FleetCli.command(dir, null, "serve", "--model", tiny.toString(), "--port",
-                Integer.toString(port), "--expert-shards", "2", "--attention-instances", "1", "--kv-members", "3",
-                "--kv-page-tokens", "4", "--service-threads", "1", "--max-running", "64"))
-                .redirectOutput(dir.resolve("serve.out").toFile()).redirectError(err.toFile()).start();
-        try {
+        try (FleetCli.ServedTiny serve = FleetCli.ServedTiny.start(dir, "--expert-shards", "2", "--attention-instances", "1",
+                "--kv-members", "3", "--kv-page-tokens", "4", "--service-threads", "1", "--max-running", "64")) {
             HttpClient http = HttpClient.newHttpClient();
-            FleetCli.awaitServing(serve, port, err);
+            int port = serve.port();
+            Path err = serve.log();
             List<String> kvCommand = List.of(FleetCli.commandLine(kvProcess(1)).split(" "));
             String cluster = kvCommand.get(kvCommand.indexOf("--cluster-name") + 1);
             List<String> members = List.of(kvCommand.get(kvCommand.indexOf("--members") + 1).split(","));
@@ -180,11 +144,7 @@ class FailoverServeTest {
             } finally {
                 client.shutdown();
             }
-        } finally {
-            serve.destroy();
-            assertTrue(serve.waitFor(60, TimeUnit.SECONDS), "serve did not stop");
         }
-        FleetCli.assertNoServiceProcessLeft(serve.pid(), tiny);
     }
 
     /** Every page in the pool: its key and the SHA-256 of its bytes. */

@@ -82,6 +82,44 @@ public final class FleetCli {
         }
     }
 
+    /**
+     * {@code serve} over a tiny checkpoint (seed 5) written in {@code home}, on a free port, with {@code flags} (the
+     * fleet's shape), once its health answers; closing it stops serve (SIGTERM) and checks that no service is left.
+     */
+    record ServedTiny(Process process, int port, Path log, Path checkpoint) implements AutoCloseable {
+
+        static ServedTiny start(Path home, String... flags) throws IOException, InterruptedException {
+            Path tiny = home.resolve("tiny");
+            io.moefleet.checkpoint.CheckpointWriter.write(io.moefleet.checkpoint.Preset.config("tiny"), 5,
+                    io.moefleet.checkpoint.WeightFormat.BF16, tiny);
+            int port;
+            try (java.net.ServerSocket probe = new java.net.ServerSocket(0)) {
+                port = probe.getLocalPort();
+            }
+            Path log = home.resolve("serve.err");
+            List<String> argv = new ArrayList<>(List.of("serve", "--model", tiny.toString(), "--port", Integer.toString(port)));
+            argv.addAll(Arrays.asList(flags));
+            Process serve = new ProcessBuilder(command(home, null, argv.toArray(String[]::new)))
+                    .redirectOutput(home.resolve("serve.out").toFile()).redirectError(log.toFile()).start();
+            ServedTiny served = new ServedTiny(serve, port, log, tiny);
+            try {
+                awaitServing(serve, port, log);
+            } catch (IOException | InterruptedException | RuntimeException | AssertionError e) {
+                serve.descendants().forEach(ProcessHandle::destroyForcibly);
+                serve.destroyForcibly();
+                throw e;
+            }
+            return served;
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            process.destroy();
+            assertTrue(process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "serve did not stop");
+            assertNoServiceProcessLeft(process.pid(), checkpoint);
+        }
+    }
+
     /** Waits (up to 150 s) until {@code serve}'s {@code /health} on {@code port} answers 200; fails with its log otherwise. */
     static void awaitServing(Process serve, int port, Path log) throws IOException, InterruptedException {
         java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
