@@ -60,7 +60,7 @@ public final class Main {
     }
 
     private static void usage(PrintStream err) {
-        err.println("usage: ./fleet COMMAND [options]   (./fleet test runs the test suite)");
+        err.println("usage: ./fleet COMMAND [options]   (./fleet test runs the test suite, ./fleet fuzz TARGET --seconds N a fuzz target)");
         COMMANDS.values().forEach(c -> err.println("  " + c.usage()));
     }
 }

@@ -33,11 +33,14 @@ public final class JsonSchemaRules {
             "exclusiveMaximum", "anyOf", "oneOf", "allOf", "$ref");
     private static final List<String> ALL_TYPES = List.of("string", "number", "boolean", "null", "array", "object");
     private static final int MAX_REFERENCE_DEPTH = 16;
+    /** Schemas inside schemas (items, properties, anyOf...): real ones nest a few levels; hundreds would overflow the stack. */
+    static final int MAX_SCHEMA_NESTING = 64;
 
     private final JsonNode root;
     private final JsonLimits limits;
     private final Rule whitespace;
     private final Map<Integer, Rule> anyValueByDepth = new HashMap<>();
+    private int nesting;                                  // schemas being compiled, each inside the one before
 
     private JsonSchemaRules(JsonNode root, JsonLimits limits) {
         this.root = root;
@@ -62,6 +65,18 @@ public final class JsonSchemaRules {
     }
 
     private Rule compile(JsonNode schema, String path, int depth, int references) {
+        if (nesting == MAX_SCHEMA_NESTING) {
+            throw new UnsupportedSchemaException(path + ": schemas nest deeper than " + MAX_SCHEMA_NESTING + " levels");
+        }
+        nesting++;
+        try {
+            return compileNested(schema, path, depth, references);
+        } finally {
+            nesting--;
+        }
+    }
+
+    private Rule compileNested(JsonNode schema, String path, int depth, int references) {
         if (schema.isBoolean()) {
             if (!schema.booleanValue()) {
                 throw new UnsupportedSchemaException(path + " is the schema false, which no value satisfies");

@@ -181,6 +181,17 @@ class GrammarMaskTest {
                 () -> JsonSchemaRules.value(schema("{\"type\": \"integer\", \"minimum\": 5000}"), TIGHT), "beyond 3 digits");
         assertThrows(UnsupportedSchemaException.class,
                 () -> JsonSchemaRules.value(schema("{\"$ref\": \"#/$defs/a\", \"$defs\": {}}"), TIGHT), "a dangling $ref");
+        // found by fuzzing: hundreds of nested schemas overflowed the stack
+        int levels = JsonSchemaRules.MAX_SCHEMA_NESTING;          // schemas around the innermost one: one too many
+        for (String nest : List.of("{\"type\": \"array\", \"items\": ", "{\"anyOf\": [")) {
+            String close = nest.endsWith("[") ? "]}" : "}";
+            String deep = nest.repeat(levels) + "{\"type\": \"integer\"}" + close.repeat(levels);
+            UnsupportedSchemaException nested = assertThrows(UnsupportedSchemaException.class,
+                    () -> JsonSchemaRules.value(schema(deep), TIGHT));
+            assertTrue(nested.getMessage().contains("nest deeper than " + JsonSchemaRules.MAX_SCHEMA_NESTING), nested.getMessage());
+        }
+        String deepest = "{\"type\": \"array\", \"items\": ".repeat(levels - 1) + "{\"type\": \"integer\"}" + "}".repeat(levels - 1);
+        JsonSchemaRules.value(schema(deepest), TIGHT);
     }
 
     @Test

@@ -44,6 +44,8 @@ class ApiBodiesFuzzTest {
     private static final Duration ANSWER_WITHIN = Duration.ofSeconds(20);
     private static final List<String> ROUTES = List.of("/v1/chat/completions", "/v1/completions", "/v1/messages", "/tokenize",
             "/detokenize");
+    private static final Set<String> FINISH_REASONS = Set.of("stop", "length", "tool_calls");
+    private static final Set<String> STOP_REASONS = Set.of("end_turn", "max_tokens", "stop_sequence", "tool_use");
     /** Error types of a server fault or of an overloaded server, which one client's requests in turn must never meet. */
     private static final Set<String> SERVER_ERRORS = Set.of("internal_error", "service_unavailable", "api_error", "overloaded_error");
 
@@ -110,7 +112,7 @@ class ApiBodiesFuzzTest {
         if (response.statusCode() == 200 && type.startsWith("text/event-stream")) {
             checkStream(response.body(), anthropic);
         } else if (response.statusCode() == 200) {
-            RawHttp.json(response.body());
+            checkAnswer(route, RawHttp.json(response.body()), response.body());
         } else {
             assertTrue(response.statusCode() >= 400 && response.statusCode() < 500, () -> "status " + response.statusCode()
                     + " from " + route + ": " + response.body());
@@ -118,6 +120,21 @@ class ApiBodiesFuzzTest {
             checkError(RawHttp.json(response.body()), anthropic, response.body());
         }
         assertNothingLeft();
+    }
+
+    /** A whole answer as its route gives one: choices that ended for a known reason, a message's stop reason, tokens. */
+    private static void checkAnswer(String route, JsonNode answer, String text) {
+        switch (route) {
+            case "/v1/chat/completions", "/v1/completions" -> {
+                assertTrue(answer.path("choices").isArray() && !answer.path("choices").isEmpty(), () -> "no choices: " + text);
+                for (JsonNode choice : answer.path("choices")) {
+                    assertTrue(FINISH_REASONS.contains(choice.path("finish_reason").asText()), () -> "finish_reason of " + text);
+                }
+            }
+            case "/v1/messages" -> assertTrue(STOP_REASONS.contains(answer.path("stop_reason").asText()), () -> "stop_reason of " + text);
+            case "/tokenize" -> assertEquals(answer.path("tokens").size(), answer.path("count").asInt(), text);
+            default -> assertTrue(answer.path("prompt").isTextual(), text);
+        }
     }
 
     /** An error body in the route's API shape, not a server error, with a message. */
