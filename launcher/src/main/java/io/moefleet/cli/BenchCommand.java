@@ -11,6 +11,7 @@ import io.moefleet.model.ModelConfig;
 import io.moefleet.model.compute.Workers;
 import io.moefleet.model.weights.ModelWeights;
 import io.moefleet.router.RouterService;
+import io.moefleet.router.scheduler.SchedulerLimits;
 import io.opentelemetry.api.OpenTelemetry;
 import java.io.PrintStream;
 import java.net.URI;
@@ -127,7 +128,7 @@ final class BenchCommand implements Command {
         int promptTokens = args.intValue("prompt-tokens", "128", 1);
         int outputTokens = args.intValue("output-tokens", "64", 1);
         boolean singleProcess = args.flag("single-process");
-        Served served = serve(args, model, threads, singleProcess, "api bench", err);
+        Served served = serve(args, model, threads, singleProcess, "api bench", SchedulerLimits.DEFAULT.maxRunning(), err);
         if (served == null) {
             return 1;
         }
@@ -175,7 +176,8 @@ final class BenchCommand implements Command {
         int reportEvery = args.intValue("report-every-s", "60", 1);
         int promptTokens = args.intValue("prompt-tokens", "128", 1);
         int outputTokens = args.intValue("output-tokens", "64", 1);
-        Served served = serve(args, model, threads, args.flag("single-process"), "soak", err);
+        // every stream in the batch unless told otherwise: a soak of N streams measures N at once, not a queue timing out
+        Served served = serve(args, model, threads, args.flag("single-process"), "soak", concurrency, err);
         if (served == null) {
             return 1;
         }
@@ -190,9 +192,10 @@ final class BenchCommand implements Command {
     private record Served(ServingStack stack, ApiLoad load) {}
 
     /** Serves the model (the engine alone, or a fleet by the placement flags) on a free port; null when it fails to start. */
-    private static Served serve(Args args, Path model, int threads, boolean singleProcess, String command, PrintStream err) {
+    private static Served serve(Args args, Path model, int threads, boolean singleProcess, String command, int maxRunningDefault,
+            PrintStream err) {
         FleetLayout layout = singleProcess ? null : FleetOptions.layout("bench", args, model);
-        RouterService.Settings settings = ServeCommand.settings(args, model, "127.0.0.1", 0);
+        RouterService.Settings settings = ServeCommand.settings(args, model, "127.0.0.1", 0, maxRunningDefault);
         OpenTelemetry telemetry = RouterTelemetry.open("bench", args);
         args.rejectUnknown();
         ServingStack stack;

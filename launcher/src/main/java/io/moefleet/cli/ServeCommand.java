@@ -144,9 +144,14 @@ final class ServeCommand implements Command {
 
     /** The API's name for the model (the checkpoint folder's unless given) and the scheduler's bounds. */
     static RouterService.Settings settings(Args args, Path model, String host, int port) {
+        return settings(args, model, host, port, SchedulerLimits.DEFAULT.maxRunning());
+    }
+
+    /** As above, {@code --max-running} defaulting to {@code maxRunning}. */
+    static RouterService.Settings settings(Args args, Path model, String host, int port, int maxRunningDefault) {
         String name = args.optional("served-model-name", model.toAbsolutePath().normalize().getFileName().toString());
         SchedulerLimits defaults = SchedulerLimits.DEFAULT;
-        int maxRunning = args.intValue("max-running", Integer.toString(defaults.maxRunning()), 1);
+        int maxRunning = args.intValue("max-running", Integer.toString(maxRunningDefault), 1);
         int stepTokens = args.intValue("step-tokens", Integer.toString(Math.max(defaults.stepTokenBudget(), maxRunning + 1)), 2);
         try {
             return new RouterService.Settings(name, host, port, new SchedulerLimits(maxRunning,
