@@ -56,6 +56,11 @@ final class TiktokenRanks {
             if (rank < 0 || token.length == 0) {
                 throw new CheckpointException(source + " line " + n + ": a token needs bytes and a rank >= 0");
             }
+            if (rank > byRank.size() + Tokenizers.MAX_IDS_PAST_RANKS) {
+                // the table is by rank: a rank far past the tokens read would make it as large as that rank
+                throw new CheckpointException(source + " line " + n + ": rank " + rank + " is more than "
+                        + Tokenizers.MAX_IDS_PAST_RANKS + " past the " + byRank.size() + " ranks before it");
+            }
             while (byRank.size() <= rank) {
                 byRank.add(null);
             }

@@ -45,6 +45,13 @@ record TokenizerJson(byte[][] baseTokens, SpecialTokens addedTokens, String with
             }
             added.put(token.path("content").asText(), token.path("id").asInt());
         }
+        int vocabularySize = root.path("model").path("vocab").size();
+        for (Map.Entry<String, Integer> token : added.entrySet()) {
+            if (token.getValue() > vocabularySize + Tokenizers.MAX_IDS_PAST_RANKS) {
+                throw new CheckpointException(file + ": added token '" + token.getKey() + "' has id " + token.getValue()
+                        + ", more than " + Tokenizers.MAX_IDS_PAST_RANKS + " past the vocabulary's " + vocabularySize + " tokens");
+            }
+        }
         SpecialTokens addedTokens;
         try {
             addedTokens = SpecialTokens.of(added);
@@ -62,7 +69,13 @@ record TokenizerJson(byte[][] baseTokens, SpecialTokens addedTokens, String with
         }
         int size = 0;
         for (Map.Entry<String, JsonNode> entry : vocab.properties()) {
-            size = Math.max(size, entry.getValue().asInt() + 1);
+            int id = entry.getValue().asInt(-1);
+            // the table is by id: an id far past the number of tokens would make it as large as that id
+            if (id > vocab.size() + Tokenizers.MAX_IDS_PAST_RANKS) {
+                throw new CheckpointException(file + ": vocabulary token '" + entry.getKey() + "' has id " + id + ", more than "
+                        + Tokenizers.MAX_IDS_PAST_RANKS + " past the vocabulary's " + vocab.size() + " tokens");
+            }
+            size = Math.max(size, id + 1);
         }
         byte[][] tokens = new byte[size][];
         for (Map.Entry<String, JsonNode> entry : vocab.properties()) {

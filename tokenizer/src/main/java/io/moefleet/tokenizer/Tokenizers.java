@@ -14,7 +14,8 @@ public final class Tokenizers {
     public static final String TIKTOKEN_FILE = "tiktoken.model";
 
     /**
-     * How far past the base ranks a special token's id may lie. The vocabulary is a dense table up to its largest id,
+     * How far past the base ranks a special token's id (or a rank past the ranks before it, or a vocabulary id past
+     * the number of tokens) may lie. The vocabulary is a dense table up to its largest id,
      * and real checkpoints put their specials right after the ranks (Kimi K2: 256 of them): an id further away is a
      * corrupt file, whose table would not fit in memory.
      */

@@ -62,6 +62,24 @@ class TokenizersLoadTest {
         lines.set(9, "CQ== 8");
         Files.write(checkpoint.resolve("tiktoken.model"), lines);
         assertFails(checkpoint, "rank 8 appears twice");
+
+        lines.set(9, "CQ== 2147483647");   // as a table by rank, 2^31 entries: refused before any is made
+        Files.write(checkpoint.resolve("tiktoken.model"), lines);
+        assertFails(checkpoint, "tiktoken.model line 10", "rank 2147483647 is more than 1048576 past the 9 ranks before it");
+    }
+
+    @Test
+    void aTokenizerJsonIdFarPastItsVocabularyIsRejected() throws IOException {
+        Path checkpoint = dir.resolve("bpe");
+        Files.createDirectories(checkpoint);
+        String template = """
+                {"model": {"type": "BPE", "vocab": {"a": 0, "b": VOCAB_ID}, "merges": []}, "decoder": {"type": "ByteLevel"},
+                 "added_tokens": [{"content": "<s>", "id": ADDED_ID}]}""";
+        // as a table by id, each would take 2^31 entries: refused before any is made
+        Files.writeString(checkpoint.resolve("tokenizer.json"), template.replace("VOCAB_ID", "2147483647").replace("ADDED_ID", "2"));
+        assertFails(checkpoint, "tokenizer.json", "vocabulary token 'b' has id 2147483647, more than 1048576 past");
+        Files.writeString(checkpoint.resolve("tokenizer.json"), template.replace("VOCAB_ID", "1").replace("ADDED_ID", "2147483647"));
+        assertFails(checkpoint, "tokenizer.json", "added token '<s>' has id 2147483647, more than 1048576 past");
     }
 
     @Test
