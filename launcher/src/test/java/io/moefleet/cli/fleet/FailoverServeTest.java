@@ -58,15 +58,7 @@ class FailoverServeTest {
             Path err = serve.log();
             Path tiny = serve.checkpoint();
 
-            RunResult undisturbed = run(http, port, streams, 3, null);
-            assertEquals(List.of(), undisturbed.failures());
-            RunResult disturbed = run(http, port, streams, 3, () -> shardProcess(tiny, 1).destroyForcibly());   // SIGKILL mid-run
-
-            assertEquals(List.of(), disturbed.failures(), "requests failed; serve's log: " + Files.readString(err));
-            assertEquals(undisturbed.tokens(), disturbed.tokens(), "a stream's tokens changed");
-            // the stall a kill adds, reported rather than asserted (speed belongs to benchmarks)
-            System.err.printf("worst gap between two tokens of a stream: %d ms undisturbed, %d ms with a shard killed%n",
-                    undisturbed.worstGapMillis(), disturbed.worstGapMillis());
+            sameTokensDespite(http, port, streams, 3, err, "a shard killed", () -> shardProcess(tiny, 1).destroyForcibly());
             assertTrue(Files.readString(err).contains("its call went to expert shard"), "the router logged the retry");
             assertTrue(metric(http, port, "moefleet_expert_calls_again_total{kind=\"retried\"}") > 0, "retries counted");
             // with --hedge-after 99 a call slower than 99% of the recent ones also goes to a replica (whether one was is
@@ -93,14 +85,8 @@ class FailoverServeTest {
             Path tiny = serve.checkpoint();
             String killed = state(http, port).at("/attention/1/address").asText();
 
-            RunResult undisturbed = run(http, port, streams, 13, null);
-            assertEquals(List.of(), undisturbed.failures());
-            RunResult disturbed = run(http, port, streams, 13, () -> attentionProcess(tiny, killed).destroyForcibly());
-
-            assertEquals(List.of(), disturbed.failures(), "requests failed; serve's log: " + Files.readString(err));
-            assertEquals(undisturbed.tokens(), disturbed.tokens(), "a stream's tokens changed");
-            System.err.printf("worst gap between two tokens of a stream: %d ms undisturbed, %d ms with an attention instance killed%n",
-                    undisturbed.worstGapMillis(), disturbed.worstGapMillis());
+            sameTokensDespite(http, port, streams, 13, err, "an attention instance killed",
+                    () -> attentionProcess(tiny, killed).destroyForcibly());
             String log = Files.readString(err);
             assertTrue(log.contains("moved from attention instance 1 at " + killed), "the router logged the moves");
             assertTrue(metric(http, port, "moefleet_attention_sequences_moved_total") > 0, "moved sequences counted");
@@ -126,16 +112,11 @@ class FailoverServeTest {
             config.setProperty("hazelcast.logging.type", "none");
             HazelcastInstance client = HazelcastClient.newHazelcastClient(config);
             try {
-                RunResult undisturbed = run(http, port, streams, 13, null);
-                assertEquals(List.of(), undisturbed.failures());
                 Map<String, String> before = new java.util.HashMap<>();
-                RunResult disturbed = run(http, port, streams, 13, () -> {
+                sameTokensDespite(http, port, streams, 13, err, "a KV member killed", () -> {
                     before.putAll(pageHashes(client));   // every page published so far, then a member dies
                     kvProcess(1).destroyForcibly();
                 });
-
-                assertEquals(List.of(), disturbed.failures(), "requests failed; serve's log: " + Files.readString(err));
-                assertEquals(undisturbed.tokens(), disturbed.tokens(), "a stream's tokens changed");
                 assertTrue(before.size() > 50, "pages published before the kill: " + before.size());
                 Map<String, String> after = pageHashes(client);
                 List<String> lost = before.keySet().stream().filter(key -> !before.get(key).equals(after.get(key))).toList();
@@ -171,6 +152,21 @@ class FailoverServeTest {
         String address = command.get(command.indexOf("--members") + 1).split(",")[member];
         String port = address.substring(address.lastIndexOf(':') + 1);
         return members.stream().filter(p -> FleetCli.commandLine(p).contains(" --port " + port + " ")).findFirst().orElseThrow();
+    }
+
+    /**
+     * The streams run undisturbed, then again with {@code kill} midway: no request fails either time and every
+     * stream's tokens are the same. The stall the kill adds is reported, not asserted (speed belongs to benchmarks).
+     */
+    private static void sameTokensDespite(HttpClient http, int port, int streams, int promptTokens, Path log, String what,
+            Runnable kill) throws Exception {
+        RunResult undisturbed = run(http, port, streams, promptTokens, null);
+        assertEquals(List.of(), undisturbed.failures());
+        RunResult disturbed = run(http, port, streams, promptTokens, kill);
+        assertEquals(List.of(), disturbed.failures(), "requests failed; serve's log: " + Files.readString(log));
+        assertEquals(undisturbed.tokens(), disturbed.tokens(), "a stream's tokens changed");
+        System.err.printf("worst gap between two tokens of a stream: %d ms undisturbed, %d ms with %s%n",
+                undisturbed.worstGapMillis(), disturbed.worstGapMillis(), what);
     }
 
     private record RunResult(List<List<String>> tokens, List<String> failures, long worstGapMillis) {}
