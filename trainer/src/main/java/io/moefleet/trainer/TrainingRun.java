@@ -71,14 +71,8 @@ public final class TrainingRun {
         double heldOutLoss = Double.NaN;
         float runMax = Float.NEGATIVE_INFINITY;
         for (int step = first; step < end; step++) {
-            SplittableRandom random = new SplittableRandom(settings.seed() ^ (step + 1) * 0x9E3779B97F4A7C15L);
-            int[][] windows = new int[settings.batch()][];
-            for (int s = 0; s < windows.length; s++) {
-                int from = random.nextInt(train.length - window + 1);
-                windows[s] = java.util.Arrays.copyOfRange(train, from, from + window);
-            }
             model.zeroGrad();
-            loss = model.lossAndGradient(Batch.nextToken(windows));
+            loss = model.lossAndGradient(Batch.nextToken(windows(train, step)));
             float[][] maxLogits = model.maxLogits();
             float stepMax = max(maxLogits);
             runMax = Math.max(runMax, stepMax);
@@ -106,6 +100,30 @@ public final class TrainingRun {
         }
         log.flush();
         return new Result(loss, heldOutLoss, runMax, tokens / ((System.nanoTime() - start) / 1e9));
+    }
+
+    /** The training windows of {@code step}: {@code batch} random runs of {@code length + 1} tokens, drawn from (seed, step). */
+    int[][] windows(int[] train, int step) {
+        int window = settings.length() + 1;
+        SplittableRandom random = new SplittableRandom(stepSeed(settings.seed(), step));
+        int[][] windows = new int[settings.batch()][];
+        for (int s = 0; s < windows.length; s++) {
+            int from = random.nextInt(train.length - window + 1);
+            windows[s] = java.util.Arrays.copyOfRange(train, from, from + window);
+        }
+        return windows;
+    }
+
+    /**
+     * The seed of a step's windows. SplittableRandom's state advances by the golden gamma per draw, so seeds a multiple
+     * of that gamma apart give the same draws shifted: each step's seed goes through a 64-bit finaliser (MurmurHash3's)
+     * so that no two steps share windows.
+     */
+    static long stepSeed(long seed, int step) {
+        long z = seed * 0x9E3779B97F4A7C15L + step;
+        z = (z ^ (z >>> 33)) * 0xFF51AFD7ED558CCDL;
+        z = (z ^ (z >>> 33)) * 0xC4CEB9FE1A85EC53L;
+        return z ^ (z >>> 33);
     }
 
     /** Consecutive windows from the start of the held-out text, as many as asked for and available. */

@@ -18,7 +18,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -86,6 +88,21 @@ class TinyTrainingTest {
         assertEquals(200, lines.length);
         assertTrue(lines[99].startsWith("{\"step\":100,") && !lines[99].contains("\"held_out_loss\":null"), lines[99]);
         assertTrue(lines[100].contains("\"held_out_loss\":null"), lines[100]);
+    }
+
+    @Test
+    void eachStepDrawsWindowsOfItsOwn() {
+        TrainingRun run = new TrainingRun(TrainingModel.fromCheckpoint(checkpoint, workers),
+                settings(50, 0.02, Optimizer.Method.MUONCLIP, 100, 0), workers);
+        Set<List<Integer>> seen = new HashSet<>();
+        int repeats = 0;
+        for (int step = 0; step < 50; step++) {
+            for (int[] window : run.windows(text.train(), step)) {
+                repeats += seen.add(Arrays.stream(window).boxed().toList()) ? 0 : 1;
+            }
+        }
+        // 200 draws over ~10^4 starts repeat a window by chance about twice; seeds a gamma apart repeated about 150
+        assertTrue(repeats < 10, repeats + " of 200 windows were drawn before");
     }
 
     @Test
