@@ -202,27 +202,40 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
         occupancy = List.copyOf(now);
     }
 
+    /** A new step: instances listed or recovered since the last one are taken in; a sequence on a down instance fails it. */
     @Override
-    public void attend(int layer, List<StepChunk> chunks, float[][] normed, int total, float[][] out) {
+    public synchronized void beginStep(List<StepChunk> chunks) {
+        step++;
+        applyListed();
+        takeBackRecovered();
         int[] instanceOf = new int[chunks.size()];
+        for (int c = 0; c < chunks.size(); c++) {
+            instanceOf[c] = instanceOf(chunks.get(c));
+        }
+        failIfHeldByDown(instanceOf);
+    }
+
+    /** Sends one call per instance holding some of the chunks; the pending attend waits for them and copies the rows out. */
+    @Override
+    public Pending begin(int layer, List<StepChunk> chunks, float[][] normed, int total, float[][] out) {
+        int[] instanceOf = new int[chunks.size()];
+        long stepId;
         synchronized (this) {
-            if (layer == 0) {
-                step++;
-                applyListed();
-                takeBackRecovered();
-            }
             for (int c = 0; c < chunks.size(); c++) {
                 instanceOf[c] = instanceOf(chunks.get(c));
             }
-            if (layer == 0) {
-                failIfHeldByDown(instanceOf);
-            }
+            stepId = step;
         }
-        List<InstanceBatch> batches = InstanceBatch.split(chunks, instanceOf, instances.size(), layer, step, normed, hidden);
+        List<InstanceBatch> batches = InstanceBatch.split(chunks, instanceOf, instances.size(), layer, stepId, normed, hidden);
         List<ListenableFuture<AttendResponse>> calls = new ArrayList<>(batches.size());
         for (InstanceBatch batch : batches) {
             calls.add(instances.get(batch.instance()).calls().attend(batch.request()));
         }
+        return () -> awaitAttend(layer, stepId, chunks, batches, calls, out);
+    }
+
+    private void awaitAttend(int layer, long step, List<StepChunk> chunks, List<InstanceBatch> batches,
+            List<ListenableFuture<AttendResponse>> calls, float[][] out) {
         AttendResponse[] responses = new AttendResponse[batches.size()];
         lastSlowestInstanceNanos = 0;
         List<Integer> failed = new ArrayList<>();

@@ -124,10 +124,18 @@ class AttentionFleetGoldenTest {
     private static AttentionBackend timed(AttentionBackend backend, List<Long> nanos) {
         return new AttentionBackend() {
             @Override
-            public void attend(int layer, List<StepChunk> chunks, float[][] normed, int total, float[][] out) {
+            public void beginStep(List<StepChunk> chunks) {
+                backend.beginStep(chunks);
+            }
+
+            @Override
+            public Pending begin(int layer, List<StepChunk> chunks, float[][] normed, int total, float[][] out) {
                 long start = System.nanoTime();
-                backend.attend(layer, chunks, normed, total, out);
-                nanos.add(System.nanoTime() - start);
+                Pending call = backend.begin(layer, chunks, normed, total, out);
+                return () -> {
+                    call.await();
+                    nanos.add(System.nanoTime() - start);
+                };
             }
 
             @Override

@@ -36,6 +36,8 @@ public final class FleetRouter implements AutoCloseable {
 
     /** Per RPC (one layer's call): generous, as a large prompt's prefill is one call per layer. */
     private static final Duration CALL_DEADLINE = Duration.ofSeconds(60);
+    /** Two: one micro-batch's calls overlap the other's work (see {@link Transformer#step}). */
+    public static final int DEFAULT_MICRO_BATCHES = 2;
 
     private final Checkpoint checkpoint;
     private final Workers workers;
@@ -103,6 +105,7 @@ public final class FleetRouter implements AutoCloseable {
             Transformer transformer = new Transformer(config, ModelWeights.load(checkpoint, progress), workers,
                     new TracedAttention(attention, openTelemetry, attentionCalls),
                     new TracedExperts(shards, openTelemetry, expertCalls, metrics));
+            transformer.setMicroBatches(DEFAULT_MICRO_BATCHES);
             return new FleetRouter(checkpoint, workers, attention, shards, load, metrics, openShards, transformer,
                     new StepTracer(openTelemetry), attentionCalls, expertCalls, fleet.attentionAddresses(), openTelemetry);
         } catch (RuntimeException e) {

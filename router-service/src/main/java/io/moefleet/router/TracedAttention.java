@@ -31,7 +31,13 @@ public final class TracedAttention implements AttentionBackend {
     }
 
     @Override
-    public void attend(int layer, List<StepChunk> chunks, float[][] normed, int total, float[][] out) {
+    public void beginStep(List<StepChunk> chunks) {
+        backend.beginStep(chunks);
+    }
+
+    /** The span opens as the calls go out (current while they are sent) and ends when their answers are in. */
+    @Override
+    public Pending begin(int layer, List<StepChunk> chunks, float[][] normed, int total, float[][] out) {
         long rowBytes = total == 0 ? 0 : (long) total * normed[0].length * Float.BYTES;
         Span span = tracer.spanBuilder("attention layer " + layer)
                 .setAttribute(RouterSpans.LAYER, (long) layer)
@@ -41,14 +47,31 @@ public final class TracedAttention implements AttentionBackend {
                 .setAttribute(RouterSpans.BYTES_RECEIVED, rowBytes)
                 .startSpan();
         long start = System.nanoTime();
+        Pending pending;
         try (Scope ignored = span.makeCurrent()) {
-            backend.attend(layer, chunks, normed, total, out);
-            calls.record(System.nanoTime() - start, backend.lastSlowestInstanceNanos(), rowBytes, rowBytes);
+            pending = backend.begin(layer, chunks, normed, total, out);
         } catch (RuntimeException e) {
-            throw RouterSpans.failed(span, e);
-        } finally {
+            RouterSpans.failed(span, e);
             span.end();
+            throw e;
         }
+        UnfinishedSpans unfinished = UnfinishedSpans.current();
+        if (unfinished != null) {
+            unfinished.opened(span);   // open until the answers are in; ended by the step if it fails before
+        }
+        return () -> {
+            try (Scope ignored = span.makeCurrent()) {
+                pending.await();
+                calls.record(System.nanoTime() - start, backend.lastSlowestInstanceNanos(), rowBytes, rowBytes);
+            } catch (RuntimeException e) {
+                throw RouterSpans.failed(span, e);
+            } finally {
+                if (unfinished != null) {
+                    unfinished.closed(span);
+                }
+                span.end();
+            }
+        };
     }
 
     @Override

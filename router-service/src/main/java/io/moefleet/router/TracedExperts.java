@@ -47,18 +47,19 @@ public final class TracedExperts implements ExpertBackend {
             span.end();
             throw e;
         }
+        long bytesSent = experts.lastBytesSent();   // read now: the other micro-batch's dispatch may come before this combine
         if (unfinished != null) {
             unfinished.opened(span);   // open until the combine; ended by the step if it fails before
         }
         return out -> {
             try (Scope ignored = span.makeCurrent()) {
                 routed.addInto(out);
-                calls.record(experts.lastCallNanos(), experts.lastSlowestShardNanos(), experts.lastBytesSent(),
+                calls.record(experts.lastCallNanos(), experts.lastSlowestShardNanos(), bytesSent,
                         experts.lastBytesReceived());
                 metrics.recordShardCalls(experts.lastShardCallNanos());
                 if (span.isRecording()) {
                     span.setAttribute(RouterSpans.EXPERT_ASSIGNMENTS, assignments(routings, n));
-                    span.setAttribute(RouterSpans.BYTES_SENT, experts.lastBytesSent());
+                    span.setAttribute(RouterSpans.BYTES_SENT, bytesSent);
                     span.setAttribute(RouterSpans.BYTES_RECEIVED, experts.lastBytesReceived());
                 }
             } catch (RuntimeException e) {

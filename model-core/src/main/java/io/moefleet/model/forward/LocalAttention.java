@@ -27,7 +27,7 @@ public final class LocalAttention implements AttentionBackend {
     }
 
     @Override
-    public void attend(int layer, List<StepChunk> chunks, float[][] normed, int total, float[][] out) {
+    public Pending begin(int layer, List<StepChunk> chunks, float[][] normed, int total, float[][] out) {
         if (chunks != anglesFor) {
             angles = new RopeTable[chunks.size()];
             for (int i = 0; i < chunks.size(); i++) {
@@ -42,6 +42,7 @@ public final class LocalAttention implements AttentionBackend {
                 chunk.sequence().setLength(chunk.end());     // an attention instance has no step loop to do it
             }
         }
+        return Pending.DONE;
     }
 
     /** A sequence whose cache this backend keeps (an attention instance keeps one per sequence it serves). */

@@ -30,12 +30,9 @@ public final class Transformer {
     private final SwiGlu swiGlu;
     private final ExpertBackend experts;
     private ForwardObserver observer = ForwardObserver.NONE;
-
-    // per-step rows, grown to the largest step seen
-    private float[][] normed = new float[0][];
-    private float[][] delta = new float[0][];
-    private float[][] sharedOut = new float[0][];
-    private float[][] routerLogits = new float[0][];
+    private int microBatches = 1;
+    // each micro-batch's rows, grown to the largest it has seen
+    private final StepRows[] rows = {new StepRows(), new StepRows()};
 
     public Transformer(ModelConfig config, ModelWeights weights, Workers workers) {
         this(config, weights, workers, null, null);
@@ -78,6 +75,18 @@ public final class Transformer {
         this.observer = observer == null ? ForwardObserver.NONE : observer;
     }
 
+    /**
+     * Splits each step of two or more sequences into two micro-batches run a layer phase apart, so that one's remote
+     * calls (attention, routed experts) overlap the other's work and calls; 1 runs the step whole. Each token's math is
+     * the same either way (every kernel is batch-invariant), so the logits are bitwise the same.
+     */
+    public void setMicroBatches(int count) {
+        if (count != 1 && count != 2) {
+            throw new IllegalArgumentException("micro-batches per step: 1 or 2, not " + count);
+        }
+        this.microBatches = count;
+    }
+
     /** Frees what the attention backend holds for a finished or cancelled sequence. */
     public void release(Sequence sequence) {
         attention.release(sequence);
@@ -90,61 +99,154 @@ public final class Transformer {
     /**
      * Runs one step over a batch: each chunk's tokens go through every layer, their latents join their sequence's
      * cache, and the chunk's logits come back (every token's, or the last token's), in chunk order.
+     *
+     * <p>With two micro-batches, per layer: A finishes its previous layer and sends its attention; B does the same
+     * (waiting for its experts while A's attention is out); A takes its attention, routes, sends its experts and
+     * computes its shared experts (B's attention is out); B likewise (A's experts are out). One micro-batch is the
+     * same sequence of phases, with nothing to overlap.
      */
     public List<float[][]> step(List<StepChunk> chunks) {
         int total = validate(chunks);
-        int hidden = config.hiddenSize();
-        grow(total);
-        float[][] h = new float[total][hidden];
-        int row = 0;
-        for (StepChunk chunk : chunks) {
-            for (int token : chunk.tokens()) {
-                weights.embedding().row(token, h[row++], 0);
+        attention.beginStep(chunks);
+        List<MicroBatch> parts = split(chunks, total);
+        int layers = config.numHiddenLayers();
+        for (int layer = 0; layer < layers; layer++) {
+            for (MicroBatch part : parts) {
+                if (layer > 0) {
+                    part.finishLayer();
+                }
+                part.sendAttention(layer);
+            }
+            for (MicroBatch part : parts) {
+                part.takeAttentionAndStartFeedForward(layer);
             }
         }
-        for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
-            LayerWeights lw = weights.layers()[layer];
-            normalise(h, total, lw.inputNorm(), config.rmsNormEps());
-            attention.attend(layer, chunks, normed, total, delta);
-            addInto(h, delta, total);
-            normalise(h, total, lw.postAttentionNorm(), config.rmsNormEps());
-            if (lw.denseMlp() != null) {
-                swiGlu.apply(lw.denseMlp(), normed, total, delta);
-            } else {
-                mixtureOfExperts(layer, lw.moe(), chunks, total);
-            }
-            addInto(h, delta, total);
+        float[][] h = new float[total][];
+        int row = 0;
+        for (MicroBatch part : parts) {
+            part.finishLayer();
+            System.arraycopy(part.h, 0, h, row, part.total);
+            row += part.total;
         }
         return logits(chunks, h);
     }
 
-    /**
-     * Routes every token, dispatches the routed experts to the expert backend, computes the shared experts meanwhile,
-     * then adds the routed outputs and after them the shared ones (always in that order: the sum is the same wherever
-     * the routed experts ran).
-     */
-    private void mixtureOfExperts(int layer, MoeWeights moe, List<StepChunk> chunks, int total) {
-        matMul.multiply(moe.router(), normed, total, routerLogits);
-        Routing[] routings = new Routing[total];
-        int row = 0;
-        for (StepChunk chunk : chunks) {
-            for (int i = 0; i < chunk.tokens().length; i++, row++) {
-                routings[row] = routers[layer].route(routerLogits[row]);
-                observer.onRouting(layer, chunk.start() + i, routings[row]);
+    /** The step's chunks whole, or in two halves of about equal tokens (each at least one chunk) when asked for. */
+    private List<MicroBatch> split(List<StepChunk> chunks, int total) {
+        if (microBatches == 1 || chunks.size() < 2) {
+            return List.of(new MicroBatch(chunks, total, rows[0]));
+        }
+        int cut = 1;
+        int first = chunks.get(0).tokens().length;
+        while (cut < chunks.size() - 1 && first + chunks.get(cut).tokens().length <= total / 2) {
+            first += chunks.get(cut++).tokens().length;
+        }
+        return List.of(new MicroBatch(chunks.subList(0, cut), first, rows[0]),
+                new MicroBatch(chunks.subList(cut, chunks.size()), total - first, rows[1]));
+    }
+
+    /** A micro-batch's reusable rows: normalised states, a layer's output, the shared experts' output, gate logits. */
+    private final class StepRows {
+        float[][] normed = new float[0][];
+        float[][] delta = new float[0][];
+        float[][] sharedOut = new float[0][];
+        float[][] routerLogits = new float[0][];
+
+        void grow(int total) {
+            if (normed.length >= total) {
+                return;
+            }
+            int n = Math.max(total, normed.length * 2);
+            int hidden = config.hiddenSize();
+            normed = new float[n][hidden];
+            delta = new float[n][hidden];
+            sharedOut = new float[n][hidden];
+            routerLogits = new float[n][Math.max(config.nRoutedExperts(), 1)];
+        }
+    }
+
+    /** Some of a step's chunks on their way through the layers; phases as {@link #step} runs them. */
+    private final class MicroBatch {
+        final List<StepChunk> chunks;
+        final int total;
+        final float[][] h;
+        final StepRows r;
+        private int layer = -1;
+        private AttentionBackend.Pending attended;
+        private ExpertBackend.Combine routed;
+        private boolean shared;
+
+        MicroBatch(List<StepChunk> chunks, int total, StepRows rows) {
+            this.chunks = chunks;
+            this.total = total;
+            this.r = rows;
+            rows.grow(total);
+            this.h = new float[total][config.hiddenSize()];
+            int row = 0;
+            for (StepChunk chunk : chunks) {
+                for (int token : chunk.tokens()) {
+                    weights.embedding().row(token, h[row++], 0);
+                }
             }
         }
-        for (int t = 0; t < total; t++) {
-            Arrays.fill(delta[t], 0f);
+
+        /** Input norm, then the attention call out (or computed here, for a local backend). */
+        void sendAttention(int layer) {
+            this.layer = layer;
+            LayerWeights lw = weights.layers()[layer];
+            normalise(h, total, lw.inputNorm(), r.normed);
+            attended = attention.begin(layer, chunks, r.normed, total, r.delta);
         }
-        ExpertBackend.Combine routed = experts.dispatch(layer, normed, total, routings);
-        if (moe.shared() != null) {
-            swiGlu.apply(moe.shared(), normed, total, sharedOut);   // while remote shards compute the routed experts
-        }
-        routed.addInto(delta);
-        if (moe.shared() != null) {
-            for (int t = 0; t < total; t++) {
-                VectorMath.axpy(1f, sharedOut[t], 0, delta[t], 0, config.hiddenSize());
+
+        /**
+         * The attention's output in, residual, post-attention norm; then the dense MLP, or the routed experts
+         * dispatched and the shared experts computed while they run.
+         */
+        void takeAttentionAndStartFeedForward(int layer) {
+            attended.await();
+            attended = null;
+            addInto(h, r.delta, total);
+            LayerWeights lw = weights.layers()[layer];
+            normalise(h, total, lw.postAttentionNorm(), r.normed);
+            if (lw.denseMlp() != null) {
+                swiGlu.apply(lw.denseMlp(), r.normed, total, r.delta);
+                return;
             }
+            MoeWeights moe = lw.moe();
+            matMul.multiply(moe.router(), r.normed, total, r.routerLogits);
+            Routing[] routings = new Routing[total];
+            int row = 0;
+            for (StepChunk chunk : chunks) {
+                for (int i = 0; i < chunk.tokens().length; i++, row++) {
+                    routings[row] = routers[layer].route(r.routerLogits[row]);
+                    observer.onRouting(layer, chunk.start() + i, routings[row]);
+                }
+            }
+            routed = experts.dispatch(layer, r.normed, total, routings);
+            shared = moe.shared() != null;
+            if (shared) {
+                swiGlu.apply(moe.shared(), r.normed, total, r.sharedOut);   // while remote shards compute the routed experts
+            }
+        }
+
+        /**
+         * The layer's feed-forward output added to the residual: for MoE, the routed experts' outputs and after them
+         * the shared ones (always in that order: the sum is the same wherever the routed experts ran).
+         */
+        void finishLayer() {
+            if (routed != null) {
+                for (int t = 0; t < total; t++) {
+                    Arrays.fill(r.delta[t], 0f);
+                }
+                routed.addInto(r.delta);
+                routed = null;
+                if (shared) {
+                    for (int t = 0; t < total; t++) {
+                        VectorMath.axpy(1f, r.sharedOut[t], 0, r.delta[t], 0, config.hiddenSize());
+                    }
+                }
+            }
+            addInto(h, r.delta, total);
         }
     }
 
@@ -173,9 +275,9 @@ public final class Transformer {
         return logits;
     }
 
-    private void normalise(float[][] h, int total, float[] weight, double eps) {
+    private void normalise(float[][] h, int total, float[] weight, float[][] normed) {
         for (int r = 0; r < total; r++) {
-            RmsNorm.apply(h[r], 0, h[r].length, weight, eps, normed[r], 0);
+            RmsNorm.apply(h[r], 0, h[r].length, weight, config.rmsNormEps(), normed[r], 0);
         }
     }
 
@@ -187,18 +289,6 @@ public final class Transformer {
                 a[i] += d[i];
             }
         }
-    }
-
-    private void grow(int total) {
-        if (normed.length >= total) {
-            return;
-        }
-        int n = Math.max(total, normed.length * 2);
-        int hidden = config.hiddenSize();
-        normed = new float[n][hidden];
-        delta = new float[n][hidden];
-        sharedOut = new float[n][hidden];
-        routerLogits = new float[n][Math.max(config.nRoutedExperts(), 1)];
     }
 
     /** Checks the batch before any state changes, so a bad chunk fails the step without touching any sequence. */

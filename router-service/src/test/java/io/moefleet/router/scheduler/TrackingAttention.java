@@ -46,8 +46,13 @@ public final class TrackingAttention implements AttentionBackend {
     }
 
     @Override
-    public void attend(int layer, List<StepChunk> chunks, float[][] normed, int total, float[][] out) {
-        inner.attend(layer, chunks, normed, total, out);
+    public void beginStep(List<StepChunk> chunks) {
+        inner.beginStep(chunks);
+    }
+
+    @Override
+    public Pending begin(int layer, List<StepChunk> chunks, float[][] normed, int total, float[][] out) {
+        return inner.begin(layer, chunks, normed, total, out);
     }
 
     @Override
