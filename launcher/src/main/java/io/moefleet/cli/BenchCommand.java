@@ -36,7 +36,8 @@ final class BenchCommand implements Command {
     @Override
     public String usage() {
         return "bench --model DIR [--threads T] [--quantize q8] [--batch B] [--json] "
-                + "| --fleet [--batch 1,8,32] [--warm-up-steps 128] [--steps 64] [--floor-calls 2000] " + FleetOptions.USAGE
+                + "| --fleet [--batch 1,8,32] [--micro-batches 1,2] [--warm-up-steps 128] [--steps 64] [--floor-calls 2000] "
+                + FleetOptions.USAGE
                 + " | --api [--concurrency 1,8,16,32] [--prompt-tokens 128] [--output-tokens 64] [--max-running N] "
                 + "(--single-process | " + FleetOptions.USAGE + ")"
                 + " | --soak [--concurrency 64] [--minutes 10] [--report-every-s 60] [--prompt-tokens 128] [--output-tokens 64] "
@@ -100,12 +101,13 @@ final class BenchCommand implements Command {
         int warmUpSteps = args.intValue("warm-up-steps", "128", 0);
         int steps = args.intValue("steps", "64", 1);
         int floorCalls = args.intValue("floor-calls", "2000", 1);
+        List<Integer> microBatches = batchSizes(args.optional("micro-batches", "1,2"));
         FleetLayout layout = FleetOptions.layout("bench", args, model);
         OpenTelemetry telemetry = RouterTelemetry.open("bench", args);
         args.rejectUnknown();
         FleetBenchReport report;
         try {
-            report = FleetBench.run(layout, new FleetBench.Settings(batches, threads, warmUpSteps, steps, floorCalls), telemetry,
+            report = FleetBench.run(layout, new FleetBench.Settings(batches, threads, warmUpSteps, steps, floorCalls, microBatches), telemetry,
                     new ConsoleProgress(err, "loading " + model.getFileName()), FleetOptions.logsRoot(), err);
         } catch (FleetStartException e) {
             err.println("fleet bench: " + e.getMessage());

@@ -46,31 +46,39 @@ class FleetBenchCommandTest {
         JsonNode json = new ObjectMapper().readTree(lines[lines.length - 1]);
 
         int hidden = ModelConfig.read(tiny.resolve("config.json")).hiddenSize();
-        List<Integer> batches = List.of(1, 3);
-        assertEquals(batches.size(), json.get("batches").size(), json.toString());
-        for (int i = 0; i < batches.size(); i++) {
+        // per batch size, whole steps then two micro-batches
+        List<int[]> rows = List.of(new int[] {1, 1}, new int[] {1, 2}, new int[] {3, 1}, new int[] {3, 2});
+        assertEquals(rows.size(), json.get("batches").size(), json.toString());
+        for (int i = 0; i < rows.size(); i++) {
             JsonNode b = json.get("batches").get(i);
-            int batch = batches.get(i);
+            int batch = rows.get(i)[0];
+            int microBatches = rows.get(i)[1];
             assertEquals(batch, b.get("batch").asInt());
+            assertEquals(microBatches, b.get("micro_batches").asInt());
             for (String figure : List.of("engine_tokens_per_s", "fleet_tokens_per_s", "ratio")) {
                 assertTrue(b.get(figure).asDouble() > 0, figure + " in " + b);
+            }
+            for (String share : List.of("experts_hidden_share", "attention_hidden_share")) {
+                assertTrue(b.get(share).asDouble() >= 0 && b.get(share).asDouble() < 1, share + " in " + b);
             }
             assertPercentiles(b, "dispatch_combine");
             assertPercentiles(b, "attention_call");
             assertPercentiles(b, "socket_echo");
             JsonNode bytes = b.get("bytes_per_layer");
-            // per layer and step, not summed over the run: a decode step's attention rows are its batch's hidden states
-            assertEquals((double) batch * hidden * Float.BYTES, bytes.get("attention_sent").asDouble(), b.toString());
-            assertEquals((double) batch * hidden * Float.BYTES, bytes.get("attention_received").asDouble(), b.toString());
+            // per layer call, not summed over the run: a decode step's attention rows are its batch's hidden states, in
+            // one call per layer, or two calls of half the batch each (a batch of one is never split)
+            int callsPerLayer = batch >= 2 ? microBatches : 1;
+            assertEquals((double) batch * hidden * Float.BYTES, callsPerLayer * bytes.get("attention_sent").asDouble(), b.toString());
+            assertEquals((double) batch * hidden * Float.BYTES, callsPerLayer * bytes.get("attention_received").asDouble(), b.toString());
             // each token's row goes to every shard holding one of its experts; each shard answers one partial sum per row
-            assertTrue(bytes.get("experts_sent").asDouble() > batch * hidden * Float.BYTES, b.toString());
-            assertTrue(bytes.get("experts_received").asDouble() >= batch * hidden * Float.BYTES, b.toString());
+            assertTrue(callsPerLayer * bytes.get("experts_sent").asDouble() > batch * hidden * Float.BYTES, b.toString());
+            assertTrue(callsPerLayer * bytes.get("experts_received").asDouble() >= batch * hidden * Float.BYTES, b.toString());
         }
         JsonNode floors = json.get("floors");
         assertPercentiles(floors, "empty_grpc");
         assertPercentiles(floors, "socket_echo");
-        assertEquals(json.get("batches").get(1).get("bytes_per_layer").get("experts_sent").asLong(),
-                floors.get("socket_echo_bytes").asLong(), "the echo carries the largest batch's dispatch bytes");
+        assertEquals(json.get("batches").get(2).get("bytes_per_layer").get("experts_sent").asLong(),
+                floors.get("socket_echo_bytes").asLong(), "the echo carries the largest dispatch's bytes: the largest batch whole");
     }
 
     @Test

@@ -18,12 +18,24 @@ public final class LayerCallRecorder {
     private long calls;
     private long bytesSent;
     private long bytesReceived;
+    private long wallSum;
+    private long waitedSum;
 
     /**
      * One call: its wall time, the time the slowest server it called spent on it by its own clock, and the bytes it
      * sent and received (0 where unknown).
      */
     public synchronized void record(long wallNanos, long slowestServerNanos, long sent, long received) {
+        record(wallNanos, slowestServerNanos, sent, received, wallNanos);
+    }
+
+    /**
+     * As above, with the time the caller was blocked waiting for the answers ({@code waitedNanos}): the rest of the
+     * call's wall time was hidden behind other work of the step.
+     */
+    public synchronized void record(long wallNanos, long slowestServerNanos, long sent, long received, long waitedNanos) {
+        wallSum += wallNanos;
+        waitedSum += Math.min(waitedNanos, wallNanos);
         nanos[(int) (calls % WINDOW)] = wallNanos;
         serverNanos[(int) (calls % WINDOW)] = slowestServerNanos;
         calls++;
@@ -36,6 +48,8 @@ public final class LayerCallRecorder {
         calls = 0;
         bytesSent = 0;
         bytesReceived = 0;
+        wallSum = 0;
+        waitedSum = 0;
     }
 
     public LayerCallSummary summary() {
@@ -44,7 +58,9 @@ public final class LayerCallRecorder {
         long n;
         long sent;
         long received;
+        double hidden;
         synchronized (this) {
+            hidden = wallSum == 0 ? 0 : 1 - (double) waitedSum / wallSum;
             n = calls;
             window = Arrays.copyOf(nanos, (int) Math.min(calls, WINDOW));
             serverWindow = Arrays.copyOf(serverNanos, window.length);
@@ -52,12 +68,13 @@ public final class LayerCallRecorder {
             received = bytesReceived;
         }
         if (n == 0) {
-            return new LayerCallSummary(0, 0, 0, 0, 0, 0, 0);
+            return new LayerCallSummary(0, 0, 0, 0, 0, 0, 0, 0);
         }
         Arrays.sort(window);
         Arrays.sort(serverWindow);
         return new LayerCallSummary(n, percentile(window, 0.50) / 1e3, percentile(window, 0.99) / 1e3,
-                percentile(serverWindow, 0.50) / 1e3, percentile(serverWindow, 0.99) / 1e3, (double) sent / n, (double) received / n);
+                percentile(serverWindow, 0.50) / 1e3, percentile(serverWindow, 0.99) / 1e3, (double) sent / n, (double) received / n,
+                hidden);
     }
 
     /** The nearest-rank percentile: the smallest sample that at least {@code p} of the samples do not exceed. */

@@ -61,8 +61,10 @@ public final class TracedAttention implements AttentionBackend {
         }
         return () -> {
             try (Scope ignored = span.makeCurrent()) {
+                long waitFrom = System.nanoTime();
                 pending.await();
-                calls.record(System.nanoTime() - start, backend.lastSlowestInstanceNanos(), rowBytes, rowBytes);
+                long end = System.nanoTime();
+                calls.record(end - start, backend.lastSlowestInstanceNanos(), rowBytes, rowBytes, end - waitFrom);
             } catch (RuntimeException e) {
                 throw RouterSpans.failed(span, e);
             } finally {

@@ -53,9 +53,10 @@ public final class TracedExperts implements ExpertBackend {
         }
         return out -> {
             try (Scope ignored = span.makeCurrent()) {
+                long waitFrom = System.nanoTime();
                 routed.addInto(out);
                 calls.record(experts.lastCallNanos(), experts.lastSlowestShardNanos(), bytesSent,
-                        experts.lastBytesReceived());
+                        experts.lastBytesReceived(), System.nanoTime() - waitFrom);
                 metrics.recordShardCalls(experts.lastShardCallNanos());
                 if (span.isRecording()) {
                     span.setAttribute(RouterSpans.EXPERT_ASSIGNMENTS, assignments(routings, n));

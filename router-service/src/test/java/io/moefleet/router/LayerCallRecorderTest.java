@@ -36,6 +36,16 @@ class LayerCallRecorderTest {
 
         recorder.reset();
         recorder.record(7_000, 3_000, 1, 1);
-        assertEquals(new LayerCallSummary(1, 7.0, 7.0, 3.0, 3.0, 1, 1), recorder.summary());
+        assertEquals(new LayerCallSummary(1, 7.0, 7.0, 3.0, 3.0, 1, 1, 0), recorder.summary());
+    }
+
+    @Test
+    void theHiddenShareIsTheWallTimeNotSpentWaiting() {
+        LayerCallRecorder recorder = new LayerCallRecorder();
+        recorder.record(4_000, 0, 0, 0, 1_000);   // waited 1 of its 4 us
+        recorder.record(6_000, 0, 0, 0, 6_000);   // waited throughout
+        assertEquals(1 - 7.0 / 10, recorder.summary().hiddenShare(), 1e-12);
+        recorder.reset();
+        assertEquals(0, recorder.summary().hiddenShare());
     }
 }

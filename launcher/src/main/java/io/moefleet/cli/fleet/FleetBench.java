@@ -29,14 +29,20 @@ public final class FleetBench {
      *     for an expert shard, whose kernels see only its part of each layer)
      * @param steps timed decode steps per batch size
      * @param floorCalls timed round trips per floor, after five times as many untimed ones
+     * @param microBatches the fleet's micro-batches per step to measure, each in turn after the engine (1: whole steps)
      */
-    public record Settings(List<Integer> batches, int threads, int warmUpSteps, int steps, int floorCalls) {
+    public record Settings(List<Integer> batches, int threads, int warmUpSteps, int steps, int floorCalls,
+            List<Integer> microBatches) {
 
         public Settings {
             batches = List.copyOf(batches);
+            microBatches = List.copyOf(microBatches);
             if (batches.isEmpty() || batches.stream().anyMatch(b -> b < 1) || threads < 1 || warmUpSteps < 0 || steps < 1
                     || floorCalls < 1) {
                 throw new IllegalArgumentException("batch sizes, threads, steps and floor calls must be at least 1, warm-up steps at least 0");
+            }
+            if (microBatches.isEmpty() || microBatches.stream().anyMatch(m -> m != 1 && m != 2)) {
+                throw new IllegalArgumentException("micro-batches per step: 1 or 2, not " + microBatches);
             }
         }
     }
@@ -63,21 +69,26 @@ public final class FleetBench {
                 err.printf("engine: batch %d, %d decode steps after %d for warm-up%n", batch, settings.steps(), settings.warmUpSteps());
                 warmUp(engineDecode, batch, settings);
                 double engineTokensPerS = engineDecode.tokensPerS(batch, settings.steps(), SEED, () -> {});
-                err.printf("fleet: batch %d, %d decode steps after %d for warm-up%n", batch, settings.steps(), settings.warmUpSteps());
-                warmUp(fleetDecode, batch, settings);
-                double tokensPerS = fleetDecode.tokensPerS(batch, settings.steps(), SEED, () -> {
-                    router.expertCalls().reset();
-                    router.attentionCalls().reset();
-                });
-                LayerCallSummary experts = router.expertCalls().summary();
-                LayerCallSummary attention = router.attentionCalls().summary();
-                LayerCallSummary echo = SocketEchoFloor.measure(dispatchBytes(experts), warmUp, settings.floorCalls());
-                figures.add(new FleetBenchReport.BatchFigures(batch, engineTokensPerS, tokensPerS, experts, attention, echo));
+                for (int microBatches : settings.microBatches()) {
+                    router.transformer().setMicroBatches(microBatches);
+                    err.printf("fleet: batch %d in %d micro-batch(es), %d decode steps after %d for warm-up%n", batch,
+                            microBatches, settings.steps(), settings.warmUpSteps());
+                    warmUp(fleetDecode, batch, settings);
+                    double tokensPerS = fleetDecode.tokensPerS(batch, settings.steps(), SEED, () -> {
+                        router.expertCalls().reset();
+                        router.attentionCalls().reset();
+                    });
+                    LayerCallSummary experts = router.expertCalls().summary();
+                    LayerCallSummary attention = router.attentionCalls().summary();
+                    LayerCallSummary echo = SocketEchoFloor.measure(dispatchBytes(experts), warmUp, settings.floorCalls());
+                    figures.add(new FleetBenchReport.BatchFigures(batch, microBatches, engineTokensPerS, tokensPerS, experts,
+                            attention, echo));
+                }
             }
             err.printf("floors: %d empty gRPC calls and socket echoes after %d for warm-up%n", settings.floorCalls(), warmUp);
             LayerCallSummary emptyGrpc = EmptyCallFloor.measure(fleet.expertAddresses().getFirst(), fleet.routerCredentials(), warmUp,
                     settings.floorCalls());
-            int largest = dispatchBytes(figures.stream().max(Comparator.comparingInt(FleetBenchReport.BatchFigures::batch))
+            int largest = dispatchBytes(figures.stream().max(Comparator.comparingDouble(b -> b.experts().bytesSentPerCall()))
                     .orElseThrow().experts());
             floors = new FleetBenchReport.Floors(emptyGrpc, SocketEchoFloor.measure(largest, warmUp, settings.floorCalls()), largest);
         }
