@@ -25,6 +25,7 @@ import io.moefleet.proto.attention.PageStats;
 import io.moefleet.proto.attention.ReleaseRequest;
 import io.moefleet.proto.attention.StatsRequest;
 import io.moefleet.proto.attention.StatsResponse;
+import io.moefleet.rpc.AnswerWait;
 import io.moefleet.rpc.CallDeadlines;
 import io.moefleet.rpc.CallFailures;
 import io.moefleet.rpc.DownPeers;
@@ -90,6 +91,7 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
     /** An instance the router knows: whether new sequences go there, whether it is routed around, and how many it holds. */
     public record Occupancy(String address, boolean accepting, boolean down, int sequences) {}
     private long step = -1;
+    private final AnswerWait answerWait = new AnswerWait();
     private long lastSlowestInstanceNanos;
 
     /** The instances a router talks to: one channel each, to {@code addresses.get(i)} ("host:port") for instance i. */
@@ -202,6 +204,11 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
         occupancy = List.copyOf(now);
     }
 
+    /** Spin up to {@code spin} for an answer before parking (see {@link AnswerWait}); zero, the default, parks at once. */
+    public void spinBeforeParking(Duration spin) {
+        answerWait.spinFor(spin);
+    }
+
     /** A new step: instances listed or recovered since the last one are taken in; a sequence on a down instance fails it. */
     @Override
     public synchronized void beginStep(List<StepChunk> chunks) {
@@ -243,7 +250,7 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
         for (int i = 0; i < calls.size(); i++) {
             Instance instance = instances.get(batches.get(i).instance());
             try {
-                responses[i] = calls.get(i).get();   // bounded by the call's deadline
+                responses[i] = answerWait.get(calls.get(i));   // bounded by the call's deadline
                 lastSlowestInstanceNanos = Math.max(lastSlowestInstanceNanos, responses[i].getServerNanos());
                 long expected = FloatRows.byteSize(batches.get(i).rows().length, hidden);
                 if (responses[i].getOutput().size() != expected) {

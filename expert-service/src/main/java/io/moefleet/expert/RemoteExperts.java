@@ -18,6 +18,7 @@ import io.moefleet.proto.expert.ExpertServiceGrpc;
 import io.moefleet.proto.expert.ForwardResponse;
 import io.moefleet.proto.expert.StatsRequest;
 import io.moefleet.proto.expert.StatsResponse;
+import io.moefleet.rpc.AnswerWait;
 import io.moefleet.rpc.CallDeadlines;
 import io.moefleet.rpc.CallFailures;
 import io.moefleet.rpc.DownPeers;
@@ -64,6 +65,7 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
     private final java.util.concurrent.atomic.AtomicLong hedgesWon = new java.util.concurrent.atomic.AtomicLong();
     private final CallTimes callTimes = new CallTimes();
     private volatile double hedgePercentile;      // 0: no hedging; set from any thread
+    private final AnswerWait answerWait = new AnswerWait();
     private long lastBytesSent;
     private long lastBytesReceived;
     private long lastSlowestShardNanos;
@@ -212,6 +214,11 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
      * of 0) of the recent calls' times goes to a replica that holds all its experts too, and the first answer wins;
      * 0 turns hedging off. Hedging starts once enough calls were timed.
      */
+    /** Spin up to {@code spin} for an answer before parking (see {@link AnswerWait}); zero, the default, parks at once. */
+    public void spinBeforeParking(Duration spin) {
+        answerWait.spinFor(spin);
+    }
+
     public void hedgeAfter(double percentile) {
         if (percentile < 0 || percentile >= 100) {
             throw new IllegalArgumentException("the hedging percentile is in [0, 100), not " + percentile);
@@ -236,10 +243,10 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
             throws ExecutionException, InterruptedException {
         long after = hedgePercentile > 0 ? callTimes.percentile(hedgePercentile) : -1;
         if (after < 0) {
-            return call.get();
+            return answerWait.get(call);
         }
         try {
-            return call.get(Math.max(0, dispatchedAt + after - System.nanoTime()), TimeUnit.NANOSECONDS);
+            return answerWait.get(call, Math.max(0, dispatchedAt + after - System.nanoTime()));
         } catch (java.util.concurrent.TimeoutException slow) {
             Shard replica = null;
             for (Shard candidate : shards) {

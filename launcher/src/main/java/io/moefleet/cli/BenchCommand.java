@@ -36,7 +36,7 @@ final class BenchCommand implements Command {
     @Override
     public String usage() {
         return "bench --model DIR [--threads T] [--quantize q8] [--batch B] [--json] "
-                + "| --fleet [--batch 1,8,32] [--micro-batches 1,2] [--warm-up-steps 128] [--steps 64] [--floor-calls 2000] "
+                + "| --fleet [--batch 1,8,32] [--micro-batches 1,2] [--spin-us 0] [--warm-up-steps 128] [--steps 64] [--floor-calls 2000] "
                 + FleetOptions.USAGE
                 + " | --api [--concurrency 1,8,16,32] [--prompt-tokens 128] [--output-tokens 64] [--max-running N] "
                 + "(--single-process | " + FleetOptions.USAGE + ")"
@@ -101,13 +101,15 @@ final class BenchCommand implements Command {
         int warmUpSteps = args.intValue("warm-up-steps", "128", 0);
         int steps = args.intValue("steps", "64", 1);
         int floorCalls = args.intValue("floor-calls", "2000", 1);
-        List<Integer> microBatches = batchSizes(args.optional("micro-batches", "1,2"));
+        List<Integer> microBatches = integers("micro-batches", "micro-batch counts (1 or 2)", args.optional("micro-batches", "1,2"), 1);
+        List<Integer> spinMicros = integers("spin-us", "microseconds", args.optional("spin-us", "0"), 0);
         FleetLayout layout = FleetOptions.layout("bench", args, model);
         OpenTelemetry telemetry = RouterTelemetry.open("bench", args);
         args.rejectUnknown();
         FleetBenchReport report;
         try {
-            report = FleetBench.run(layout, new FleetBench.Settings(batches, threads, warmUpSteps, steps, floorCalls, microBatches), telemetry,
+            report = FleetBench.run(layout, new FleetBench.Settings(batches, threads, warmUpSteps, steps, floorCalls, microBatches,
+                    spinMicros), telemetry,
                     new ConsoleProgress(err, "loading " + model.getFileName()), FleetOptions.logsRoot(), err);
         } catch (FleetStartException e) {
             err.println("fleet bench: " + e.getMessage());
@@ -213,14 +215,20 @@ final class BenchCommand implements Command {
 
     /** Comma-separated batch sizes, e.g. {@code 1,8,32}. */
     private static List<Integer> batchSizes(String value) {
+        return integers("batch", "batch sizes", value, 1);
+    }
+
+    /** {@code --option a,b,c}: integers of at least {@code min}, or a usage error naming the option. */
+    private static List<Integer> integers(String option, String what, String value, int min) {
         try {
-            List<Integer> batches = Arrays.stream(value.split(",")).map(String::strip).map(Integer::parseInt).toList();
-            if (batches.stream().allMatch(b -> b >= 1)) {
-                return batches;
+            List<Integer> values = Arrays.stream(value.split(",")).map(String::strip).map(Integer::parseInt).toList();
+            if (values.stream().allMatch(v -> v >= min)) {
+                return values;
             }
         } catch (NumberFormatException e) {
             // reported below
         }
-        throw new UsageException("bench: --batch must be comma-separated batch sizes of at least 1, got '" + value + "'");
+        throw new UsageException("bench: --" + option + " must be comma-separated " + what + " of at least " + min + ", got '"
+                + value + "'");
     }
 }

@@ -4,6 +4,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.moefleet.cli.fleet.FleetProcesses;
 import io.moefleet.cli.fleet.FleetStartException;
+import io.moefleet.router.FleetRouter;
 import io.moefleet.router.RouterService;
 import io.moefleet.router.api.ApiKeys;
 import io.moefleet.router.scheduler.SchedulerLimits;
@@ -41,6 +42,7 @@ final class ServeCommand implements Command {
         return "serve --model DIR --port P [--host H] [--threads T] [--served-model-name NAME] [--max-running N] "
                 + "[--max-waiting N] [--max-queue-wait-s S] [--step-tokens N] "
                 + "[--api-key KEY [--key-rpm N] [--key-concurrency N] | --api-keys FILE] [--open-metrics] [--hedge-after PERCENTILE] "
+                + "[--micro-batches 1|2] [--spin-us N] "
                 + "(--single-process | --fleet-config DIR [--fleet-startup-s S] [--tls-dir DIR] | " + FleetOptions.USAGE + ") "
                 + Tracing.USAGE;
     }
@@ -55,6 +57,11 @@ final class ServeCommand implements Command {
         Tracing tracing = Tracing.parse("serve", args);
         ServingStack.Backend backend = backend(args, model);
         double hedgeAfter = hedgeAfter(args, backend);
+        int microBatches = args.intValue("micro-batches", String.valueOf(FleetRouter.DEFAULT_MICRO_BATCHES), 1);
+        int spinMicros = args.intValue("spin-us", "0", 0);
+        if (microBatches > 2) {
+            throw new UsageException("serve: --micro-batches is 1 (whole steps) or 2, not " + microBatches);
+        }
         if (tracing.on() && backend instanceof ServingStack.Backend.RunningFleet) {
             throw new UsageException("serve: --tracing does not go with --fleet-config (a running fleet's processes export "
                     + "as their OTEL_* variables say)");
@@ -95,6 +102,7 @@ final class ServeCommand implements Command {
         if (hedgeAfter > 0) {
             stack.hedgeExpertCalls(hedgeAfter);
         }
+        stack.fleetSteps(microBatches, java.time.Duration.ofNanos(1000L * spinMicros));
         err.printf("serving %s as '%s' on http://%s:%d after %.1f s (%s); Ctrl-C drains and stops%n", model.getFileName(),
                 settings.servedModelName(), host, stack.router().port(), (System.nanoTime() - start) / 1e9,
                 switch (backend) {

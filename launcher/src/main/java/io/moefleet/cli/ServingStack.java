@@ -44,6 +44,16 @@ final class ServingStack implements AutoCloseable {
         }
     }
 
+    /** The fleet router's micro-batches per step and spin before parking for an answer; the engine has neither. */
+    void fleetSteps(int microBatches, java.time.Duration spin) {
+        for (AutoCloseable part : parts) {
+            if (part instanceof FleetRouter fleetRouter) {
+                fleetRouter.transformer().setMicroBatches(microBatches);
+                fleetRouter.spinBeforeParking(spin);
+            }
+        }
+    }
+
     private ServingStack(List<AutoCloseable> parts, RouterService router) {
         this.parts = parts;
         this.router = router;

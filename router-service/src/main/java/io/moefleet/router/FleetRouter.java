@@ -151,6 +151,15 @@ public final class FleetRouter implements AutoCloseable {
      * From now on an expert call still unanswered after the {@code percentile}-th percentile of recent calls' times goes
      * to a replica too, the first answer winning (bitwise alike); 0 turns it off (the default).
      */
+    /**
+     * The stepping thread spins up to {@code spin} for each attention and expert answer before it parks (see
+     * {@link io.moefleet.rpc.AnswerWait}): worth it only where the router has a core of its own; zero parks at once.
+     */
+    public void spinBeforeParking(Duration spin) {
+        attention.spinBeforeParking(spin);
+        shards.spinBeforeParking(spin);
+    }
+
     public void hedgeExpertCalls(double percentile) {
         shards.hedgeAfter(percentile);
     }

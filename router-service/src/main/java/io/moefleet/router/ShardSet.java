@@ -2,6 +2,7 @@ package io.moefleet.router;
 
 import io.moefleet.expert.ExpertPlacement;
 import io.moefleet.expert.RemoteExperts;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -18,6 +19,7 @@ public final class ShardSet implements AutoCloseable {
 
     private volatile Current current;
     private volatile double hedgePercentile;   // 0: off; every set of shards hedges alike
+    private volatile Duration spin = Duration.ZERO;   // every set of shards waits alike
     private final List<RemoteExperts> retired = new ArrayList<>();
 
     public ShardSet(RemoteExperts experts, ExpertPlacement placement, List<String> addresses) {
@@ -43,9 +45,16 @@ public final class ShardSet implements AutoCloseable {
         current.experts().hedgeAfter(percentile);
     }
 
+    /** Spins before parking for an answer ({@link RemoteExperts#spinBeforeParking}) on these shards and any that replace them. */
+    public void spinBeforeParking(Duration spin) {
+        this.spin = spin;
+        current.experts().spinBeforeParking(spin);
+    }
+
     /** From the next dispatch on, layers go to {@code experts}, which serve {@code placement}. */
     public void replace(RemoteExperts experts, ExpertPlacement placement, List<String> addresses) {
         experts.hedgeAfter(hedgePercentile);
+        experts.spinBeforeParking(spin);
         synchronized (retired) {
             retired.add(current.experts());
             current = new Current(experts, placement, List.copyOf(addresses));

@@ -8,6 +8,7 @@ import io.moefleet.router.LayerCallSummary;
 import io.opentelemetry.api.OpenTelemetry;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -30,13 +31,18 @@ public final class FleetBench {
      * @param steps timed decode steps per batch size
      * @param floorCalls timed round trips per floor, after five times as many untimed ones
      * @param microBatches the fleet's micro-batches per step to measure, each in turn after the engine (1: whole steps)
+     * @param spinMicros the router's spins before parking for an answer to measure, each in turn (0: parks at once)
      */
     public record Settings(List<Integer> batches, int threads, int warmUpSteps, int steps, int floorCalls,
-            List<Integer> microBatches) {
+            List<Integer> microBatches, List<Integer> spinMicros) {
 
         public Settings {
             batches = List.copyOf(batches);
             microBatches = List.copyOf(microBatches);
+            spinMicros = List.copyOf(spinMicros);
+            if (spinMicros.isEmpty() || spinMicros.stream().anyMatch(us -> us < 0)) {
+                throw new IllegalArgumentException("spins before parking are microseconds from 0, not " + spinMicros);
+            }
             if (batches.isEmpty() || batches.stream().anyMatch(b -> b < 1) || threads < 1 || warmUpSteps < 0 || steps < 1
                     || floorCalls < 1) {
                 throw new IllegalArgumentException("batch sizes, threads, steps and floor calls must be at least 1, warm-up steps at least 0");
@@ -70,9 +76,11 @@ public final class FleetBench {
                 warmUp(engineDecode, batch, settings);
                 double engineTokensPerS = engineDecode.tokensPerS(batch, settings.steps(), SEED, () -> {});
                 for (int microBatches : settings.microBatches()) {
+                  for (int spinMicros : settings.spinMicros()) {
                     router.transformer().setMicroBatches(microBatches);
-                    err.printf("fleet: batch %d in %d micro-batch(es), %d decode steps after %d for warm-up%n", batch,
-                            microBatches, settings.steps(), settings.warmUpSteps());
+                    router.spinBeforeParking(Duration.ofNanos(1000L * spinMicros));
+                    err.printf("fleet: batch %d in %d micro-batch(es), spinning %d us before parking, %d decode steps after %d"
+                            + " for warm-up%n", batch, microBatches, spinMicros, settings.steps(), settings.warmUpSteps());
                     warmUp(fleetDecode, batch, settings);
                     double tokensPerS = fleetDecode.tokensPerS(batch, settings.steps(), SEED, () -> {
                         router.expertCalls().reset();
@@ -81,8 +89,9 @@ public final class FleetBench {
                     LayerCallSummary experts = router.expertCalls().summary();
                     LayerCallSummary attention = router.attentionCalls().summary();
                     LayerCallSummary echo = SocketEchoFloor.measure(dispatchBytes(experts), warmUp, settings.floorCalls());
-                    figures.add(new FleetBenchReport.BatchFigures(batch, microBatches, engineTokensPerS, tokensPerS, experts,
-                            attention, echo));
+                    figures.add(new FleetBenchReport.BatchFigures(batch, microBatches, spinMicros, engineTokensPerS, tokensPerS,
+                            experts, attention, echo));
+                  }
                 }
             }
             err.printf("floors: %d empty gRPC calls and socket echoes after %d for warm-up%n", settings.floorCalls(), warmUp);

@@ -30,7 +30,7 @@ public final class Transformer {
     private final SwiGlu swiGlu;
     private final ExpertBackend experts;
     private ForwardObserver observer = ForwardObserver.NONE;
-    private int microBatches = 1;
+    private volatile int microBatches = 1;   // set from another thread than the stepping one
     // each micro-batch's rows, grown to the largest it has seen
     private final StepRows[] rows = {new StepRows(), new StepRows()};
 
