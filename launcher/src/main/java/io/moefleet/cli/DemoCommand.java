@@ -2,9 +2,6 @@ package io.moefleet.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.moefleet.checkpoint.CheckpointWriter;
-import io.moefleet.checkpoint.Preset;
-import io.moefleet.checkpoint.WeightFormat;
 import io.moefleet.cli.fleet.FleetLayout;
 import io.moefleet.cli.fleet.FleetProcesses;
 import io.moefleet.cli.fleet.FleetStartException;
@@ -23,35 +20,43 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.Function;
 import java.util.stream.Stream;
 
 /**
- * {@code demo}: makes the demo checkpoint if it is missing, starts the fleet (two expert shards, one attention
- * instance, the KV pool) with the API in front, streams one chat answer through {@code POST /v1/chat/completions} to
- * the terminal, prints what to try next and stops the fleet; {@code --keep} keeps it serving until Ctrl-C. The weights
- * are random, so the text means nothing; it shows the whole path from an HTTP request to streamed tokens.
+ * {@code demo}: starts the fleet (two expert shards, one attention instance, the KV pool) on the demo model with the API
+ * in front, streams the continuation of a text opening through {@code POST /v1/completions} (or, with {@code --chat},
+ * one chat answer through {@code POST /v1/chat/completions}) to the terminal, prints what to try next and stops the
+ * fleet; {@code --keep} keeps it serving until Ctrl-C. The demo model ({@code models/demo}) is a small Kimi K2-shaped
+ * model trained with MuonClip on the Brown corpus by the command in the README: it writes English, not answers.
  */
 final class DemoCommand implements Command {
 
-    static final long DEMO_SEED = 2026;
+    /** The opening the demo continues unless given another; Brown-style news prose, as the model was trained on. */
+    static final String OPENING = "The committee said that";
+    /** Sampling of the demo's stream: seeded, so that a run shows the same text on the engine and on the fleet. */
+    static final double TEMPERATURE = 0.7;
+    static final double TOP_P = 0.9;
+    static final long SAMPLING_SEED = 1;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Override
     public Set<String> switches() {
-        return Set.of("keep", "single-process", Tracing.SWITCH);
+        return Set.of("keep", "single-process", "chat", Tracing.SWITCH);
     }
 
     @Override
     public String usage() {
-        return "demo [--model DIR] [--prompt TEXT] [--max-tokens N] [--threads T] [--port P] [--keep] [--single-process | --tls-dir DIR] "
+        return "demo [--model DIR] [--prompt TEXT] [--chat] [--max-tokens N] [--threads T] [--port P] [--keep] [--single-process | --tls-dir DIR] "
                 + "[--tracing [--zipkin-port P | --otlp-endpoint URL] [--trace-sampling RATIO]]";
     }
 
     @Override
     public int run(Args args, PrintStream out, PrintStream err) throws Exception {
         Path dir = Path.of(args.optional("model", defaultDirectory().toString()));
-        String prompt = args.optional("prompt", "Which expert answers first?");
-        int maxTokens = args.intValue("max-tokens", "32", 1);
+        String prompt = args.optional("prompt", OPENING);
+        boolean chat = args.flag("chat");
+        int maxTokens = args.intValue("max-tokens", "48", 1);
         int threads = args.intValue("threads", String.valueOf(Runtime.getRuntime().availableProcessors()), 1);
         int port = args.intValue("port", "0", 0);
         boolean keep = args.flag("keep");
@@ -63,9 +68,9 @@ final class DemoCommand implements Command {
         Tracing tracing = Tracing.parse("demo", args);
         OpenTelemetry telemetry = tracing.on() ? RouterTelemetry.open("demo", args, tracing) : OpenTelemetry.noop();
         args.rejectUnknown();
-        if (!Files.exists(dir.resolve("config.json"))) {
-            err.println("making the demo checkpoint in " + dir + " (preset demo, seed " + DEMO_SEED + ")");
-            CheckpointWriter.write(Preset.config("demo"), DEMO_SEED, WeightFormat.BF16, dir);
+        if (!Files.isRegularFile(dir.resolve("config.json"))) {
+            throw new IllegalArgumentException("no checkpoint in " + dir + ": the demo model ships in models/demo;"
+                    + " the README's 'The demo model' section gives the command that trains it again");
         }
         String name = dir.toAbsolutePath().normalize().getFileName().toString();
         RouterService.Settings settings = ServeCommand.settings(Args.parse("demo", new String[0], 0, Set.of()), dir, "127.0.0.1", port);
@@ -94,11 +99,21 @@ final class DemoCommand implements Command {
             int bound = stack.router().port();
             err.printf("%s serving '%s' on http://127.0.0.1:%d after %.1f s%n", singleProcess ? "the engine is" : "the fleet is",
                     name, bound, (System.nanoTime() - start) / 1e9);
-            err.println("POST /v1/chat/completions (stream): " + prompt);
-            streamChat(URI.create("http://127.0.0.1:" + bound + "/v1/chat/completions"), name, prompt, maxTokens, out);
+            URI api = URI.create("http://127.0.0.1:" + bound);
+            if (chat) {
+                err.println("POST /v1/chat/completions (stream): " + prompt);
+                stream(api.resolve("/v1/chat/completions"), chatBody(name, prompt, maxTokens), out, DemoCommand::chatDelta);
+            } else {
+                err.println("POST /v1/completions (stream): " + prompt);
+                out.print(prompt);
+                stream(api.resolve("/v1/completions"), completionBody(name, prompt, maxTokens), out,
+                        choice -> choice.path("text").asText(""));
+            }
             err.println();
-            err.println("(random weights: the text has no meaning; reasoning is shown in [brackets])");
-            err.println("Next: ./fleet serve --model " + dir + " --port 8000 --expert-shards 2");
+            err.println("(a " + name + " model trained on the Brown corpus: English prose, not an assistant;"
+                    + " sampled at temperature " + TEMPERATURE + ", seed " + SAMPLING_SEED + ")");
+            err.println("Next: ./fleet demo --prompt 'It was a dark night and'   or   ./fleet demo --chat --prompt 'Tell me about the city.'");
+            err.println("      ./fleet serve --model " + dir + " --port 8000 --expert-shards 2");
             err.println("      " + ServeCommand.curlLine("127.0.0.1", keep ? bound : 8000, name));
             err.println("      ./fleet checkpoint --preset small --seed 1 --out /tmp/small   (the benchmark shape)");
             if (tracing.uiUrl() != null) {
@@ -136,11 +151,25 @@ final class DemoCommand implements Command {
         return FleetOptions.layout("demo", placement, dir);
     }
 
-    /** Sends one streaming chat request and prints each content (and [reasoning]) delta as its event arrives. */
-    private static void streamChat(URI uri, String model, String prompt, int maxTokens, PrintStream out)
+    private static String completionBody(String model, String prompt, int maxTokens) throws IOException {
+        return JSON.writeValueAsString(Map.of("model", model, "stream", true, "max_tokens", maxTokens, "prompt", prompt,
+                "temperature", TEMPERATURE, "top_p", TOP_P, "seed", SAMPLING_SEED));
+    }
+
+    /** A chat turn without the thinking block: the model was trained on prose, never on reasoning. */
+    private static String chatBody(String model, String prompt, int maxTokens) throws IOException {
+        return JSON.writeValueAsString(Map.of("model", model, "stream", true, "max_tokens", maxTokens,
+                "messages", List.of(Map.of("role", "user", "content", prompt)), "chat_template_kwargs", Map.of("thinking", false),
+                "temperature", TEMPERATURE, "top_p", TOP_P, "seed", SAMPLING_SEED));
+    }
+
+    private static String chatDelta(JsonNode choice) {
+        return choice.path("delta").path("content").asText("");
+    }
+
+    /** Sends one streaming request and prints the text each event's first choice carries as it arrives. */
+    private static void stream(URI uri, String body, PrintStream out, Function<JsonNode, String> text)
             throws IOException, InterruptedException {
-        String body = JSON.writeValueAsString(Map.of("model", model, "stream", true, "max_tokens", maxTokens,
-                "messages", List.of(Map.of("role", "user", "content", prompt))));
         try (HttpClient client = HttpClient.newHttpClient()) {
             HttpResponse<Stream<String>> response = client.send(HttpRequest.newBuilder(uri)
                     .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
@@ -149,22 +178,11 @@ final class DemoCommand implements Command {
                 throw new IllegalStateException("the API answered " + response.statusCode() + ": "
                         + String.join("\n", response.body().toList()));
             }
-            boolean[] reasoning = {false};
             response.body().filter(line -> line.startsWith("data: ") && !line.equals("data: [DONE]")).forEach(line -> {
-                JsonNode delta = read(line.substring(6)).path("choices").path(0).path("delta");
-                String thought = delta.path("reasoning_content").asText("");
-                String content = delta.path("content").asText("");
-                if (!thought.isEmpty()) {
-                    out.print((reasoning[0] ? "" : "[") + thought);
-                    reasoning[0] = true;
-                }
-                if (!content.isEmpty()) {
-                    out.print((reasoning[0] ? "] " : "") + content);
-                    reasoning[0] = false;
-                }
+                out.print(text.apply(read(line.substring(6)).path("choices").path(0)));
                 out.flush();
             });
-            out.println(reasoning[0] ? "]" : "");
+            out.println();
         }
     }
 
@@ -177,6 +195,6 @@ final class DemoCommand implements Command {
     }
 
     static Path defaultDirectory() {
-        return Path.of(System.getProperty("fleet.home", ".")).resolve("build").resolve("demo-checkpoint");
+        return Path.of(System.getProperty("fleet.home", ".")).resolve("models").resolve("demo");
     }
 }

@@ -22,6 +22,7 @@ public final class Main {
         COMMANDS.put("certs", new CertsCommand());
         COMMANDS.put("train", new TrainCommand());
         COMMANDS.put("plot", new PlotCommand());
+        COMMANDS.put("evaluate", new EvaluateCommand());
     }
 
     private Main() {}

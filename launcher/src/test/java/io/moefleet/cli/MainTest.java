@@ -3,7 +3,6 @@ package io.moefleet.cli;
 import static io.moefleet.cli.CliRun.run;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.moefleet.engine.Engine;
@@ -14,6 +13,8 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,6 +26,8 @@ class MainTest {
     static Path dir;
 
     private static Path tiny;
+    /** The committed demo model, from the launcher module's folder (where the tests run). */
+    private static final Path DEMO_MODEL = Path.of("..", "models", "demo");
 
     @BeforeAll
     static void makeCheckpoint() {
@@ -65,15 +68,50 @@ class MainTest {
     }
 
     @Test
-    void demoStreamsAChatAnswerThroughTheApiOfAFleetAndStopsIt() {
-        CliRun r = run("demo", "--model", dir.resolve("demo-small").toString(), "--max-tokens", "6", "--prompt", "Hi");
-        // --model points the demo at an empty folder: it makes the (demo preset) checkpoint there first
+    void demoStreamsEnglishFromTheDemoModelThroughTheApiOfAFleetAndStopsIt() {
+        CliRun r = run("demo", "--model", DEMO_MODEL.toString(), "--max-tokens", "32");
         assertEquals(0, r.code(), r.err());
-        assertFalse(r.out().isBlank(), "the streamed answer: " + r.out());
-        assertTrue(r.err().contains("the fleet is serving"), r.err());
+        assertTrue(r.out().startsWith(DemoCommand.OPENING), "the opening, then its continuation: " + r.out());
+        assertEnglish(r.out().substring(DemoCommand.OPENING.length()));
+        assertTrue(r.err().contains("the fleet is serving 'demo'"), r.err());
+        assertTrue(r.err().contains("POST /v1/completions (stream)"), r.err());
         assertTrue(r.err().contains("./fleet serve --model"), r.err());
         assertTrue(r.err().contains("curl -N http://127.0.0.1:"), r.err());
     }
+
+    @Test
+    void demoChatAnswersInEnglishWords() {
+        CliRun r = run("demo", "--model", DEMO_MODEL.toString(), "--single-process", "--chat", "--max-tokens", "32",
+                "--prompt", "Tell me about the city.");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("POST /v1/chat/completions (stream)"), r.err());
+        assertEnglish(r.out());
+    }
+
+    @Test
+    void demoWithoutACheckpointSaysWhereTheModelShips() {
+        CliRun r = run("demo", "--model", dir.resolve("no-model").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("no checkpoint in") && r.err().contains("models/demo"), r.err());
+    }
+
+    /**
+     * Text of English words: mostly alphabetic words between spaces, and common function words among them (random
+     * weights over this vocabulary pick one of them for about one token in two hundred).
+     */
+    private static void assertEnglish(String text) {
+        List<String> words = Arrays.stream(text.strip().split("\\s+")).map(w -> w.replaceAll("^[\"'(]+|[\"'.,;:!?)]+$", ""))
+                .filter(w -> !w.isEmpty()).toList();
+        long alphabetic = words.stream().filter(w -> w.matches("[A-Za-z]+(['-][A-Za-z]+)*")).count();
+        long common = words.stream().map(w -> w.toLowerCase(java.util.Locale.ROOT)).filter(COMMON_WORDS::contains).count();
+        assertTrue(words.size() >= 8, "at least 8 words: " + text);
+        assertTrue(alphabetic >= 0.8 * words.size(), "mostly alphabetic words: " + text);
+        assertTrue(common >= 2, "some of the commonest English words: " + text);
+    }
+
+    private static final Set<String> COMMON_WORDS = Set.of("the", "of", "and", "to", "a", "in", "that", "is", "was", "he",
+            "for", "it", "with", "as", "his", "on", "be", "at", "by", "i", "this", "had", "not", "are", "but", "from", "or",
+            "have", "an", "they", "which", "one", "you", "were", "her", "all", "she", "there", "would", "their", "we", "him");
 
     @Test
     void badInputGivesAClearErrorAndExitCode() {

@@ -50,7 +50,7 @@ public final class BrownCorpus {
     }
 
     /** One file's plain text: its sentences, one per line. */
-    static String document(String tagged) {
+    public static String document(String tagged) {
         StringBuilder text = new StringBuilder();
         for (String line : tagged.split("\n")) {
             String sentence = sentence(line);
