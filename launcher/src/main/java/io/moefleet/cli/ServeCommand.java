@@ -4,7 +4,6 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.moefleet.cli.fleet.FleetProcesses;
 import io.moefleet.cli.fleet.FleetStartException;
-import io.moefleet.router.FleetRouter;
 import io.moefleet.router.RouterService;
 import io.moefleet.router.api.ApiKeys;
 import io.moefleet.router.scheduler.SchedulerLimits;
@@ -57,8 +56,9 @@ final class ServeCommand implements Command {
         Tracing tracing = Tracing.parse("serve", args);
         ServingStack.Backend backend = backend(args, model);
         double hedgeAfter = hedgeAfter(args, backend);
-        int microBatches = args.intValue("micro-batches", String.valueOf(FleetRouter.DEFAULT_MICRO_BATCHES), 1);
-        int spinMicros = args.intValue("spin-us", "0", 0);
+        // defaults: FleetRouter's, and whole steps for a fleet on this machine (ServingStack)
+        int microBatches = args.optional("micro-batches", null) == null ? 0 : args.intValue("micro-batches", "2", 1);
+        int spinMicros = args.optional("spin-us", null) == null ? -1 : args.intValue("spin-us", "100", 0);
         if (microBatches > 2) {
             throw new UsageException("serve: --micro-batches is 1 (whole steps) or 2, not " + microBatches);
         }
@@ -102,7 +102,7 @@ final class ServeCommand implements Command {
         if (hedgeAfter > 0) {
             stack.hedgeExpertCalls(hedgeAfter);
         }
-        stack.fleetSteps(microBatches, java.time.Duration.ofNanos(1000L * spinMicros));
+        stack.fleetSteps(microBatches, spinMicros);
         err.printf("serving %s as '%s' on http://%s:%d after %.1f s (%s); Ctrl-C drains and stops%n", model.getFileName(),
                 settings.servedModelName(), host, stack.router().port(), (System.nanoTime() - start) / 1e9,
                 switch (backend) {

@@ -44,12 +44,19 @@ final class ServingStack implements AutoCloseable {
         }
     }
 
-    /** The fleet router's micro-batches per step and spin before parking for an answer; the engine has neither. */
-    void fleetSteps(int microBatches, java.time.Duration spin) {
+    /**
+     * The fleet router's micro-batches per step and microseconds of spin before parking for an answer, each where
+     * given (0 micro-batches, a negative spin: left as they are); the engine has neither.
+     */
+    void fleetSteps(int microBatches, int spinMicros) {
         for (AutoCloseable part : parts) {
             if (part instanceof FleetRouter fleetRouter) {
-                fleetRouter.transformer().setMicroBatches(microBatches);
-                fleetRouter.spinBeforeParking(spin);
+                if (microBatches > 0) {
+                    fleetRouter.transformer().setMicroBatches(microBatches);
+                }
+                if (spinMicros >= 0) {
+                    fleetRouter.spinBeforeParking(java.time.Duration.ofNanos(1000L * spinMicros));
+                }
             }
         }
     }
@@ -142,6 +149,11 @@ final class ServingStack implements AutoCloseable {
                 }
                 FleetRouter fleetRouter = FleetRouter.open(endpoints, model, threads, progress, telemetry, credentials);
                 parts.add(fleetRouter);
+                if (backend instanceof Backend.LocalFleet) {
+                    // the services share this machine's cores: nothing is idle for a second micro-batch to fill, and
+                    // twice the calls cost 15-25% at batch 8 and 32 (bench --fleet, README)
+                    fleetRouter.transformer().setMicroBatches(1);
+                }
                 if (backend instanceof Backend.RunningFleet(Path folder, Duration startup, Path tlsDir)) {
                     err.printf("waiting up to %d s for %d attention instance(s) and %d expert shard(s) listed in %s%n",
                             startup.toSeconds(), endpoints.attentionAddresses().size(), endpoints.expertAddresses().size(), folder);
