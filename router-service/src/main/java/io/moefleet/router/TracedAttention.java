@@ -7,7 +7,6 @@ import io.moefleet.model.forward.StepChunk;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.Tracer;
-import io.opentelemetry.context.Scope;
 import java.util.List;
 
 /**
@@ -47,33 +46,14 @@ public final class TracedAttention implements AttentionBackend {
                 .setAttribute(RouterSpans.BYTES_RECEIVED, rowBytes)
                 .startSpan();
         long start = System.nanoTime();
-        Pending pending;
-        try (Scope ignored = span.makeCurrent()) {
-            pending = backend.begin(layer, chunks, normed, total, out);
-        } catch (RuntimeException e) {
-            RouterSpans.failed(span, e);
-            span.end();
-            throw e;
-        }
-        UnfinishedSpans unfinished = UnfinishedSpans.current();
-        if (unfinished != null) {
-            unfinished.opened(span);   // open until the answers are in; ended by the step if it fails before
-        }
-        return () -> {
-            try (Scope ignored = span.makeCurrent()) {
-                long waitFrom = System.nanoTime();
-                pending.await();
-                long end = System.nanoTime();
-                calls.record(end - start, backend.lastSlowestInstanceNanos(), rowBytes, rowBytes, end - waitFrom);
-            } catch (RuntimeException e) {
-                throw RouterSpans.failed(span, e);
-            } finally {
-                if (unfinished != null) {
-                    unfinished.closed(span);
-                }
-                span.end();
-            }
-        };
+        CallSpan call = new CallSpan(span);
+        Pending pending = call.send(() -> backend.begin(layer, chunks, normed, total, out));
+        return () -> call.finish(() -> {
+            long waitFrom = System.nanoTime();
+            pending.await();
+            long end = System.nanoTime();
+            calls.record(end - start, backend.lastSlowestInstanceNanos(), rowBytes, rowBytes, end - waitFrom);
+        });
     }
 
     @Override

@@ -6,7 +6,6 @@ import io.moefleet.model.forward.Routing;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.Tracer;
-import io.opentelemetry.context.Scope;
 
 /**
  * The expert shards inside a span per MoE layer call, "experts layer N", from the dispatch to the end of the combine,
@@ -38,40 +37,21 @@ public final class TracedExperts implements ExpertBackend {
                 .startSpan();
         metrics.recordRouting(layer, routings, n);
         RemoteExperts experts = shards.forDispatch();
-        UnfinishedSpans unfinished = UnfinishedSpans.current();
-        Combine routed;
-        try (Scope ignored = span.makeCurrent()) {
-            routed = experts.dispatch(layer, xs, n, routings);
-        } catch (RuntimeException e) {
-            RouterSpans.failed(span, e);
-            span.end();
-            throw e;
-        }
+        CallSpan call = new CallSpan(span);
+        Combine routed = call.send(() -> experts.dispatch(layer, xs, n, routings));
         long bytesSent = experts.lastBytesSent();   // read now: the other micro-batch's dispatch may come before this combine
-        if (unfinished != null) {
-            unfinished.opened(span);   // open until the combine; ended by the step if it fails before
-        }
-        return out -> {
-            try (Scope ignored = span.makeCurrent()) {
-                long waitFrom = System.nanoTime();
-                routed.addInto(out);
-                calls.record(experts.lastCallNanos(), experts.lastSlowestShardNanos(), bytesSent,
-                        experts.lastBytesReceived(), System.nanoTime() - waitFrom);
-                metrics.recordShardCalls(experts.lastShardCallNanos());
-                if (span.isRecording()) {
-                    span.setAttribute(RouterSpans.EXPERT_ASSIGNMENTS, assignments(routings, n));
-                    span.setAttribute(RouterSpans.BYTES_SENT, bytesSent);
-                    span.setAttribute(RouterSpans.BYTES_RECEIVED, experts.lastBytesReceived());
-                }
-            } catch (RuntimeException e) {
-                throw RouterSpans.failed(span, e);
-            } finally {
-                if (unfinished != null) {
-                    unfinished.closed(span);
-                }
-                span.end();
+        return out -> call.finish(() -> {
+            long waitFrom = System.nanoTime();
+            routed.addInto(out);
+            calls.record(experts.lastCallNanos(), experts.lastSlowestShardNanos(), bytesSent,
+                    experts.lastBytesReceived(), System.nanoTime() - waitFrom);
+            metrics.recordShardCalls(experts.lastShardCallNanos());
+            if (span.isRecording()) {
+                span.setAttribute(RouterSpans.EXPERT_ASSIGNMENTS, assignments(routings, n));
+                span.setAttribute(RouterSpans.BYTES_SENT, bytesSent);
+                span.setAttribute(RouterSpans.BYTES_RECEIVED, experts.lastBytesReceived());
             }
-        };
+        });
     }
 
     private static long assignments(Routing[] routings, int n) {
