@@ -36,7 +36,7 @@ final class BenchCommand implements Command {
     @Override
     public String usage() {
         return "bench --model DIR [--threads T] [--quantize q8] [--batch B] [--json] "
-                + "| --fleet [--batch 1,8,32] [--micro-batches 1,2] [--spin-us 0] [--warm-up-steps 128] [--steps 64] [--floor-calls 2000] "
+                + "| --fleet [--batch 1,8,32] [--micro-batches 1,2] [--spin-us 100] [--warm-up-steps 128] [--steps 64] [--floor-calls 2000] "
                 + FleetOptions.USAGE
                 + " | --api [--concurrency 1,8,16,32] [--prompt-tokens 128] [--output-tokens 64] [--max-running N] "
                 + "(--single-process | " + FleetOptions.USAGE + ")"
@@ -102,7 +102,7 @@ final class BenchCommand implements Command {
         int steps = args.intValue("steps", "64", 1);
         int floorCalls = args.intValue("floor-calls", "2000", 1);
         List<Integer> microBatches = integers("micro-batches", "micro-batch counts (1 or 2)", args.optional("micro-batches", "1,2"), 1);
-        List<Integer> spinMicros = integers("spin-us", "microseconds", args.optional("spin-us", "0"), 0);
+        List<Integer> spinMicros = integers("spin-us", "microseconds", args.optional("spin-us", "100"), 0);
         FleetLayout layout = FleetOptions.layout("bench", args, model);
         OpenTelemetry telemetry = RouterTelemetry.open("bench", args);
         args.rejectUnknown();
