@@ -241,7 +241,7 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
         return () -> awaitAttend(layer, stepId, chunks, batches, calls, out);
     }
 
-    private void awaitAttend(int layer, long step, List<StepChunk> chunks, List<InstanceBatch> batches,
+    private void awaitAttend(int layer, long stepId, List<StepChunk> chunks, List<InstanceBatch> batches,
             List<ListenableFuture<AttendResponse>> calls, float[][] out) {
         AttendResponse[] responses = new AttendResponse[batches.size()];
         lastSlowestInstanceNanos = 0;
@@ -264,13 +264,13 @@ public final class RemoteAttention implements AttentionBackend, AutoCloseable {
             } catch (InterruptedException e) {
                 calls.forEach(call -> call.cancel(true));
                 Thread.currentThread().interrupt();
-                throw new AttentionInstanceException("layer " + layer + ", step " + step
+                throw new AttentionInstanceException("layer " + layer + ", step " + stepId
                         + ": interrupted while waiting for the attention instances", List.of());
             }
         }
         if (!failed.isEmpty()) {
             failed.forEach(this::markDown);
-            throw new AttentionInstanceException("layer " + layer + ", step " + step + ": " + String.join("; ", reasons), failed);
+            throw new AttentionInstanceException("layer " + layer + ", step " + stepId + ": " + String.join("; ", reasons), failed);
         }
         for (int i = 0; i < batches.size(); i++) {
             FloatRows.copyInto(responses[i].getOutput(), batches.get(i).rows(), out, hidden);

@@ -14,6 +14,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
@@ -57,10 +58,12 @@ final class ServeCommand implements Command {
         ServingStack.Backend backend = backend(args, model);
         double hedgeAfter = hedgeAfter(args, backend);
         // defaults: FleetRouter's, and whole steps for a fleet on this machine (ServingStack)
-        int microBatches = args.optional("micro-batches", null) == null ? 0 : args.intValue("micro-batches", "2", 1);
-        int spinMicros = args.optional("spin-us", null) == null ? -1 : args.intValue("spin-us", "100", 0);
-        if (microBatches > 2) {
-            throw new UsageException("serve: --micro-batches is 1 (whole steps) or 2, not " + microBatches);
+        OptionalInt microBatches = args.optional("micro-batches", null) == null ? OptionalInt.empty()
+                : OptionalInt.of(args.intValue("micro-batches", "2", 1));
+        OptionalInt spinMicros = args.optional("spin-us", null) == null ? OptionalInt.empty()
+                : OptionalInt.of(args.intValue("spin-us", "100", 0));
+        if (microBatches.orElse(1) > 2) {
+            throw new UsageException("serve: --micro-batches is 1 (whole steps) or 2, not " + microBatches.getAsInt());
         }
         if (tracing.on() && backend instanceof ServingStack.Backend.RunningFleet) {
             throw new UsageException("serve: --tracing does not go with --fleet-config (a running fleet's processes export "

@@ -46,17 +46,13 @@ final class ServingStack implements AutoCloseable {
 
     /**
      * The fleet router's micro-batches per step and microseconds of spin before parking for an answer, each where
-     * given (0 micro-batches, a negative spin: left as they are); the engine has neither.
+     * given (otherwise left as they are); the engine has neither.
      */
-    void fleetSteps(int microBatches, int spinMicros) {
+    void fleetSteps(java.util.OptionalInt microBatches, java.util.OptionalInt spinMicros) {
         for (AutoCloseable part : parts) {
             if (part instanceof FleetRouter fleetRouter) {
-                if (microBatches > 0) {
-                    fleetRouter.transformer().setMicroBatches(microBatches);
-                }
-                if (spinMicros >= 0) {
-                    fleetRouter.spinBeforeParking(java.time.Duration.ofNanos(1000L * spinMicros));
-                }
+                microBatches.ifPresent(fleetRouter.transformer()::setMicroBatches);
+                spinMicros.ifPresent(us -> fleetRouter.spinBeforeParking(java.time.Duration.ofNanos(1000L * us)));
             }
         }
     }

@@ -111,10 +111,10 @@ public final class FleetRouter implements AutoCloseable {
                     new TracedAttention(attention, openTelemetry, attentionCalls),
                     new TracedExperts(shards, openTelemetry, expertCalls, metrics));
             transformer.setMicroBatches(DEFAULT_MICRO_BATCHES);
-            attention.spinBeforeParking(DEFAULT_SPIN);
-            shards.spinBeforeParking(DEFAULT_SPIN);
-            return new FleetRouter(checkpoint, workers, attention, shards, load, metrics, openShards, transformer,
+            FleetRouter router = new FleetRouter(checkpoint, workers, attention, shards, load, metrics, openShards, transformer,
                     new StepTracer(openTelemetry), attentionCalls, expertCalls, fleet.attentionAddresses(), openTelemetry);
+            router.spinBeforeParking(DEFAULT_SPIN);
+            return router;
         } catch (RuntimeException e) {
             if (shards != null) {
                 shards.close();

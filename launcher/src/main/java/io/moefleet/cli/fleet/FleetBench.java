@@ -76,22 +76,10 @@ public final class FleetBench {
                 warmUp(engineDecode, batch, settings);
                 double engineTokensPerS = engineDecode.tokensPerS(batch, settings.steps(), SEED, () -> {});
                 for (int microBatches : settings.microBatches()) {
-                  for (int spinMicros : settings.spinMicros()) {
-                    router.transformer().setMicroBatches(microBatches);
-                    router.spinBeforeParking(Duration.ofNanos(1000L * spinMicros));
-                    err.printf("fleet: batch %d in %d micro-batch(es), spinning %d us before parking, %d decode steps after %d"
-                            + " for warm-up%n", batch, microBatches, spinMicros, settings.steps(), settings.warmUpSteps());
-                    warmUp(fleetDecode, batch, settings);
-                    double tokensPerS = fleetDecode.tokensPerS(batch, settings.steps(), SEED, () -> {
-                        router.expertCalls().reset();
-                        router.attentionCalls().reset();
-                    });
-                    LayerCallSummary experts = router.expertCalls().summary();
-                    LayerCallSummary attention = router.attentionCalls().summary();
-                    LayerCallSummary echo = SocketEchoFloor.measure(dispatchBytes(experts), warmUp, settings.floorCalls());
-                    figures.add(new FleetBenchReport.BatchFigures(batch, microBatches, spinMicros, engineTokensPerS, tokensPerS,
-                            experts, attention, echo));
-                  }
+                    for (int spinMicros : settings.spinMicros()) {
+                        figures.add(fleetFigures(router, fleetDecode, batch, microBatches, spinMicros, engineTokensPerS,
+                                settings, warmUp, err));
+                    }
                 }
             }
             err.printf("floors: %d empty gRPC calls and socket echoes after %d for warm-up%n", settings.floorCalls(), warmUp);
@@ -102,6 +90,25 @@ public final class FleetBench {
             floors = new FleetBenchReport.Floors(emptyGrpc, SocketEchoFloor.measure(largest, warmUp, settings.floorCalls()), largest);
         }
         return new FleetBenchReport(settings.threads(), layout, figures, floors);
+    }
+
+    /** The fleet's decode at one batch size, micro-batches and spin, with its calls' figures and the echo floor. */
+    private static FleetBenchReport.BatchFigures fleetFigures(FleetRouter router, DecodeThroughput fleetDecode, int batch,
+            int microBatches, int spinMicros, double engineTokensPerS, Settings settings, int floorWarmUp, PrintStream err) {
+        router.transformer().setMicroBatches(microBatches);
+        router.spinBeforeParking(Duration.ofNanos(1000L * spinMicros));
+        err.printf("fleet: batch %d in %d micro-batch(es), spinning %d us before parking, %d decode steps after %d"
+                + " for warm-up%n", batch, microBatches, spinMicros, settings.steps(), settings.warmUpSteps());
+        warmUp(fleetDecode, batch, settings);
+        double tokensPerS = fleetDecode.tokensPerS(batch, settings.steps(), SEED, () -> {
+            router.expertCalls().reset();
+            router.attentionCalls().reset();
+        });
+        LayerCallSummary experts = router.expertCalls().summary();
+        LayerCallSummary attention = router.attentionCalls().summary();
+        LayerCallSummary echo = SocketEchoFloor.measure(dispatchBytes(experts), floorWarmUp, settings.floorCalls());
+        return new FleetBenchReport.BatchFigures(batch, microBatches, spinMicros, engineTokensPerS, tokensPerS, experts,
+                attention, echo);
     }
 
     private static void warmUp(DecodeThroughput decode, int batch, Settings settings) {
