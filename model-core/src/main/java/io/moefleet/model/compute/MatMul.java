@@ -12,15 +12,47 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class MatMul {
 
+    /**
+     * Work over the rows of one or more matrices that the threads of a hand-off share out: any contiguous run of rows
+     * may go to any thread, and each row's result must not depend on which.
+     */
+    public interface RowTask {
+
+        /** The rows to share out; 0 for nothing to do. */
+        int rows();
+
+        /** One row's cost, in the units of {@link #productRowCost}. */
+        long rowCost();
+
+        void run(int rowFrom, int rowTo);
+    }
+
     /** One product: {@code outs[t][0 .. rows) = w · xs[t]} for {@code t < n}. */
-    public record Job(Linear w, float[][] xs, int n, float[][] outs) {
-        /**
-         * A row's cost: its multiply-adds plus reading it, which at one or two tokens (a decode step's experts)
-         * dominates; reading a row costs about as much as {@link #ROW_READ_IN_TOKENS} tokens' multiply-adds here.
-         */
-        long rowCost() {
-            return (long) w.cols() * (n + ROW_READ_IN_TOKENS);
+    public record Job(Linear w, float[][] xs, int n, float[][] outs) implements RowTask {
+
+        @Override
+        public int rows() {
+            return n == 0 ? 0 : w.rows();
         }
+
+        @Override
+        public long rowCost() {
+            return productRowCost(w, n);
+        }
+
+        @Override
+        public void run(int rowFrom, int rowTo) {
+            w.multiply(xs, 0, n, outs, 0, rowFrom, rowTo);
+        }
+    }
+
+    /**
+     * A row of {@code w} against {@code n} tokens: its multiply-adds plus reading it, which at one or two tokens (a
+     * decode step's experts) dominates; reading a row costs about as much as {@link #ROW_READ_IN_TOKENS} tokens'
+     * multiply-adds here.
+     */
+    public static long productRowCost(Linear w, int n) {
+        return (long) w.cols() * (n + ROW_READ_IN_TOKENS);
     }
 
     private static final int ROW_READ_IN_TOKENS = 2;
@@ -46,11 +78,11 @@ public final class MatMul {
      * Every job, cut by cost into {@link #CHUNKS_PER_THREAD} contiguous runs of rows per thread (across the jobs), which
      * the threads claim in turn until none is left.
      */
-    public void multiplyAll(List<Job> jobs) {
+    public void multiplyAll(List<? extends RowTask> jobs) {
         long[] start = new long[jobs.size() + 1];
         for (int j = 0; j < jobs.size(); j++) {
-            Job job = jobs.get(j);
-            start[j + 1] = start[j] + job.rowCost() * (job.n() == 0 ? 0 : job.w().rows());
+            RowTask job = jobs.get(j);
+            start[j + 1] = start[j] + job.rowCost() * job.rows();
         }
         long total = start[jobs.size()];
         if (total == 0) {
@@ -78,20 +110,17 @@ public final class MatMul {
     private static final int CHUNKS_PER_THREAD = 8;
 
     /** The rows whose cost range starts in {@code [lo, hi)}: adjacent ranges share no row and miss none. */
-    private static void run(List<Job> jobs, long[] start, long lo, long hi) {
+    private static void run(List<? extends RowTask> jobs, long[] start, long lo, long hi) {
         for (int j = 0; j < jobs.size(); j++) {
             if (start[j + 1] <= lo || start[j] >= hi) {
                 continue;
             }
-            Job job = jobs.get(j);
-            if (job.n() == 0) {
-                continue;
-            }
+            RowTask job = jobs.get(j);
             long rowCost = job.rowCost();
             int from = (int) Math.ceilDiv(Math.max(lo - start[j], 0), rowCost);
-            int to = (int) Math.min(job.w().rows(), Math.ceilDiv(hi - start[j], rowCost));
+            int to = (int) Math.min(job.rows(), Math.ceilDiv(hi - start[j], rowCost));
             if (from < to) {
-                job.w().multiply(job.xs(), 0, job.n(), job.outs(), 0, from, to);
+                job.run(from, to);
             }
         }
     }

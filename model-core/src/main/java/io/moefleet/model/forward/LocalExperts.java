@@ -30,10 +30,20 @@ public final class LocalExperts implements ExpertBackend {
     /** Computes nothing until combined: the experts share this process's workers with the step's other products. */
     @Override
     public Combine dispatch(int layer, float[][] xs, int n, Routing[] routings) {
-        return out -> compute(layer, xs, n, routings, out);
+        return out -> compute(layer, xs, n, routings, null, null, out);
     }
 
-    private void compute(int layer, float[][] xs, int n, Routing[] routings, float[][] out) {
+    /**
+     * As {@link #dispatch}, and the shared experts {@code shared} over the same tokens into {@code sharedOut} in the same
+     * two hand-offs as the routed ones (by the time the routed outputs are added): in one process nothing runs
+     * meanwhile, and each hand-off saved is worth a small expert's product at batch-1 decode.
+     */
+    Combine dispatchWithShared(int layer, float[][] xs, int n, Routing[] routings, MlpWeights shared, float[][] sharedOut) {
+        return out -> compute(layer, xs, n, routings, shared, sharedOut, out);
+    }
+
+    private void compute(int layer, float[][] xs, int n, Routing[] routings, MlpWeights shared, float[][] sharedOut,
+            float[][] out) {
         MlpWeights[] experts = expertsOfLayer.apply(layer);
         int[] counts = new int[experts.length];
         int picks = 0;
@@ -74,6 +84,9 @@ public final class LocalExperts implements ExpertBackend {
             }
             blocks.add(new SwiGlu.Block(experts[e], inputs, m, Arrays.copyOfRange(outputs, outputRow, outputRow + m)));
             outputRow += m;
+        }
+        if (shared != null) {
+            blocks.add(new SwiGlu.Block(shared, xs, n, sharedOut));   // last: the loop below reads the routed blocks only
         }
         swiGlu.applyAll(blocks);
         int block = 0;

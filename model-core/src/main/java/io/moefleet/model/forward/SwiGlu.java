@@ -8,7 +8,7 @@ import java.util.List;
 
 /**
  * {@code down(silu(gate(x)) * up(x))} for a set of blocks at once (a layer's chosen experts and its shared experts),
- * in three hand-offs to the workers: every gate and up product, the activations, then every down product.
+ * in two hand-offs to the workers: every block's gate and up rows with their activation, then every down product.
  */
 final class SwiGlu {
 
@@ -16,8 +16,9 @@ final class SwiGlu {
     record Block(MlpWeights w, float[][] xs, int n, float[][] outs) {}
 
     private final MatMul matMul;
-    private float[][] gate = new float[0][];
-    private float[][] up = new float[0][];
+    private float[][] activated = new float[0][];
+    /** Each thread's gate rows of the run it is computing ({@link GateUp}). */
+    private final ThreadLocal<float[][][]> gateScratch = ThreadLocal.withInitial(() -> new float[][][] {new float[0][]});
 
     SwiGlu(MatMul matMul) {
         this.matMul = matMul;
@@ -35,52 +36,79 @@ final class SwiGlu {
             width = Math.max(width, b.w().gate().rows());
         }
         ensure(rows, width);
-        List<MatMul.Job> gateUp = new ArrayList<>(2 * blocks.size());
+        List<GateUp> gateUp = new ArrayList<>(blocks.size());
         List<MatMul.Job> down = new ArrayList<>(blocks.size());
         int first = 0;
         for (Block b : blocks) {
-            float[][] g = Arrays.copyOfRange(gate, first, first + b.n());
-            float[][] u = Arrays.copyOfRange(up, first, first + b.n());
-            gateUp.add(new MatMul.Job(b.w().gate(), b.xs(), b.n(), g));
-            gateUp.add(new MatMul.Job(b.w().up(), b.xs(), b.n(), u));
-            down.add(new MatMul.Job(b.w().down(), g, b.n(), b.outs()));
+            float[][] a = Arrays.copyOfRange(activated, first, first + b.n());
+            gateUp.add(new GateUp(b.w(), b.xs(), b.n(), a));
+            down.add(new MatMul.Job(b.w().down(), a, b.n(), b.outs()));
             first += b.n();
         }
         matMul.multiplyAll(gateUp);
-        activate(blocks, rows);
         matMul.multiplyAll(down);
     }
 
     /**
-     * {@code gate[r] = silu(gate[r]) * up[r]} for the first {@code rows} rows (block after block, as applyAll laid them
-     * out), split over the workers: at batch 16 these are a hundred-odd rows of exponentials, a few percent of a step on
-     * one thread. Each element's arithmetic is the same whatever the split.
+     * Rows {@code [from, to)} of a block's gate and up products and their activation {@code silu(gate) * up} in one
+     * run, so that no hand-off separates the products from the activation (at batch-1 decode each hand-off costs about
+     * as much as a small product). Each element's arithmetic is the same whichever thread computes which rows.
      */
-    private void activate(List<Block> blocks, int rows) {
-        int[] width = new int[rows];
-        int first = 0;
-        for (Block b : blocks) {
-            Arrays.fill(width, first, first + b.n(), b.w().gate().rows());
-            first += b.n();
+    private final class GateUp implements MatMul.RowTask {
+        private final MlpWeights w;
+        private final float[][] xs;
+        private final int n;
+        private final float[][] activated;
+
+        GateUp(MlpWeights w, float[][] xs, int n, float[][] activated) {
+            this.w = w;
+            this.xs = xs;
+            this.n = n;
+            this.activated = activated;
         }
-        matMul.workers().parallelFor(rows, (from, to) -> {
-            for (int r = from; r < to; r++) {
-                float[] g = gate[r];
-                float[] u = up[r];
-                for (int k = 0; k < width[r]; k++) {
-                    float x = g[k];
-                    g[k] = x / (1f + (float) Math.exp(-x)) * u[k];
+
+        @Override
+        public int rows() {
+            return n == 0 ? 0 : w.gate().rows();
+        }
+
+        @Override
+        public long rowCost() {
+            return MatMul.productRowCost(w.gate(), n) + MatMul.productRowCost(w.up(), n);
+        }
+
+        @Override
+        public void run(int from, int to) {
+            float[][] gate = gateRows(n, to - from);
+            w.gate().multiply(xs, 0, n, gate, -from, from, to);
+            w.up().multiply(xs, 0, n, activated, 0, from, to);
+            for (int t = 0; t < n; t++) {
+                float[] g = gate[t];
+                float[] u = activated[t];
+                for (int k = from; k < to; k++) {
+                    float x = g[k - from];
+                    u[k] = x / (1f + (float) Math.exp(-x)) * u[k];
                 }
             }
-        });
+        }
+    }
+
+    /** This thread's scratch for {@code n} tokens' gate rows, {@code width} each. */
+    private float[][] gateRows(int n, int width) {
+        float[][][] holder = gateScratch.get();
+        float[][] rows = holder[0];
+        if (rows.length < n || (n > 0 && rows[0].length < width)) {
+            rows = new float[Math.max(n, rows.length)][Math.max(width, rows.length == 0 ? 0 : rows[0].length)];
+            holder[0] = rows;
+        }
+        return rows;
     }
 
     private void ensure(int rows, int width) {
-        if (gate.length < rows || (rows > 0 && gate[0].length < width)) {
-            int n = Math.max(rows, gate.length);
-            int w = Math.max(width, gate.length == 0 ? 0 : gate[0].length);
-            gate = new float[n][w];
-            up = new float[n][w];
+        if (activated.length < rows || (rows > 0 && activated[0].length < width)) {
+            int n = Math.max(rows, activated.length);
+            int w = Math.max(width, activated.length == 0 ? 0 : activated[0].length);
+            activated = new float[n][w];
         }
     }
 }

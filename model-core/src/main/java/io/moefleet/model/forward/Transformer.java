@@ -222,10 +222,14 @@ public final class Transformer {
                     observer.onRouting(layer, chunk.start() + i, routings[row]);
                 }
             }
-            routed = experts.dispatch(layer, r.normed, total, routings);
             shared = moe.shared() != null;
-            if (shared) {
-                swiGlu.apply(moe.shared(), r.normed, total, r.sharedOut);   // while remote shards compute the routed experts
+            if (shared && experts instanceof LocalExperts local) {
+                routed = local.dispatchWithShared(layer, r.normed, total, routings, moe.shared(), r.sharedOut);
+            } else {
+                routed = experts.dispatch(layer, r.normed, total, routings);
+                if (shared) {
+                    swiGlu.apply(moe.shared(), r.normed, total, r.sharedOut);   // while remote shards compute the routed experts
+                }
             }
         }
 

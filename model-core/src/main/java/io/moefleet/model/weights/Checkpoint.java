@@ -8,6 +8,7 @@ import io.moefleet.model.safetensors.SafetensorsFile;
 import io.moefleet.model.safetensors.TensorInfo;
 import java.io.IOException;
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -22,7 +23,8 @@ import java.util.regex.Pattern;
 
 /**
  * A checkpoint directory in the Hugging Face layout: {@code config.json} and {@code model.safetensors}, or shards listed in
- * {@code model.safetensors.index.json}. Tensors are memory-mapped, never copied; names are those of the text model
+ * {@code model.safetensors.index.json}. Tensors are memory-mapped; the weight matrices a model binds are copied onto huge
+ * pages where the system has them ({@link #resident}); names are those of the text model
  * ({@code language_model.} stripped), and tensors the text model does not use are skipped.
  */
 public final class Checkpoint implements AutoCloseable {
@@ -37,6 +39,7 @@ public final class Checkpoint implements AutoCloseable {
     private final ModelConfig config;
     private final Arena arena;
     private final Map<String, TensorInfo> tensors;
+    private Optional<HugePageMemory> hugePages;   // opened on the first copy
 
     private Checkpoint(Path directory, ModelConfig config, Arena arena, Map<String, TensorInfo> tensors) {
         this.directory = directory;
@@ -87,7 +90,30 @@ public final class Checkpoint implements AutoCloseable {
         return tensors;
     }
 
-    /** Unmaps every file. Tensors read after this fault, so close only when no computation uses them. */
+    /**
+     * A weight matrix's bytes where the kernels read them fastest: copied onto huge pages ({@link HugePageMemory}) where
+     * the system has them, else the file's mapping, paged in now (a large checkpoint's load is disk-bound; doing it
+     * now keeps the first token fast). Only what is bound gets copied: a shard copies its own experts. Freed by
+     * {@link #close}.
+     */
+    public synchronized MemorySegment resident(TensorInfo t) {
+        if (hugePages == null) {
+            hugePages = HugePageMemory.open(arena);
+        }
+        if (hugePages.isPresent() && t.data().byteSize() > 0) {
+            MemorySegment copy = hugePages.get().copyOf(t.data());
+            if (t.data().isMapped()) {
+                t.data().unload();   // the file's pages stay cached but leave this process's resident memory
+            }
+            return copy;
+        }
+        if (t.data().isMapped()) {
+            t.data().load();
+        }
+        return t.data();
+    }
+
+    /** Unmaps every file and frees the copies. Tensors read after this fault, so close only when no computation uses them. */
     @Override
     public void close() {
         arena.close();

@@ -2,6 +2,7 @@ package io.moefleet.model.weights;
 
 import io.moefleet.model.ModelConfig;
 import java.lang.foreign.Arena;
+import java.lang.foreign.SegmentAllocator;
 
 /**
  * Every weight of the text model, bound to the checkpoint's mapped tensors (nothing is copied but norms, biases and
@@ -72,7 +73,8 @@ public record ModelWeights(Linear embedding, LayerWeights[] layers, float[] fina
             return this;
         }
         Arena arena = Arena.ofAuto();                       // freed with the weights that use it
-        java.util.function.UnaryOperator<Linear> q = w -> Q8BlockLinear.quantize(w, arena);
+        SegmentAllocator memory = HugePageMemory.open(arena).<SegmentAllocator>map(m -> m).orElse(arena);
+        java.util.function.UnaryOperator<Linear> q = w -> Q8BlockLinear.quantize(w, memory);
         LayerWeights[] quantizedLayers = new LayerWeights[layers.length];
         for (int i = 0; i < layers.length; i++) {
             LayerWeights l = layers[i];
@@ -110,7 +112,7 @@ public record ModelWeights(Linear embedding, LayerWeights[] layers, float[] fina
         Loader(Checkpoint checkpoint, LoadProgress progress) {
             this.checkpoint = checkpoint;
             this.c = checkpoint.config();
-            this.binder = new TensorBinder(checkpoint::tensor, name -> checkpoint.find(name).isPresent(), c.quantization(),
+            this.binder = new TensorBinder(checkpoint::tensor, name -> checkpoint.find(name).isPresent(), checkpoint::resident, c.quantization(),
                     progress, checkpoint.tensors().values().stream().mapToLong(t -> t.data().byteSize()).sum());
         }
 

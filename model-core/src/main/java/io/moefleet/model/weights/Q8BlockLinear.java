@@ -1,8 +1,8 @@
 package io.moefleet.model.weights;
 
 import io.moefleet.model.compute.Lanes;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
@@ -41,12 +41,12 @@ public final class Q8BlockLinear implements Linear {
         this.blocksPerRow = Math.ceilDiv(cols, BLOCK);
     }
 
-    /** Quantizes {@code source} row by row from its dequantised reference; the int8 values live in {@code arena}. */
-    public static Q8BlockLinear quantize(Linear source, Arena arena) {
+    /** Quantizes {@code source} row by row from its dequantised reference; the int8 values live in {@code memory}'s. */
+    public static Q8BlockLinear quantize(Linear source, SegmentAllocator memory) {
         int rows = source.rows();
         int cols = source.cols();
         int blocks = Math.ceilDiv(cols, BLOCK);
-        MemorySegment values = arena.allocate((long) rows * cols, 64);
+        MemorySegment values = memory.allocate((long) rows * cols, 64);
         float[] scales = new float[rows * blocks];
         float[] row = new float[cols];
         for (int r = 0; r < rows; r++) {

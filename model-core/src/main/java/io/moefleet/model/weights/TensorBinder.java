@@ -4,6 +4,7 @@ import io.moefleet.model.CheckpointException;
 import io.moefleet.model.Quantization;
 import io.moefleet.model.safetensors.DType;
 import io.moefleet.model.safetensors.TensorInfo;
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.function.Function;
 import java.util.function.Predicate;
@@ -17,6 +18,7 @@ public final class TensorBinder {
 
     private final Function<String, TensorInfo> tensor;
     private final Predicate<String> exists;
+    private final Function<TensorInfo, MemorySegment> resident;
     private final Quantization quantization;
     private final ModelWeights.LoadProgress progress;
     private final long totalBytes;
@@ -25,11 +27,14 @@ public final class TensorBinder {
     /**
      * @param tensor the tensor of a name, or a {@link CheckpointException} naming the missing tensor
      * @param exists whether a tensor of that name exists
+     * @param resident a weight matrix's bytes where the kernels are to read them ({@link Checkpoint#resident})
      */
-    public TensorBinder(Function<String, TensorInfo> tensor, Predicate<String> exists, Quantization quantization,
-            ModelWeights.LoadProgress progress, long totalBytes) {
+    public TensorBinder(Function<String, TensorInfo> tensor, Predicate<String> exists,
+            Function<TensorInfo, MemorySegment> resident, Quantization quantization, ModelWeights.LoadProgress progress,
+            long totalBytes) {
         this.tensor = tensor;
         this.exists = exists;
+        this.resident = resident;
         this.quantization = quantization;
         this.progress = progress;
         this.totalBytes = totalBytes;
@@ -56,8 +61,7 @@ public final class TensorBinder {
                     + (name.endsWith("_proj.weight") || name.endsWith("_mqa.weight") ? " or F8_E4M3 (with weight_scale_inv)" : ""));
         }
         checkShape(t, rows, cols, shapeMeaning);
-        touched(t);
-        return new DenseLinear(t.data(), t.dtype(), rows, cols);
+        return new DenseLinear(resident(t), t.dtype(), rows, cols);
     }
 
     public float[] vector(String name, int length) {
@@ -81,9 +85,8 @@ public final class TensorBinder {
         }
         checkShape(s, Math.ceilDiv(rows, blockRows), Math.ceilDiv(cols, blockCols),
                 "ceil(rows/" + blockRows + ") x ceil(cols/" + blockCols + ") for weight_block_size");
-        touched(w);
         touched(s);
-        return new Fp8BlockLinear(w.data(), FloatCodec.floats(s), rows, cols, blockRows, blockCols);
+        return new Fp8BlockLinear(resident(w), FloatCodec.floats(s), rows, cols, blockRows, blockCols);
     }
 
     private Linear packed(String prefix, int rows, int cols, String shapeMeaning) {
@@ -107,9 +110,8 @@ public final class TensorBinder {
         }
         checkShape(packed, rows, PackedIntLinear.wordsPerRow(cols, bits), shapeMeaning + ", " + (32 / bits) + " values per int32");
         checkShape(scale, rows, Math.ceilDiv(cols, groupSize), "rows x ceil(cols/group_size " + groupSize + ")");
-        touched(packed);
         touched(scale);
-        return new PackedIntLinear(packed.data(), FloatCodec.floats(scale), scale.dtype().bytes(), rows, cols, bits, groupSize);
+        return new PackedIntLinear(resident(packed), FloatCodec.floats(scale), scale.dtype().bytes(), rows, cols, bits, groupSize);
     }
 
     private static long[] integers(TensorInfo t) {
@@ -129,6 +131,14 @@ public final class TensorBinder {
             throw new CheckpointException("tensor " + t.describe() + " disagrees with config.json, which implies ["
                     + rows + ", " + cols + "] (" + meaning + ")");
         }
+    }
+
+    /** A weight matrix's bytes where the kernels read them, read now; reports progress. */
+    private MemorySegment resident(TensorInfo t) {
+        MemorySegment data = resident.apply(t);
+        doneBytes += t.data().byteSize();
+        progress.update(doneBytes, totalBytes);
+        return data;
     }
 
     /** Pages the tensor in (a large checkpoint's load is disk-bound; doing it now keeps the first token fast) and reports progress. */

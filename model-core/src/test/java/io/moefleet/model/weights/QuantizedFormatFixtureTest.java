@@ -130,6 +130,6 @@ class QuantizedFormatFixtureTest {
         Path file = dir.resolve("fixture.safetensors");
         SafetensorsSurgery.writeRaw(file, header.getBytes(StandardCharsets.UTF_8), data);
         Map<String, TensorInfo> tensors = SafetensorsFile.open(file, arena).tensors();
-        return new TensorBinder(tensors::get, tensors::containsKey, quantization, ModelWeights.LoadProgress.NONE, 0);
+        return new TensorBinder(tensors::get, tensors::containsKey, TensorInfo::data, quantization, ModelWeights.LoadProgress.NONE, 0);
     }
 }
