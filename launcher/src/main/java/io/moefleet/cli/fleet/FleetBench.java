@@ -70,6 +70,13 @@ public final class FleetBench {
             DecodeThroughput fleetDecode = new DecodeThroughput(router.transformer(),
                     chunks -> router.step(chunks));
             int warmUp = FLOOR_WARM_UP_FACTOR * settings.floorCalls();
+            // every service JVM compiles its kernels for every batch size before the first timed row: with five JVMs on
+            // few cores their compiler threads are starved, and a row measured before they have finished is the JIT's
+            // figure, not the fleet's (the first batch-1 row came out at half the next one's after 128 steps of its own)
+            err.printf("fleet: warm-up, %d decode steps at each batch size%n", settings.warmUpSteps());
+            for (int batch : settings.batches()) {
+                warmUp(fleetDecode, batch, settings);
+            }
             for (int batch : settings.batches()) {
                 // engine and fleet back to back per batch size: on a shared machine the memory bandwidth drifts over minutes
                 err.printf("engine: batch %d, %d decode steps after %d for warm-up%n", batch, settings.steps(), settings.warmUpSteps());
