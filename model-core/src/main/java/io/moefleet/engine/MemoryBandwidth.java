@@ -2,6 +2,7 @@ package io.moefleet.engine;
 
 import io.moefleet.model.compute.Lanes;
 import io.moefleet.model.compute.Workers;
+import io.moefleet.model.weights.HugePageMemory;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -12,7 +13,8 @@ import jdk.incubator.vector.FloatVector;
 
 /**
  * The machine's read bandwidth, measured now: threads sum disjoint parts of a buffer at least 8x the last-level cache
- * (so the reads come from DRAM, as a large model's decode does), best of several sweeps.
+ * (so the reads come from DRAM, as a large model's decode does), best of several sweeps. The buffer is on the pages the
+ * weights are on ({@link HugePageMemory#preferred}), or the roofline would be set against slower reads than decode's.
  */
 public final class MemoryBandwidth {
 
@@ -26,7 +28,7 @@ public final class MemoryBandwidth {
         long bytes = Math.max(MIN_BYTES, 8 * lastLevelCacheBytes());
         bytes -= bytes % (64L * workers.threads() * Lanes.F.vectorByteSize());
         try (Arena arena = Arena.ofShared()) {
-            MemorySegment buffer = arena.allocate(bytes, 64);
+            MemorySegment buffer = HugePageMemory.preferred(arena).allocate(bytes, 64);
             buffer.fill((byte) 1);                                   // fault every page in before timing
             double best = 0;
             for (int sweep = 0; sweep < SWEEPS; sweep++) {

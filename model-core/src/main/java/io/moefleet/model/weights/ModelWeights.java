@@ -73,7 +73,7 @@ public record ModelWeights(Linear embedding, LayerWeights[] layers, float[] fina
             return this;
         }
         Arena arena = Arena.ofAuto();                       // freed with the weights that use it
-        SegmentAllocator memory = HugePageMemory.open(arena).<SegmentAllocator>map(m -> m).orElse(arena);
+        SegmentAllocator memory = HugePageMemory.preferred(arena);
         java.util.function.UnaryOperator<Linear> q = w -> Q8BlockLinear.quantize(w, memory);
         LayerWeights[] quantizedLayers = new LayerWeights[layers.length];
         for (int i = 0; i < layers.length; i++) {
