@@ -92,15 +92,15 @@ public final class Checkpoint implements AutoCloseable {
 
     /**
      * A weight matrix's bytes where the kernels read them fastest: copied onto huge pages ({@link HugePageMemory}) where
-     * the system has them, else the file's mapping, paged in now (a large checkpoint's load is disk-bound; doing it
-     * now keeps the first token fast). Only what is bound gets copied: a shard copies its own experts. Freed by
-     * {@link #close}.
+     * the system has them and the process's memory limit has room beside its heap's ceiling, else the file's mapping,
+     * paged in now (a large checkpoint's load is disk-bound; doing it now keeps the first token fast). Only what is
+     * bound gets copied: a shard copies its own experts. Freed by {@link #close}.
      */
     public synchronized MemorySegment resident(TensorInfo t) {
         if (hugePages == null) {
             hugePages = HugePageMemory.open(arena);
         }
-        if (hugePages.isPresent() && t.data().byteSize() > 0) {
+        if (hugePages.isPresent() && t.data().byteSize() > 0 && HugePageMemory.hasRoomFor(t.data().byteSize())) {
             MemorySegment copy = hugePages.get().copyOf(t.data());
             if (t.data().isMapped()) {
                 t.data().unload();   // the file's pages stay cached but leave this process's resident memory

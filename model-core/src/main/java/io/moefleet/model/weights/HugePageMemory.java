@@ -11,6 +11,7 @@ import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Anonymous memory on 2 MB pages (Linux transparent huge pages, asked for with {@code madvise}), handed out in slices
@@ -29,10 +30,16 @@ public final class HugePageMemory implements SegmentAllocator {
     private static final int MAP_PRIVATE_ANONYMOUS = 0x02 | 0x20;
     private static final int MADV_HUGEPAGE = 14;
 
+    /** Bytes handed out by every instance in this process and not yet freed: what {@link #hasRoomFor} counts. */
+    private static final AtomicLong HANDED_OUT = new AtomicLong();
+    /** The share of the process's memory limit that the heap's ceiling and the copies may fill together. */
+    private static final double MEMORY_SHARE = 0.9;
+
     private final Arena arena;
     private final Native libc;
     private MemorySegment chunk = MemorySegment.NULL;
     private long used;
+    private AtomicLong chunkHandedOut = new AtomicLong();   // the current chunk's share of HANDED_OUT
 
     private HugePageMemory(Arena arena, Native libc) {
         this.arena = arena;
@@ -72,11 +79,51 @@ public final class HugePageMemory implements SegmentAllocator {
         }
         long start = (used + byteAlignment - 1) & -byteAlignment;
         if (chunk.byteSize() < start + byteSize) {
-            chunk = libc.map(Math.max(CHUNK, byteSize), arena);
+            AtomicLong handedOut = new AtomicLong();
+            chunk = libc.map(Math.max(CHUNK, byteSize), arena, () -> HANDED_OUT.addAndGet(-handedOut.get()));
+            chunkHandedOut = handedOut;
             start = 0;
         }
         used = start + byteSize;
+        chunkHandedOut.addAndGet(byteSize);
+        HANDED_OUT.addAndGet(byteSize);
         return chunk.asSlice(start, byteSize);
+    }
+
+    /**
+     * Whether {@code bytes} more fit, with every copy so far and the heap's ceiling, in nine tenths of the memory this
+     * process may use (its cgroup's limit, else the machine's). Past that, weights had better stay in the file's
+     * mapping, whose pages the kernel can evict, than get a container killed for its memory.
+     */
+    static boolean hasRoomFor(long bytes) {
+        long limit = memoryLimit();
+        return HANDED_OUT.get() + bytes + Runtime.getRuntime().maxMemory() <= (long) (MEMORY_SHARE * limit);
+    }
+
+    /** The least of the cgroup's memory limit (v2, then v1) and the machine's memory; unbounded when none is readable. */
+    static long memoryLimit() {
+        long limit = Long.MAX_VALUE;
+        limit = Math.min(limit, number(Path.of("/sys/fs/cgroup/memory.max")));
+        limit = Math.min(limit, number(Path.of("/sys/fs/cgroup/memory/memory.limit_in_bytes")));
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemTotal:")) {
+                    limit = Math.min(limit, 1024 * Long.parseLong(line.replaceAll("[^0-9]", "")));
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // no /proc/meminfo: the cgroup's figure, or none
+        }
+        return limit;
+    }
+
+    /** The number in a one-line file; unbounded for "max", a missing file or anything else. */
+    private static long number(Path file) {
+        try {
+            return Long.parseLong(Files.readString(file).strip());
+        } catch (IOException | RuntimeException e) {
+            return Long.MAX_VALUE;
+        }
     }
 
     private static boolean transparentHugePagesOn() {
@@ -113,9 +160,9 @@ public final class HugePageMemory implements SegmentAllocator {
 
         /**
          * {@code size} bytes starting on a huge-page boundary, advised onto huge pages before anything touches them
-         * (pages faulted in first would stay small), unmapped when {@code arena} closes.
+         * (pages faulted in first would stay small), unmapped when {@code arena} closes (then {@code onUnmap} runs).
          */
-        MemorySegment map(long size, Arena arena) {
+        MemorySegment map(long size, Arena arena, Runnable onUnmap) {
             long reserved = size + HUGE_PAGE;
             try {
                 MemorySegment raw = (MemorySegment) mmap.invokeExact(MemorySegment.NULL, reserved, PROT_READ_WRITE,
@@ -127,7 +174,10 @@ public final class HugePageMemory implements SegmentAllocator {
                 MemorySegment aligned = MemorySegment.ofAddress(raw.address() + skip);
                 // refused (an old kernel): still ordinary anonymous memory, as fast as the mapping
                 int ignored = (int) madvise.invokeExact(aligned.reinterpret(size), size, MADV_HUGEPAGE);
-                return aligned.reinterpret(size, arena, unused -> unmap(raw, reserved));
+                return aligned.reinterpret(size, arena, unused -> {
+                    unmap(raw, reserved);
+                    onUnmap.run();
+                });
             } catch (RuntimeException | Error e) {
                 throw e;
             } catch (Throwable t) {

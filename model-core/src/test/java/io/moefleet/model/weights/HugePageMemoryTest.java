@@ -59,6 +59,22 @@ class HugePageMemoryTest {
         assertFalse(vmFlags(copies[1].address()).contains(" hg"), "the copies' mapping is still there after the arena closed");
     }
 
+    /** Copies stop where they and the heap's ceiling would pass nine tenths of the memory the process may use. */
+    @Test
+    void copiesLeaveRoomForTheHeapWithinTheMemoryLimit() throws IOException {
+        long machine = 0;
+        for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+            if (line.startsWith("MemTotal:")) {
+                machine = 1024 * Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        long limit = HugePageMemory.memoryLimit();
+        assertTrue(limit > 0 && limit <= machine, "limit " + limit + " against the machine's " + machine);
+        long room = (long) (0.9 * limit) - Runtime.getRuntime().maxMemory();
+        assertTrue(HugePageMemory.hasRoomFor(1 << 20), "1 MB with " + room + " bytes of room");
+        assertFalse(HugePageMemory.hasRoomFor(room + 1), "past the room: the copies, the heap and " + (room + 1) + " bytes");
+    }
+
     @Test
     void aCheckpointsMatricesAreReadFromTheirCopies() {
         try (Checkpoint checkpoint = Checkpoint.open(GoldenData.checkpoint("tiny-k2"))) {
