@@ -10,12 +10,16 @@ import io.moefleet.model.forward.Routing;
 import io.moefleet.model.weights.Checkpoint;
 import io.moefleet.model.weights.MlpWeights;
 import io.moefleet.model.weights.ModelWeights;
+import java.lang.foreign.Arena;
 import java.nio.file.Path;
+import java.util.IdentityHashMap;
+import java.util.Map;
 
 /**
- * One shard's routed experts, mapped from the checkpoint (only their bytes are bound and paged in), computed with the
- * engine's own {@link LocalExperts} on a fixed pool of workers. The set held can change while the shard serves
- * ({@link #hold}); the checkpoint stays open for the shard's life.
+ * One shard's routed experts, bound from the checkpoint (only their bytes are read: copied onto huge pages, or mapped),
+ * computed with the engine's own {@link LocalExperts} on a fixed pool of workers. The set held can change while the
+ * shard serves ({@link #hold}); the checkpoint stays open for the shard's life, and each change's copies are freed once
+ * the shard holds none of the experts it added.
  */
 public final class ShardExperts implements AutoCloseable {
 
@@ -29,6 +33,10 @@ public final class ShardExperts implements AutoCloseable {
     private final Object changing = new Object();
     /** [layer][expert], null where not held (and for dense layers); replaced whole, under this object's lock, never edited. */
     private volatile MlpWeights[][] experts;
+    /** [layer][expert]: the memory each held expert's copies live in, that of the change which added it (guarded by changing). */
+    private Arena[][] memoryOf;
+    /** How many held experts each change's memory still serves; closed at none (guarded by changing). */
+    private final Map<Arena, Integer> heldPerMemory = new IdentityHashMap<>();
     private boolean closed;   // guarded by changing
 
     private ShardExperts(int shard, Checkpoint checkpoint, Workers workers, MlpWeights[][] experts) {
@@ -36,6 +44,10 @@ public final class ShardExperts implements AutoCloseable {
         this.checkpoint = checkpoint;
         this.workers = workers;
         this.experts = experts;
+        this.memoryOf = new Arena[experts.length][];
+        for (int layer = 0; layer < experts.length; layer++) {
+            memoryOf[layer] = experts[layer] == null ? null : new Arena[experts[layer].length];
+        }
         this.compute = new LocalExperts(layer -> this.experts[layer], checkpoint.config().hiddenSize(), new MatMul(workers));
     }
 
@@ -59,9 +71,10 @@ public final class ShardExperts implements AutoCloseable {
     }
 
     /**
-     * Holds {@code next} from now on: maps the experts newly needed (while calls go on), swaps the set under the lock
+     * Holds {@code next} from now on: binds the experts newly needed (while calls go on), swaps the set under the lock
      * {@link #apply} holds (a call in flight finishes on the old set, the next one sees the new), and drops the experts
-     * no longer held. Their bytes stay mapped with the whole checkpoint file, as clean pages the kernel reclaims.
+     * no longer held. The copies of a change's experts are freed once none of them is held: a shard whose placement
+     * moves back and forth does not grow.
      */
     public void hold(HeldExperts next) {
         synchronized (changing) {
@@ -70,9 +83,17 @@ public final class ShardExperts implements AutoCloseable {
             }
             long start = System.nanoTime();
             MlpWeights[][] current = experts;
-            MlpWeights[][] added = ModelWeights.loadExperts(checkpoint,
-                    (layer, e) -> next.holds(layer, e) && current[layer][e] == null, ModelWeights.LoadProgress.NONE);
+            Arena memory = Arena.ofShared();
+            MlpWeights[][] added;
+            try {
+                added = ModelWeights.loadExperts(checkpoint, (layer, e) -> next.holds(layer, e) && current[layer][e] == null, memory);
+            } catch (RuntimeException e) {
+                memory.close();
+                throw e;
+            }
+            heldPerMemory.put(memory, 0);
             MlpWeights[][] updated = new MlpWeights[current.length][];
+            Arena[][] updatedMemory = new Arena[current.length][];
             int adding = 0;
             int dropping = 0;
             int holding = 0;
@@ -81,10 +102,14 @@ public final class ShardExperts implements AutoCloseable {
                     continue;
                 }
                 updated[layer] = new MlpWeights[current[layer].length];
+                updatedMemory[layer] = new Arena[current[layer].length];
                 for (int e = 0; e < current[layer].length; e++) {
                     if (next.holds(layer, e)) {
-                        updated[layer][e] = current[layer][e] != null ? current[layer][e] : added[layer][e];
-                        adding += current[layer][e] == null ? 1 : 0;
+                        boolean adds = current[layer][e] == null;
+                        updated[layer][e] = adds ? added[layer][e] : current[layer][e];
+                        updatedMemory[layer][e] = adds ? memory : memoryOf[layer][e];
+                        heldPerMemory.merge(updatedMemory[layer][e], 1, Integer::sum);
+                        adding += adds ? 1 : 0;
                         holding++;
                     } else if (current[layer][e] != null) {
                         dropping++;
@@ -94,8 +119,31 @@ public final class ShardExperts implements AutoCloseable {
             synchronized (this) {
                 experts = updated;
             }
+            // from here no call reads the dropped experts (apply runs under this object's lock, on the new set)
+            for (Arena[] layer : memoryOf) {
+                for (int e = 0; layer != null && e < layer.length; e++) {
+                    if (layer[e] != null) {
+                        heldPerMemory.merge(layer[e], -1, Integer::sum);
+                    }
+                }
+            }
+            memoryOf = updatedMemory;
+            heldPerMemory.entrySet().removeIf(held -> {
+                if (held.getValue() == 0) {
+                    held.getKey().close();
+                    return true;
+                }
+                return false;
+            });
             LOG.log(System.Logger.Level.INFO, "shard {0}: {1} routed expert(s) added, {2} dropped in {3} ms; "
                     + "{4} held over all MoE layers", shard, adding, dropping, (System.nanoTime() - start) / 1_000_000, holding);
+        }
+    }
+
+    /** How many changes' copies the shard keeps in memory: each still serves at least one held expert. */
+    int memoriesHeld() {
+        synchronized (changing) {
+            return heldPerMemory.size();
         }
     }
 
@@ -141,6 +189,8 @@ public final class ShardExperts implements AutoCloseable {
             closed = true;
             synchronized (this) {
                 workers.close();
+                heldPerMemory.keySet().forEach(Arena::close);
+                heldPerMemory.clear();
                 checkpoint.close();
             }
         }

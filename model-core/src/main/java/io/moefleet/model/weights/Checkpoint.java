@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -100,8 +101,26 @@ public final class Checkpoint implements AutoCloseable {
         if (hugePages == null) {
             hugePages = HugePageMemory.open(arena);
         }
-        if (hugePages.isPresent() && t.data().byteSize() > 0 && HugePageMemory.hasRoomFor(t.data().byteSize())) {
-            MemorySegment copy = hugePages.get().copyOf(t.data());
+        return resident(t, hugePages);
+    }
+
+    /**
+     * As {@link #resident}, the copies freed when {@code memory} closes rather than with the checkpoint: for weights a
+     * process drops while it goes on serving (an expert shard's experts, when its placement changes), whose copies
+     * would otherwise stay until the checkpoint closes. Closing {@code memory} is the caller's, once nothing reads them.
+     */
+    public Function<TensorInfo, MemorySegment> residentIn(Arena memory) {
+        Optional<HugePageMemory> pages = HugePageMemory.open(memory);
+        return t -> {
+            synchronized (this) {
+                return resident(t, pages);
+            }
+        };
+    }
+
+    private MemorySegment resident(TensorInfo t, Optional<HugePageMemory> pages) {
+        if (pages.isPresent() && t.data().byteSize() > 0 && HugePageMemory.hasRoomFor(t.data().byteSize())) {
+            MemorySegment copy = pages.get().copyOf(t.data());
             if (t.data().isMapped()) {
                 t.data().unload();   // the file's pages stay cached but leave this process's resident memory
             }

@@ -1,7 +1,9 @@
 package io.moefleet.model.weights;
 
 import io.moefleet.model.ModelConfig;
+import io.moefleet.model.safetensors.TensorInfo;
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SegmentAllocator;
 
 /**
@@ -23,7 +25,7 @@ public record ModelWeights(Linear embedding, LayerWeights[] layers, float[] fina
     }
 
     public static ModelWeights load(Checkpoint checkpoint, LoadProgress progress) {
-        return new Loader(checkpoint, progress).load();
+        return new Loader(checkpoint, progress, checkpoint::resident).load();
     }
 
     /** Decides which routed experts an expert shard holds: {@code (layer, expert) -> owned}. */
@@ -37,7 +39,12 @@ public record ModelWeights(Linear embedding, LayerWeights[] layers, float[] fina
      * [layer][expert]; dense layers and experts held elsewhere are null. Nothing else of the checkpoint is read.
      */
     public static MlpWeights[][] loadExperts(Checkpoint checkpoint, ExpertSelection selection, LoadProgress progress) {
-        return new Loader(checkpoint, progress).experts(selection);
+        return new Loader(checkpoint, progress, checkpoint::resident).experts(selection);
+    }
+
+    /** As {@link #loadExperts(Checkpoint, ExpertSelection, LoadProgress)}, their copies freed when {@code memory} closes. */
+    public static MlpWeights[][] loadExperts(Checkpoint checkpoint, ExpertSelection selection, Arena memory) {
+        return new Loader(checkpoint, LoadProgress.NONE, checkpoint.residentIn(memory)).experts(selection);
     }
 
     /**
@@ -45,7 +52,7 @@ public record ModelWeights(Linear embedding, LayerWeights[] layers, float[] fina
      * loads. Indexed by layer.
      */
     public static AttentionWeights[] loadAttention(Checkpoint checkpoint, LoadProgress progress) {
-        return new Loader(checkpoint, progress).attentionLayers();
+        return new Loader(checkpoint, progress, checkpoint::resident).attentionLayers();
     }
 
     /** How projections are held once loaded. */
@@ -109,10 +116,10 @@ public record ModelWeights(Linear embedding, LayerWeights[] layers, float[] fina
         private final ModelConfig c;
         private final TensorBinder binder;
 
-        Loader(Checkpoint checkpoint, LoadProgress progress) {
+        Loader(Checkpoint checkpoint, LoadProgress progress, java.util.function.Function<TensorInfo, MemorySegment> resident) {
             this.checkpoint = checkpoint;
             this.c = checkpoint.config();
-            this.binder = new TensorBinder(checkpoint::tensor, name -> checkpoint.find(name).isPresent(), checkpoint::resident, c.quantization(),
+            this.binder = new TensorBinder(checkpoint::tensor, name -> checkpoint.find(name).isPresent(), resident, c.quantization(),
                     progress, checkpoint.tensors().values().stream().mapToLong(t -> t.data().byteSize()).sum());
         }
 
