@@ -107,7 +107,10 @@ public final class FleetRouter implements AutoCloseable {
             FleetMetrics metrics = new FleetMetrics(load, attention, shards);
             LayerCallRecorder attentionCalls = new LayerCallRecorder();
             LayerCallRecorder expertCalls = new LayerCallRecorder();
-            Transformer transformer = new Transformer(config, ModelWeights.load(checkpoint, progress), workers,
+            // attention and routed experts run on the services: their tensors stay in the file, unread here
+            ModelWeights weights = ModelWeights.load(checkpoint, progress,
+                    name -> !name.contains(".self_attn.") && !name.contains(".mlp.experts."));
+            Transformer transformer = new Transformer(config, weights, workers,
                     new TracedAttention(attention, openTelemetry, attentionCalls),
                     new TracedExperts(shards, openTelemetry, expertCalls, metrics));
             transformer.setMicroBatches(DEFAULT_MICRO_BATCHES);

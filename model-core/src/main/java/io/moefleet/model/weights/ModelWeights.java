@@ -28,6 +28,15 @@ public record ModelWeights(Linear embedding, LayerWeights[] layers, float[] fina
         return new Loader(checkpoint, progress, checkpoint::resident).load();
     }
 
+    /**
+     * Every weight, but only the tensors {@code computedHere} names are read now (copied where the kernels read them
+     * fastest: {@link Checkpoint#resident}); the others are bound to the file's mapping, unread. A router whose
+     * attention and routed experts run elsewhere keeps them so, rather than holding a whole model's experts.
+     */
+    public static ModelWeights load(Checkpoint checkpoint, LoadProgress progress, java.util.function.Predicate<String> computedHere) {
+        return new Loader(checkpoint, progress, t -> computedHere.test(t.name()) ? checkpoint.resident(t) : t.data()).load();
+    }
+
     /** Decides which routed experts an expert shard holds: {@code (layer, expert) -> owned}. */
     @FunctionalInterface
     public interface ExpertSelection {

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.moefleet.model.GoldenData;
+import io.moefleet.model.forward.StepChunk;
+import io.moefleet.model.forward.Transformer;
 import io.moefleet.model.safetensors.TensorInfo;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -87,6 +89,25 @@ class HugePageMemoryTest {
                 assertFalse(resident.address() >= t.data().address()
                         && resident.address() < t.data().address() + t.data().byteSize());
             }
+        }
+    }
+
+    /** Weights left in the file (a router's attention and routed experts) compute what copied ones do, bit for bit. */
+    @Test
+    void weightsLeftInTheFileComputeWhatCopiedOnesDo() {
+        int[] tokens = java.util.Arrays.copyOf(GoldenData.forwardCase("tiny-k2").prompt(), 12);
+        float[][] copied = logits(c -> ModelWeights.load(c), tokens);
+        float[][] inFile = logits(c -> ModelWeights.load(c, ModelWeights.LoadProgress.NONE,
+                name -> !name.contains(".self_attn.") && !name.contains(".mlp.experts.")), tokens);
+        for (int r = 0; r < copied.length; r++) {
+            assertEquals(-1, java.util.Arrays.mismatch(copied[r], inFile[r]), "position " + r);
+        }
+    }
+
+    private static float[][] logits(java.util.function.Function<Checkpoint, ModelWeights> load, int[] tokens) {
+        try (Checkpoint c = Checkpoint.open(GoldenData.checkpoint("tiny-k2"))) {
+            Transformer model = new Transformer(c.config(), load.apply(c));
+            return model.step(List.of(new StepChunk(model.newSequence(), 0, tokens, true))).getFirst();
         }
     }
 
