@@ -95,7 +95,7 @@ public final class MatMul {
         }
         int chunks = threads * CHUNKS_PER_THREAD;
         AtomicInteger next = new AtomicInteger();
-        workers.parallelFor(threads, (from, to) -> {
+        workers.shareOut(() -> {
             for (int c = next.getAndIncrement(); c < chunks; c = next.getAndIncrement()) {
                 run(jobs, start, total * c / chunks, total * (c + 1) / chunks);
             }
@@ -105,7 +105,8 @@ public final class MatMul {
     /**
      * Runs per thread in a hand-off. A fixed even split leaves the caller waiting whenever the worker starts late (woken
      * from a park) or runs slower (its core shared): at batch-1 decode the caller spent about a tenth of its time so.
-     * Claimed runs let the early thread take more; each (row, token) sum is the same whoever computes it.
+     * Claimed runs let the early thread take more, and the caller all of them when a worker wakes too late to join
+     * ({@link Workers#shareOut}); each (row, token) sum is the same whoever computes it.
      */
     private static final int CHUNKS_PER_THREAD = 8;
 

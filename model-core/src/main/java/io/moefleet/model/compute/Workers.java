@@ -4,11 +4,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * A fixed set of threads that split one range of work (rows of a matrix) into contiguous parts, the calling thread
- * taking the first. Decode issues hundreds of small parallel products per token, so hand-off is a spin on a volatile
- * generation counter rather than a queue; an idle worker parks after about 50 microseconds, because on a machine with
- * as many threads as cores a spinning worker starves the JIT compiler threads (kernels then stay interpreted for
- * seconds) and anything else running. One caller at a time.
+ * A fixed set of threads that share one piece of work with the calling thread: a range split into contiguous parts, the
+ * calling thread taking the first ({@link #parallelFor}), or work the threads claim in turn until none is left
+ * ({@link #shareOut}). Decode issues dozens of parallel products per token, so hand-off is a spin on a volatile field
+ * rather than a queue; an idle worker parks after about 50 microseconds, because on a machine with as many threads as
+ * cores a spinning worker starves the JIT compiler threads (kernels then stay interpreted for seconds) and anything else
+ * running. One caller at a time.
  */
 public final class Workers implements AutoCloseable {
 
@@ -22,12 +23,46 @@ public final class Workers implements AutoCloseable {
 
     private final int threads;
     private final Thread[] workers;
-    private final AtomicInteger pending = new AtomicInteger();
-    private volatile long generation;
+    private volatile Dispatch current;   // the latest hand-off; a worker runs the newest it has not seen
     private volatile boolean closed;
-    private RangeTask task;
-    private int size;
-    private volatile Throwable failure;
+
+    /**
+     * One hand-off. {@code split}: each worker runs its part of {@code [0, size)} and the caller waits for all of them.
+     * Otherwise the task claims its own work and a worker joins only while the dispatch is open: the caller closes it
+     * when its own run is done, so that a worker still asleep then (on busy cores, waking can take a scheduler slice)
+     * is not waited for; it finds nothing left to claim.
+     */
+    private static final class Dispatch {
+        private static final int CLOSED = 1 << 30;
+
+        final RangeTask task;
+        final int size;
+        final boolean split;
+        /** Split: the parts not yet done. Shared out: the workers inside, plus CLOSED once the caller has closed it. */
+        final AtomicInteger state;
+        volatile Throwable failure;
+
+        Dispatch(RangeTask task, int size, boolean split, int workers) {
+            this.task = task;
+            this.size = size;
+            this.split = split;
+            this.state = new AtomicInteger(split ? workers : 0);
+        }
+
+        boolean enter() {
+            for (int s = state.get(); (s & CLOSED) == 0; s = state.get()) {
+                if (state.compareAndSet(s, s + 1)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /** Split: parts still running. Shared out: workers still inside; none join after this is first called. */
+        int running() {
+            return split ? state.get() : state.updateAndGet(s -> s | CLOSED) & ~CLOSED;
+        }
+    }
 
     public Workers(int threads) {
         if (threads < 1) {
@@ -51,30 +86,42 @@ public final class Workers implements AutoCloseable {
             task.run(0, n);
             return;
         }
-        this.task = task;
-        this.size = n;
-        this.failure = null;
-        pending.set(workers.length);
-        generation++;                              // publishes task and size to the workers
+        run(new Dispatch(task, n, true, workers.length));
+    }
+
+    /**
+     * Runs {@code claimLoop} on this thread and on every worker that wakes before this thread's run is done; returns
+     * when this thread's run and those workers' are done. The loop must claim its work in turn (a shared counter), so
+     * that one thread alone does all of it when the others are late, and a worker joining late finds nothing left.
+     */
+    public void shareOut(Runnable claimLoop) {
+        if (threads == 1) {
+            claimLoop.run();
+            return;
+        }
+        run(new Dispatch((from, to) -> claimLoop.run(), 0, false, workers.length));
+    }
+
+    private void run(Dispatch dispatch) {
+        current = dispatch;                        // publishes the task to the workers
         for (Thread w : workers) {
             LockSupport.unpark(w);
         }
         Throwable own = null;
         try {
-            task.run(0, bound(0, n));
+            dispatch.task.run(0, bound(0, dispatch.size));
         } catch (Throwable t) {
             own = t;
         }
         int spins = 0;
-        while (pending.get() != 0) {
+        while (dispatch.running() != 0) {
             if (++spins > SPINS_BEFORE_PARK) {
                 Thread.yield();
             } else {
                 Thread.onSpinWait();
             }
         }
-        this.task = null;
-        Throwable failed = own != null ? own : failure;
+        Throwable failed = own != null ? own : dispatch.failure;
         if (failed instanceof RuntimeException e) {
             throw e;
         }
@@ -88,10 +135,10 @@ public final class Workers implements AutoCloseable {
     }
 
     private void loop(int part) {
-        long seen = 0;
+        Dispatch seen = null;
         while (true) {
             int spins = 0;
-            while (generation == seen && !closed) {
+            while (current == seen && !closed) {
                 if (++spins > SPINS_BEFORE_PARK) {
                     LockSupport.park(this);
                 } else {
@@ -101,14 +148,18 @@ public final class Workers implements AutoCloseable {
             if (closed) {
                 return;
             }
-            seen = generation;
+            Dispatch dispatch = current;
+            seen = dispatch;
+            if (!dispatch.split && !dispatch.enter()) {
+                continue;                          // closed before this worker woke: the caller has done the work
+            }
             try {
-                int n = size;
-                task.run(bound(part - 1, n), bound(part, n));
+                int n = dispatch.size;
+                dispatch.task.run(bound(part - 1, n), bound(part, n));
             } catch (Throwable t) {
-                failure = t;
+                dispatch.failure = t;
             } finally {
-                pending.decrementAndGet();
+                dispatch.state.decrementAndGet();
             }
         }
     }

@@ -5,6 +5,7 @@ import io.moefleet.model.compute.MatMul;
 import io.moefleet.model.compute.VectorMath;
 import io.moefleet.model.weights.AttentionWeights;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Multi-head latent attention over a step's chunks, one layer at a time. Each token's KV is cached as its normalised
@@ -106,10 +107,12 @@ final class MlaAttention {
         }
 
         if (allDecode) {
-            // independent (sequence, head) pairs split over the threads, products inside on the pair's thread: one
-            // sequence alone (batch-1 decode) still uses every thread
-            matMul.workers().parallelFor(chunks.size() * heads, (from, to) -> {
-                for (int pair = from; pair < to; pair++) {
+            // independent (sequence, head) pairs claimed by the threads in turn, products inside on the pair's thread:
+            // one sequence alone (batch-1 decode) still uses every thread, and a worker too late to join is not waited for
+            int pairs = chunks.size() * heads;
+            AtomicInteger next = new AtomicInteger();
+            matMul.workers().shareOut(() -> {
+                for (int pair = next.getAndIncrement(); pair < pairs; pair = next.getAndIncrement()) {
                     int ci = pair / heads;
                     StepChunk chunk = chunks.get(ci);
                     absorbedHead(w, buffers.q[ci], chunk.sequence().cache().layer(layer), chunk.start(), buffers.attention[ci],
