@@ -40,13 +40,14 @@ public final class Checkpoint implements AutoCloseable {
     private final ModelConfig config;
     private final Arena arena;
     private final Map<String, TensorInfo> tensors;
-    private Optional<HugePageMemory> hugePages;   // opened on the first copy
+    private final Optional<HugePageMemory> hugePages;   // maps nothing until the first copy
 
     private Checkpoint(Path directory, ModelConfig config, Arena arena, Map<String, TensorInfo> tensors) {
         this.directory = directory;
         this.config = config;
         this.arena = arena;
         this.tensors = tensors;
+        this.hugePages = HugePageMemory.open(arena);
     }
 
     public static Checkpoint open(Path directory) {
@@ -98,9 +99,6 @@ public final class Checkpoint implements AutoCloseable {
      * bound gets copied: a shard copies its own experts. Freed by {@link #close}.
      */
     public synchronized MemorySegment resident(TensorInfo t) {
-        if (hugePages == null) {
-            hugePages = HugePageMemory.open(arena);
-        }
         return resident(t, hugePages);
     }
 

@@ -35,6 +35,9 @@ public final class HugePageMemory implements SegmentAllocator {
     /** The share of the process's memory limit that the heap's ceiling and the copies may fill together. */
     private static final double MEMORY_SHARE = 0.9;
 
+    /** The libc calls, where this system gives huge pages at all: bound once per process. */
+    private static final Optional<Native> LIBC = Native.load().filter(libc -> transparentHugePagesOn());
+
     private final Arena arena;
     private final Native libc;
     private MemorySegment chunk = MemorySegment.NULL;
@@ -54,7 +57,7 @@ public final class HugePageMemory implements SegmentAllocator {
         if (!Boolean.parseBoolean(System.getProperty("fleet.hugepages", "true"))) {
             return Optional.empty();
         }
-        return Native.load().filter(n -> transparentHugePagesOn()).map(n -> new HugePageMemory(arena, n));
+        return LIBC.map(libc -> new HugePageMemory(arena, libc));
     }
 
     /**
