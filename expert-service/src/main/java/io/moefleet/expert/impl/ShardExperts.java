@@ -33,7 +33,7 @@ public final class ShardExperts implements AutoCloseable {
     private final Object changing = new Object();
     /** [layer][expert], null where not held (and for dense layers); replaced whole, under this object's lock, never edited. */
     private volatile MlpWeights[][] experts;
-    /** [layer][expert]: the memory each held expert's copies live in, that of the change which added it (guarded by changing). */
+    /** [layer][expert]: the memory each held expert's copies live in, the change's that added it (guarded by changing). */
     private Arena[][] memoryOf;
     /** How many held experts each change's memory still serves; closed at none (guarded by changing). */
     private final Map<Arena, Integer> heldPerMemory = new IdentityHashMap<>();
@@ -86,7 +86,8 @@ public final class ShardExperts implements AutoCloseable {
             Arena memory = Arena.ofShared();
             MlpWeights[][] added;
             try {
-                added = ModelWeights.loadExperts(checkpoint, (layer, e) -> next.holds(layer, e) && current[layer][e] == null, memory);
+                added = ModelWeights.loadExperts(checkpoint,
+                        (layer, e) -> next.holds(layer, e) && current[layer][e] == null, memory);
             } catch (RuntimeException e) {
                 memory.close();
                 throw e;

@@ -15,9 +15,10 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Anonymous memory on 2 MB pages (Linux transparent huge pages, asked for with {@code madvise}), handed out in slices
- * (zeroed, never reused) and unmapped when its arena closes. Weights streamed from here decode faster than from the checkpoint's file mapping
- * on 4 KB pages: the hardware prefetchers stop at every page edge and each 4 KB page costs a TLB miss (measured here:
- * a BF16 matrix streams about 15-20% faster). Where the system gives no huge pages, there is none of it.
+ * (zeroed, never reused) and unmapped when its arena closes. Weights streamed from here decode faster than from the
+ * checkpoint's file mapping on 4 KB pages: the hardware prefetchers stop at every page edge and each 4 KB page costs a
+ * TLB miss (measured here: a BF16 matrix streams about 15-20% faster). Where the system gives no huge pages, there is
+ * none of it.
  */
 public final class HugePageMemory implements SegmentAllocator {
 
