@@ -12,8 +12,11 @@ import io.moefleet.model.weights.MlpWeights;
 import io.moefleet.model.weights.ModelWeights;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.IdentityHashMap;
-import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
 
 /**
  * One shard's routed experts, bound from the checkpoint (only their bytes are read: copied onto huge pages, or mapped),
@@ -35,8 +38,8 @@ public final class ShardExperts implements AutoCloseable {
     private volatile MlpWeights[][] experts;
     /** [layer][expert]: the memory each held expert's copies live in, the change's that added it (guarded by changing). */
     private Arena[][] memoryOf;
-    /** How many held experts each change's memory still serves; closed at none (guarded by changing). */
-    private final Map<Arena, Integer> heldPerMemory = new IdentityHashMap<>();
+    /** Every change's memory still open: each serves at least one held expert (guarded by changing). */
+    private final Set<Arena> memories = Collections.newSetFromMap(new IdentityHashMap<>());
     private boolean closed;   // guarded by changing
 
     private ShardExperts(int shard, Checkpoint checkpoint, Workers workers, MlpWeights[][] experts) {
@@ -92,7 +95,7 @@ public final class ShardExperts implements AutoCloseable {
                 memory.close();
                 throw e;
             }
-            heldPerMemory.put(memory, 0);
+            memories.add(memory);
             MlpWeights[][] updated = new MlpWeights[current.length][];
             Arena[][] updatedMemory = new Arena[current.length][];
             int adding = 0;
@@ -109,7 +112,6 @@ public final class ShardExperts implements AutoCloseable {
                         boolean adds = current[layer][e] == null;
                         updated[layer][e] = adds ? added[layer][e] : current[layer][e];
                         updatedMemory[layer][e] = adds ? memory : memoryOf[layer][e];
-                        heldPerMemory.merge(updatedMemory[layer][e], 1, Integer::sum);
                         adding += adds ? 1 : 0;
                         holding++;
                     } else if (current[layer][e] != null) {
@@ -121,20 +123,19 @@ public final class ShardExperts implements AutoCloseable {
                 experts = updated;
             }
             // from here no call reads the dropped experts (apply runs under this object's lock, on the new set)
-            for (Arena[] layer : memoryOf) {
-                for (int e = 0; layer != null && e < layer.length; e++) {
-                    if (layer[e] != null) {
-                        heldPerMemory.merge(layer[e], -1, Integer::sum);
-                    }
+            memoryOf = updatedMemory;
+            Set<Arena> inUse = Collections.newSetFromMap(new IdentityHashMap<>());
+            for (Arena[] layer : updatedMemory) {
+                if (layer != null) {
+                    Arrays.stream(layer).filter(Objects::nonNull).forEach(inUse::add);
                 }
             }
-            memoryOf = updatedMemory;
-            heldPerMemory.entrySet().removeIf(held -> {
-                if (held.getValue() == 0) {
-                    held.getKey().close();
-                    return true;
+            memories.removeIf(m -> {
+                if (inUse.contains(m)) {
+                    return false;
                 }
-                return false;
+                m.close();
+                return true;
             });
             LOG.log(System.Logger.Level.INFO, "shard {0}: {1} routed expert(s) added, {2} dropped in {3} ms; "
                     + "{4} held over all MoE layers", shard, adding, dropping, (System.nanoTime() - start) / 1_000_000, holding);
@@ -144,7 +145,7 @@ public final class ShardExperts implements AutoCloseable {
     /** How many changes' copies the shard keeps in memory: each still serves at least one held expert. */
     int memoriesHeld() {
         synchronized (changing) {
-            return heldPerMemory.size();
+            return memories.size();
         }
     }
 
@@ -190,8 +191,8 @@ public final class ShardExperts implements AutoCloseable {
             closed = true;
             synchronized (this) {
                 workers.close();
-                heldPerMemory.keySet().forEach(Arena::close);
-                heldPerMemory.clear();
+                memories.forEach(Arena::close);
+                memories.clear();
                 checkpoint.close();
             }
         }

@@ -35,7 +35,7 @@ final class SwiGlu {
             rows += b.n();
             width = Math.max(width, b.w().gate().rows());
         }
-        ensure(rows, width);
+        activated = atLeast(activated, rows, width);
         List<GateUp> gateUp = new ArrayList<>(blocks.size());
         List<MatMul.Job> down = new ArrayList<>(blocks.size());
         int first = 0;
@@ -96,19 +96,15 @@ final class SwiGlu {
     /** This thread's scratch for {@code n} tokens' gate rows, {@code width} each. */
     private float[][] gateRows(int n, int width) {
         float[][][] holder = gateScratch.get();
-        float[][] rows = holder[0];
-        if (rows.length < n || (n > 0 && rows[0].length < width)) {
-            rows = new float[Math.max(n, rows.length)][Math.max(width, rows.length == 0 ? 0 : rows[0].length)];
-            holder[0] = rows;
-        }
-        return rows;
+        holder[0] = atLeast(holder[0], n, width);
+        return holder[0];
     }
 
-    private void ensure(int rows, int width) {
-        if (activated.length < rows || (rows > 0 && activated[0].length < width)) {
-            int n = Math.max(rows, activated.length);
-            int w = Math.max(width, activated.length == 0 ? 0 : activated[0].length);
-            activated = new float[n][w];
+    /** {@code rows} when it has {@code n} rows of {@code width} floats, else a larger one (never smaller in either). */
+    private static float[][] atLeast(float[][] rows, int n, int width) {
+        if (rows.length >= n && (n == 0 || rows[0].length >= width)) {
+            return rows;
         }
+        return new float[Math.max(n, rows.length)][Math.max(width, rows.length == 0 ? 0 : rows[0].length)];
     }
 }

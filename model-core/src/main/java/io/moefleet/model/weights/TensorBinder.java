@@ -136,16 +136,12 @@ public final class TensorBinder {
     /** A weight matrix's bytes where the kernels read them, read now; reports progress. */
     private MemorySegment resident(TensorInfo t) {
         MemorySegment data = resident.apply(t);
-        doneBytes += t.data().byteSize();
-        progress.update(doneBytes, totalBytes);
+        touched(t);
         return data;
     }
 
-    /** Pages the tensor in (a large checkpoint's load is disk-bound; doing it now keeps the first token fast) and reports progress. */
+    /** Reports a tensor read: one bound to a weight, or copied to the heap (vectors, scales) as it is bound. */
     private void touched(TensorInfo t) {
-        if (t.data().isMapped()) {
-            t.data().load();
-        }
         doneBytes += t.data().byteSize();
         progress.update(doneBytes, totalBytes);
     }
