@@ -5,6 +5,7 @@ import io.moefleet.checkpoint.CheckpointWriter;
 import io.moefleet.checkpoint.Preset;
 import io.moefleet.checkpoint.WeightFormat;
 import io.moefleet.engine.Engine;
+import io.moefleet.model.forward.StepChunk;
 import io.moefleet.model.forward.Transformer;
 import io.moefleet.router.scheduler.Scheduler;
 import io.moefleet.router.scheduler.SchedulerLimits;
@@ -14,7 +15,9 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
 
 /**
@@ -40,22 +43,23 @@ final class ApiFixture implements AutoCloseable {
     }
 
     private ApiFixture(Path checkpoint, SchedulerLimits limits, ApiKeys keys) throws Exception {
-        this(checkpoint, limits, keys, UnaryOperator.identity(), SequenceAdmission.NONE);
+        this(checkpoint, limits, keys, UnaryOperator.identity(), UnaryOperator.identity(), SequenceAdmission.NONE);
     }
 
     /**
      * @param stepped the model the scheduler steps, made from the engine's (a test's wrapper around it)
+     * @param steps what the scheduler calls for a step, made from the model's {@code step} (a test's wrapper around it)
      * @param admission how the scheduler admits sequences
      */
     private ApiFixture(Path checkpoint, SchedulerLimits limits, ApiKeys keys, UnaryOperator<Transformer> stepped,
-            SequenceAdmission admission) throws Exception {
+            UnaryOperator<Function<List<StepChunk>, List<float[][]>>> steps, SequenceAdmission admission) throws Exception {
         this.checkpoint = checkpoint;
         this.engine = Engine.open(checkpoint, (done, total) -> { }, 2);
         this.encoder = ChatEncoder.load(checkpoint);
         PrometheusRegistry registry = new PrometheusRegistry();
         this.metrics = new SchedulerMetrics(registry);
         Transformer model = stepped.apply(engine.model());
-        this.scheduler = new Scheduler(model, model::step, admission, limits, metrics);
+        this.scheduler = new Scheduler(model, steps.apply(model::step), admission, limits, metrics);
         this.served = new ServedModel(MODEL, model, encoder, scheduler);
         this.server = new ApiServer(served, registry, () -> true, io.opentelemetry.api.OpenTelemetry.noop(), keys);
         this.port = server.start("127.0.0.1", 0).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -77,13 +81,20 @@ final class ApiFixture implements AutoCloseable {
         return new ApiFixture(directory, SchedulerLimits.DEFAULT, keys);
     }
 
+    /** As {@link #withKeys(Path, ApiKeys)}, the scheduler calling {@code steps} (a wrapper around the model's step). */
+    static ApiFixture withKeys(Path directory, ApiKeys keys, UnaryOperator<Function<List<StepChunk>, List<float[][]>>> steps)
+            throws Exception {
+        writeCheckpoint(directory);
+        return new ApiFixture(directory, SchedulerLimits.DEFAULT, keys, UnaryOperator.identity(), steps, SequenceAdmission.NONE);
+    }
+
     /**
      * A server over the checkpoint already in {@code directory}, whose scheduler steps {@code stepped} (made from the
      * engine's model) and admits sequences through {@code admission}.
      */
     static ApiFixture over(Path directory, SchedulerLimits limits, UnaryOperator<Transformer> stepped, SequenceAdmission admission)
             throws Exception {
-        return new ApiFixture(directory, limits, ApiKeys.OPEN, stepped, admission);
+        return new ApiFixture(directory, limits, ApiKeys.OPEN, stepped, UnaryOperator.identity(), admission);
     }
 
     static void writeCheckpoint(Path directory) throws IOException {

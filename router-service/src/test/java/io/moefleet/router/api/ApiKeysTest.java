@@ -17,6 +17,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.concurrent.Semaphore;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,6 +28,9 @@ class ApiKeysTest {
 
     @TempDir
     Path dir;
+
+    /** Permits enough for any test's steps: the scheduler never waits on them. */
+    private static final int OPEN = Integer.MAX_VALUE / 2;
 
     private final HttpClient http = HttpClient.newHttpClient();
 
@@ -76,7 +80,12 @@ class ApiKeysTest {
                 sk-one         concurrent=1
                 """);
         Path model = Files.createDirectories(dir.resolve("model"));
-        try (ApiFixture api = ApiFixture.withKeys(model, ApiKeys.of(keys, null, ApiKeys.Limits.NONE, false))) {
+        // each scheduler step takes a permit: the test holds a stream under way by giving out no more
+        Semaphore steps = new Semaphore(OPEN);
+        try (ApiFixture api = ApiFixture.withKeys(model, ApiKeys.of(keys, null, ApiKeys.Limits.NONE, false), step -> chunks -> {
+            steps.acquireUninterruptibly();
+            return step.apply(chunks);
+        })) {
             Map<String, String> rate = Map.of("Authorization", "Bearer sk-rate");
             assertEquals(200, post(api, "/v1/completions", rate, completion(1)).statusCode());
             assertEquals(200, post(api, "/v1/completions", rate, completion(1)).statusCode());
@@ -86,7 +95,10 @@ class ApiKeysTest {
             assertTrue(retryAfter >= 1 && retryAfter <= 60, "Retry-After " + retryAfter);
 
             Map<String, String> one = Map.of("Authorization", "Bearer sk-one");
-            // a stream under way holds the key's one place: read its first event, then try a second request
+            // a stream under way holds the key's one place: let it run two steps (its first event), hold it there and
+            // try a second request (without the hold, the tiny model can finish all 50 tokens before the second arrives)
+            steps.drainPermits();
+            steps.release(2);
             HttpRequest.Builder streaming = HttpRequest.newBuilder(URI.create(api.baseUrl() + "/v1/completions"))
                     .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
                             "{\"model\": \"tiny-chat\", \"prompt\": [5, 6, 7], \"max_tokens\": 50, \"temperature\": 0, "
@@ -102,6 +114,7 @@ class ApiKeysTest {
             HttpResponse<String> second = post(api, "/v1/completions", one, completion(1));
             assertEquals(429, second.statusCode(), "a second request beside the one under way");
             assertTrue(second.body().contains("under way"), second.body());
+            steps.release(OPEN);
             boolean done = false;
             for (String line = events.readLine(); line != null; line = events.readLine()) {
                 done |= line.equals("data: [DONE]");
