@@ -7,6 +7,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -40,14 +41,41 @@ final class ApiLoad {
     record Level(int concurrency, int requests, double outputTokensPerSecond, double ttftP50Ms, double ttftP99Ms,
             double tpotP50Ms, double tpotP99Ms, double wallSeconds) {}
 
+    /**
+     * One concurrency level measured in steady state: waves of {@code concurrency} requests at once, first for at least
+     * {@code warmUp} not counted (the JIT compiles each process's code for this level's shapes; a level measured cold
+     * reads the compiler, not the server), then for at least {@code window} counted, at least one wave each. Every
+     * wave's prompts are fresh (no prefix of an earlier one cached), drawn from {@code seed} and the wave's number.
+     */
+    Level measure(int concurrency, int promptTokens, int outputTokens, long seed, Duration warmUp, Duration window)
+            throws Exception {
+        long wave = 0;
+        for (long end = System.nanoTime() + warmUp.toNanos(); wave == 0 || System.nanoTime() < end; wave++) {
+            wave(concurrency, promptTokens, outputTokens, seed * 1_000_003 + wave);
+        }
+        List<Timing> timings = new ArrayList<>();
+        double wall = 0;
+        for (long end = System.nanoTime() + window.toNanos(), counted = 0; counted == 0 || System.nanoTime() < end; counted++, wave++) {
+            long start = System.nanoTime();
+            timings.addAll(wave(concurrency, promptTokens, outputTokens, seed * 1_000_003 + wave));
+            wall += (System.nanoTime() - start) / 1e9;
+        }
+        return level(concurrency, timings, wall);
+    }
+
     /** Runs {@code concurrency} requests at once (one wave), each a fresh prompt of {@code promptTokens} ids. */
     Level run(int concurrency, int promptTokens, int outputTokens, long seed) throws Exception {
+        long start = System.nanoTime();
+        List<Timing> timings = wave(concurrency, promptTokens, outputTokens, seed);
+        return level(concurrency, timings, (System.nanoTime() - start) / 1e9);
+    }
+
+    private List<Timing> wave(int concurrency, int promptTokens, int outputTokens, long seed) throws Exception {
         SplittableRandom random = new SplittableRandom(seed);
         List<int[]> prompts = new ArrayList<>();
         for (int i = 0; i < concurrency; i++) {
             prompts.add(random.ints(promptTokens, 1, vocabSize).toArray());
         }
-        long start = System.nanoTime();
         List<Timing> timings = new ArrayList<>();
         try (HttpClient client = HttpClient.newBuilder().executor(Executors.newVirtualThreadPerTaskExecutor()).build();
                 ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
@@ -59,12 +87,16 @@ final class ApiLoad {
                 timings.add(future.get());
             }
         }
-        double wall = (System.nanoTime() - start) / 1e9;
+        return timings;
+    }
+
+    /** A level's figures from its requests' timings over {@code wallSeconds} of waves. */
+    private static Level level(int concurrency, List<Timing> timings, double wallSeconds) {
         long tokens = timings.stream().mapToLong(Timing::tokens).sum();
         double[] ttft = timings.stream().mapToDouble(Timing::ttftMs).sorted().toArray();
         double[] tpot = timings.stream().mapToDouble(Timing::tpotMs).sorted().toArray();
-        return new Level(concurrency, timings.size(), tokens / wall, percentile(ttft, 50), percentile(ttft, 99),
-                percentile(tpot, 50), percentile(tpot, 99), wall);
+        return new Level(concurrency, timings.size(), tokens / wallSeconds, percentile(ttft, 50), percentile(ttft, 99),
+                percentile(tpot, 50), percentile(tpot, 99), wallSeconds);
     }
 
     /** One request: its output tokens, time to first token and time per output token. */

@@ -16,6 +16,7 @@ import io.opentelemetry.api.OpenTelemetry;
 import java.io.PrintStream;
 import java.net.URI;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -30,7 +31,7 @@ final class BenchCommand implements Command {
 
     @Override
     public java.util.Set<String> switches() {
-        return java.util.Set.of("json", "fleet", "api", "soak", "single-process");
+        return java.util.Set.of("json", "fleet", "api", "soak", "single-process", "beside-single-process");
     }
 
     @Override
@@ -38,8 +39,8 @@ final class BenchCommand implements Command {
         return "bench --model DIR [--threads T] [--quantize q8] [--batch B] [--json] "
                 + "| --fleet [--batch 1,8,32] [--micro-batches 1,2] [--spin-us 100] [--warm-up-steps 128] [--steps 64] [--floor-calls 2000] "
                 + FleetOptions.USAGE
-                + " | --api [--concurrency 1,8,16,32] [--prompt-tokens 128] [--output-tokens 64] [--max-running N] "
-                + "(--single-process | " + FleetOptions.USAGE + ")"
+                + " | --api [--concurrency 1,8,16,32] [--prompt-tokens 128] [--output-tokens 64] [--warm-up-s 20] [--measure-s 15] "
+                + "[--max-running N] (--single-process | " + FleetOptions.USAGE + " [--beside-single-process])"
                 + " | --soak [--concurrency 64] [--minutes 10] [--report-every-s 60] [--prompt-tokens 128] [--output-tokens 64] "
                 + "(--single-process | " + FleetOptions.USAGE + ")";
     }
@@ -123,43 +124,81 @@ final class BenchCommand implements Command {
     }
 
     /**
-     * Serves the model (fleet, or engine alone) with the API on a free port and runs one wave of concurrent streaming
-     * clients per concurrency level, after a warm-up wave that is not counted.
+     * Serves the model (fleet, or engine alone) with the API on a free port and measures each concurrency level in
+     * steady state ({@link ApiLoad#measure}); with {@code --beside-single-process}, the engine alone after the fleet, in
+     * the same run, and the fleet's figures as shares of the engine's.
      */
     private static int runApi(Args args, Path model, int threads, boolean json, PrintStream out, PrintStream err)
             throws Exception {
         List<Integer> levels = batchSizes(args.optional("concurrency", "1,8,16,32"));
-        int promptTokens = args.intValue("prompt-tokens", "128", 1);
-        int outputTokens = args.intValue("output-tokens", "64", 1);
+        ApiWorkload workload = new ApiWorkload(args.intValue("prompt-tokens", "128", 1), args.intValue("output-tokens", "64", 1),
+                Duration.ofSeconds(args.intValue("warm-up-s", "20", 0)), Duration.ofSeconds(args.intValue("measure-s", "15", 0)));
         boolean singleProcess = args.flag("single-process");
+        boolean besideEngine = args.flag("beside-single-process");
+        if (singleProcess && besideEngine) {
+            throw new UsageException("bench: --beside-single-process goes with a fleet's placement flags, not --single-process");
+        }
         Served served = serve(args, model, threads, singleProcess, "api bench", SchedulerLimits.DEFAULT.maxRunning(), err);
         if (served == null) {
             return 1;
         }
-        try (ServingStack stack = served.stack()) {
-            ApiLoad load = served.load();
-            err.println("warming up (" + Math.min(8, levels.getLast()) + " requests, not counted)");
-            load.run(Math.min(8, levels.getLast()), promptTokens, outputTokens, 0);
-            out.printf("%s: %d-token prompts (token ids), %d output tokens each (ignore_eos), streamed%n",
-                    singleProcess ? "single process" : "fleet", promptTokens, outputTokens);
-            out.printf("%11s %12s %21s %21s %9s%n", "concurrency", "output t/s", "TTFT p50/p99 ms", "TPOT p50/p99 ms", "wall s");
-            StringBuilder levelsJson = new StringBuilder();
-            for (int level : levels) {
-                ApiLoad.Level r = load.run(level, promptTokens, outputTokens, level);
-                out.printf("%11d %12.1f %21s %21s %9.1f%n", level, r.outputTokensPerSecond(),
-                        String.format(Locale.ROOT, "%.0f / %.0f", r.ttftP50Ms(), r.ttftP99Ms()),
-                        String.format(Locale.ROOT, "%.1f / %.1f", r.tpotP50Ms(), r.tpotP99Ms()), r.wallSeconds());
-                levelsJson.append(levelsJson.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT,
-                        "{\"concurrency\": %d, \"output_tokens_per_s\": %.2f, \"ttft_p50_ms\": %.1f, \"ttft_p99_ms\": %.1f, "
-                                + "\"tpot_p50_ms\": %.2f, \"tpot_p99_ms\": %.2f}", level, r.outputTokensPerSecond(),
-                        r.ttftP50Ms(), r.ttftP99Ms(), r.tpotP50Ms(), r.tpotP99Ms()));
+        String mode = singleProcess ? "single-process" : "fleet";
+        List<ApiLoad.Level> measured = measureLevels(served, mode, levels, workload, out, err);
+        String levelsJson = "\"levels\": [" + levelsJson(measured) + "]";
+        if (besideEngine) {
+            Served engine = serve(args, model, threads, true, "api bench", SchedulerLimits.DEFAULT.maxRunning(), err);
+            List<ApiLoad.Level> engineLevels = measureLevels(engine, "single-process", levels, workload, out, err);
+            out.printf("fleet / single process, same run:%n%11s %17s %17s%n", "concurrency", "output t/s", "TTFT p50");
+            for (int i = 0; i < levels.size(); i++) {
+                ApiLoad.Level fleet = measured.get(i);
+                ApiLoad.Level alone = engineLevels.get(i);
+                out.printf(Locale.ROOT, "%11d %16.2fx %16.2fx%n", fleet.concurrency(),
+                        fleet.outputTokensPerSecond() / alone.outputTokensPerSecond(), fleet.ttftP50Ms() / alone.ttftP50Ms());
             }
-            if (json) {
-                out.printf("{\"mode\": \"%s\", \"prompt_tokens\": %d, \"output_tokens\": %d, \"levels\": [%s]}%n",
-                        singleProcess ? "single-process" : "fleet", promptTokens, outputTokens, levelsJson);
-            }
+            levelsJson += ", \"single_process\": {\"levels\": [" + levelsJson(engineLevels) + "]}";
+        }
+        if (json) {
+            out.printf(Locale.ROOT, "{\"mode\": \"%s\", \"prompt_tokens\": %d, \"output_tokens\": %d, %s}%n", mode,
+                    workload.promptTokens(), workload.outputTokens(), levelsJson);
         }
         return 0;
+    }
+
+    /** The requests of an API bench: prompt and output lengths, and each level's warm-up and measured time. */
+    private record ApiWorkload(int promptTokens, int outputTokens, Duration warmUp, Duration window) {}
+
+    /** Measures each level on {@code served}, printing its table, and stops it. */
+    private static List<ApiLoad.Level> measureLevels(Served served, String mode, List<Integer> levels, ApiWorkload workload,
+            PrintStream out, PrintStream err) throws Exception {
+        List<ApiLoad.Level> measured = new java.util.ArrayList<>();
+        try (ServingStack stack = served.stack()) {
+            err.printf("%s: each level warmed up for at least %d s (not counted), then measured for at least %d s%n", mode,
+                    workload.warmUp().toSeconds(), workload.window().toSeconds());
+            out.printf("%s: %d-token prompts (token ids), %d output tokens each (ignore_eos), streamed%n",
+                    mode.replace('-', ' '), workload.promptTokens(), workload.outputTokens());
+            out.printf("%11s %9s %12s %21s %21s %9s%n", "concurrency", "requests", "output t/s", "TTFT p50/p99 ms", "TPOT p50/p99 ms",
+                    "wall s");
+            for (int level : levels) {
+                ApiLoad.Level r = served.load().measure(level, workload.promptTokens(), workload.outputTokens(), level,
+                        workload.warmUp(), workload.window());
+                out.printf(Locale.ROOT, "%11d %9d %12.1f %21s %21s %9.1f%n", level, r.requests(), r.outputTokensPerSecond(),
+                        String.format(Locale.ROOT, "%.0f / %.0f", r.ttftP50Ms(), r.ttftP99Ms()),
+                        String.format(Locale.ROOT, "%.1f / %.1f", r.tpotP50Ms(), r.tpotP99Ms()), r.wallSeconds());
+                measured.add(r);
+            }
+        }
+        return measured;
+    }
+
+    private static String levelsJson(List<ApiLoad.Level> levels) {
+        StringBuilder json = new StringBuilder();
+        for (ApiLoad.Level r : levels) {
+            json.append(json.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT,
+                    "{\"concurrency\": %d, \"requests\": %d, \"output_tokens_per_s\": %.2f, \"ttft_p50_ms\": %.1f, "
+                            + "\"ttft_p99_ms\": %.1f, \"tpot_p50_ms\": %.2f, \"tpot_p99_ms\": %.2f}", r.concurrency(), r.requests(),
+                    r.outputTokensPerSecond(), r.ttftP50Ms(), r.ttftP99Ms(), r.tpotP50Ms(), r.tpotP99Ms()));
+        }
+        return json.toString();
     }
 
     /**

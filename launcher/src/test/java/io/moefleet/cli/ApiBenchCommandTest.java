@@ -34,21 +34,56 @@ class ApiBenchCommandTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int code = Main.run(new String[] {"bench", "--model", tiny.toString(), "--api", "--single-process", "--concurrency", "1,3",
-                "--prompt-tokens", "12", "--output-tokens", "5", "--threads", "1", "--json"},
+                "--prompt-tokens", "12", "--output-tokens", "5", "--warm-up-s", "0", "--measure-s", "1", "--threads", "1", "--json"},
                 new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
         String printed = out.toString(StandardCharsets.UTF_8);
         assertEquals(0, code, err.toString(StandardCharsets.UTF_8));
         String[] lines = printed.strip().split("\n");
         JsonNode json = new ObjectMapper().readTree(lines[lines.length - 1]);
         assertEquals("single-process", json.get("mode").asText());
-        assertEquals(List.of(1, 3), json.get("levels").findValues("concurrency").stream().map(JsonNode::asInt).toList());
-        for (JsonNode level : json.get("levels")) {
+        assertLevels(json.get("levels"), List.of(1, 3));
+        assertTrue(printed.contains("concurrency"), printed);
+    }
+
+    @Test
+    void apiBenchSetsTheFleetBesideTheEngineInOneRun() throws Exception {
+        Path tiny = dir.resolve("tiny-fleet");
+        CheckpointWriter.write(Preset.config("tiny"), 11, WeightFormat.BF16, tiny);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = Main.run(new String[] {"bench", "--model", tiny.toString(), "--api", "--expert-shards", "2", "--kv-members", "1",
+                "--service-threads", "1", "--beside-single-process", "--concurrency", "2", "--prompt-tokens", "12", "--output-tokens", "4",
+                "--warm-up-s", "0", "--measure-s", "0", "--threads", "1", "--json"},
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        String printed = out.toString(StandardCharsets.UTF_8);
+        assertEquals(0, code, err.toString(StandardCharsets.UTF_8));
+        String[] lines = printed.strip().split("\n");
+        JsonNode json = new ObjectMapper().readTree(lines[lines.length - 1]);
+        assertEquals("fleet", json.get("mode").asText());
+        assertLevels(json.get("levels"), List.of(2));
+        assertLevels(json.get("single_process").get("levels"), List.of(2));
+        assertTrue(printed.contains("fleet: 12-token prompts") && printed.contains("single process: 12-token prompts"), printed);
+        // the ratio row: the fleet's output rate and TTFT as multiples of the engine's
+        assertTrue(printed.lines().anyMatch(line -> line.matches("\\s+2\\s+\\d+\\.\\d\\dx\\s+\\d+\\.\\d\\dx")), printed);
+
+        ByteArrayOutputStream refused = new ByteArrayOutputStream();
+        assertEquals(2, Main.run(new String[] {"bench", "--model", tiny.toString(), "--api", "--single-process", "--beside-single-process"},
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
+                new PrintStream(refused, true, StandardCharsets.UTF_8)));
+        assertTrue(refused.toString(StandardCharsets.UTF_8).contains("--beside-single-process goes with a fleet's placement flags"),
+                refused.toString(StandardCharsets.UTF_8));
+    }
+
+    /** One entry per level, in order, each with at least one request and sane figures (positive, p99 at least p50). */
+    private static void assertLevels(JsonNode levels, List<Integer> concurrency) {
+        assertEquals(concurrency, levels.findValues("concurrency").stream().map(JsonNode::asInt).toList());
+        for (JsonNode level : levels) {
+            assertTrue(level.get("requests").asInt() >= level.get("concurrency").asInt(), level.toString());
             assertTrue(level.get("output_tokens_per_s").asDouble() > 0, level.toString());
             assertTrue(level.get("ttft_p50_ms").asDouble() > 0, level.toString());
             assertTrue(level.get("ttft_p99_ms").asDouble() >= level.get("ttft_p50_ms").asDouble(), level.toString());
             assertTrue(level.get("tpot_p99_ms").asDouble() >= level.get("tpot_p50_ms").asDouble(), level.toString());
         }
-        assertTrue(printed.contains("concurrency"), printed);
     }
 
     @Test
