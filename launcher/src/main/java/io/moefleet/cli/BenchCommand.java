@@ -20,6 +20,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.OptionalInt;
 
 /**
  * {@code bench}: prefill and decode throughput of the engine beside the measured bandwidth roofline; with
@@ -40,7 +41,7 @@ final class BenchCommand implements Command {
                 + "| --fleet [--batch 1,8,32] [--micro-batches 1,2] [--spin-us 100] [--warm-up-steps 128] [--steps 64] [--floor-calls 2000] "
                 + FleetOptions.USAGE
                 + " | --api [--concurrency 1,8,16,32] [--prompt-tokens 128] [--output-tokens 64] [--warm-up-s 20] [--measure-s 15] "
-                + "[--max-running N] (--single-process | " + FleetOptions.USAGE + " [--beside-single-process])"
+                + "[--max-running N] (--single-process | " + FleetOptions.USAGE + " [--micro-batches 1,2] [--spin-us N] [--beside-single-process])"
                 + " | --soak [--concurrency 64] [--minutes 10] [--report-every-s 60] [--prompt-tokens 128] [--output-tokens 64] "
                 + "(--single-process | " + FleetOptions.USAGE + ")";
     }
@@ -138,21 +139,35 @@ final class BenchCommand implements Command {
         if (singleProcess && besideEngine) {
             throw new UsageException("bench: --beside-single-process goes with a fleet's placement flags, not --single-process");
         }
+        if (singleProcess && (args.optional("micro-batches", null) != null || args.optional("spin-us", null) != null)) {
+            throw new UsageException("bench: --micro-batches and --spin-us go with a fleet, not --single-process");
+        }
+        // each given count in turn at every level, on the same fleet: a same-run comparison; none given, the stack's own
+        List<OptionalInt> microBatches = args.optional("micro-batches", null) == null ? List.of(OptionalInt.empty())
+                : integers("micro-batches", "micro-batch counts (1 or 2)", args.optional("micro-batches", null), 1).stream()
+                        .map(count -> {
+                            if (count > 2) {
+                                throw new UsageException("bench: --micro-batches are 1 (whole steps) or 2, not " + count);
+                            }
+                            return OptionalInt.of(count);
+                        }).toList();
+        OptionalInt spinMicros = args.optional("spin-us", null) == null ? OptionalInt.empty()
+                : OptionalInt.of(args.intValue("spin-us", "100", 0));
         Served served = serve(args, model, threads, singleProcess, "api bench", SchedulerLimits.DEFAULT.maxRunning(), err);
         if (served == null) {
             return 1;
         }
         String mode = singleProcess ? "single-process" : "fleet";
-        List<ApiLoad.Level> measured = measureLevels(served, mode, levels, workload, out, err);
+        List<ApiLoad.Level> measured = measureLevels(served, mode, levels, microBatches, spinMicros, workload, out, err);
         String levelsJson = "\"levels\": [" + levelsJson(measured) + "]";
         if (besideEngine) {
             Served engine = serve(args, model, threads, true, "api bench", SchedulerLimits.DEFAULT.maxRunning(), err);
-            List<ApiLoad.Level> engineLevels = measureLevels(engine, "single-process", levels, workload, out, err);
-            out.printf("fleet / single process, same run:%n%11s %17s %17s%n", "concurrency", "output t/s", "TTFT p50");
-            for (int i = 0; i < levels.size(); i++) {
-                ApiLoad.Level fleet = measured.get(i);
-                ApiLoad.Level alone = engineLevels.get(i);
-                out.printf(Locale.ROOT, "%11d %16.2fx %16.2fx%n", fleet.concurrency(),
+            List<ApiLoad.Level> engineLevels = measureLevels(engine, "single-process", levels, List.of(OptionalInt.empty()),
+                    OptionalInt.empty(), workload, out, err);
+            out.printf("fleet / single process, same run:%n%11s %3s %17s %17s%n", "concurrency", "mb", "output t/s", "TTFT p50");
+            for (ApiLoad.Level fleet : measured) {
+                ApiLoad.Level alone = engineLevels.get(levels.indexOf(fleet.concurrency()));
+                out.printf(Locale.ROOT, "%11d %3d %16.2fx %16.2fx%n", fleet.concurrency(), fleet.microBatches(),
                         fleet.outputTokensPerSecond() / alone.outputTokensPerSecond(), fleet.ttftP50Ms() / alone.ttftP50Ms());
             }
             levelsJson += ", \"single_process\": {\"levels\": [" + levelsJson(engineLevels) + "]}";
@@ -167,24 +182,32 @@ final class BenchCommand implements Command {
     /** The requests of an API bench: prompt and output lengths, and each level's warm-up and measured time. */
     private record ApiWorkload(int promptTokens, int outputTokens, Duration warmUp, Duration window) {}
 
-    /** Measures each level on {@code served}, printing its table, and stops it. */
-    private static List<ApiLoad.Level> measureLevels(Served served, String mode, List<Integer> levels, ApiWorkload workload,
-            PrintStream out, PrintStream err) throws Exception {
+    /**
+     * Measures each level on {@code served}, under each of {@code microBatches} in turn (empty: as the stack steps), the
+     * router spinning {@code spinMicros} where given, printing its table; then stops it.
+     */
+    private static List<ApiLoad.Level> measureLevels(Served served, String mode, List<Integer> levels, List<OptionalInt> microBatches,
+            OptionalInt spinMicros, ApiWorkload workload, PrintStream out, PrintStream err) throws Exception {
         List<ApiLoad.Level> measured = new java.util.ArrayList<>();
         try (ServingStack stack = served.stack()) {
             err.printf("%s: each level warmed up for at least %d s (not counted), then measured for at least %d s%n", mode,
                     workload.warmUp().toSeconds(), workload.window().toSeconds());
             out.printf("%s: %d-token prompts (token ids), %d output tokens each (ignore_eos), streamed%n",
                     mode.replace('-', ' '), workload.promptTokens(), workload.outputTokens());
-            out.printf("%11s %9s %12s %21s %21s %9s%n", "concurrency", "requests", "output t/s", "TTFT p50/p99 ms", "TPOT p50/p99 ms",
-                    "wall s");
+            out.printf("%11s %3s %9s %12s %21s %21s %9s%n", "concurrency", "mb", "requests", "output t/s", "TTFT p50/p99 ms",
+                    "TPOT p50/p99 ms", "wall s");
             for (int level : levels) {
-                ApiLoad.Level r = served.load().measure(level, workload.promptTokens(), workload.outputTokens(), level,
-                        workload.warmUp(), workload.window());
-                out.printf(Locale.ROOT, "%11d %9d %12.1f %21s %21s %9.1f%n", level, r.requests(), r.outputTokensPerSecond(),
-                        String.format(Locale.ROOT, "%.0f / %.0f", r.ttftP50Ms(), r.ttftP99Ms()),
-                        String.format(Locale.ROOT, "%.1f / %.1f", r.tpotP50Ms(), r.tpotP99Ms()), r.wallSeconds());
-                measured.add(r);
+                for (int setting = 0; setting < microBatches.size(); setting++) {
+                    stack.fleetSteps(new FleetOptions.StepOptions(microBatches.get(setting), spinMicros));
+                    int steppedIn = stack.microBatches();
+                    // fresh prompts for every setting too: none finds another's pages in the KV pool
+                    ApiLoad.Level r = served.load().measure(level, workload.promptTokens(), workload.outputTokens(),
+                            100L * level + setting, workload.warmUp(), workload.window()).steppedIn(steppedIn);
+                    out.printf(Locale.ROOT, "%11d %3d %9d %12.1f %21s %21s %9.1f%n", level, steppedIn, r.requests(),
+                            r.outputTokensPerSecond(), String.format(Locale.ROOT, "%.0f / %.0f", r.ttftP50Ms(), r.ttftP99Ms()),
+                            String.format(Locale.ROOT, "%.1f / %.1f", r.tpotP50Ms(), r.tpotP99Ms()), r.wallSeconds());
+                    measured.add(r);
+                }
             }
         }
         return measured;
@@ -194,8 +217,9 @@ final class BenchCommand implements Command {
         StringBuilder json = new StringBuilder();
         for (ApiLoad.Level r : levels) {
             json.append(json.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT,
-                    "{\"concurrency\": %d, \"requests\": %d, \"output_tokens_per_s\": %.2f, \"ttft_p50_ms\": %.1f, "
-                            + "\"ttft_p99_ms\": %.1f, \"tpot_p50_ms\": %.2f, \"tpot_p99_ms\": %.2f}", r.concurrency(), r.requests(),
+                    "{\"concurrency\": %d, \"micro_batches\": %d, \"requests\": %d, \"output_tokens_per_s\": %.2f, "
+                            + "\"ttft_p50_ms\": %.1f, \"ttft_p99_ms\": %.1f, \"tpot_p50_ms\": %.2f, \"tpot_p99_ms\": %.2f}",
+                    r.concurrency(), r.microBatches(), r.requests(),
                     r.outputTokensPerSecond(), r.ttftP50Ms(), r.ttftP99Ms(), r.tpotP50Ms(), r.tpotP99Ms()));
         }
         return json.toString();

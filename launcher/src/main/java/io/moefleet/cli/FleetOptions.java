@@ -20,6 +20,21 @@ final class FleetOptions {
 
     private FleetOptions() {}
 
+    /** {@code --micro-batches 1|2} and {@code --spin-us N}, each empty where not given (the router's defaults then). */
+    record StepOptions(java.util.OptionalInt microBatches, java.util.OptionalInt spinMicros) {}
+
+    /** The fleet router's step options; errors are usage errors of {@code command}. */
+    static StepOptions steps(String command, Args args) {
+        java.util.OptionalInt microBatches = args.optional("micro-batches", null) == null ? java.util.OptionalInt.empty()
+                : java.util.OptionalInt.of(args.intValue("micro-batches", "2", 1));
+        java.util.OptionalInt spinMicros = args.optional("spin-us", null) == null ? java.util.OptionalInt.empty()
+                : java.util.OptionalInt.of(args.intValue("spin-us", "100", 0));
+        if (microBatches.orElse(1) > 2) {
+            throw new UsageException(command + ": --micro-batches is 1 (whole steps) or 2, not " + microBatches.getAsInt());
+        }
+        return new StepOptions(microBatches, spinMicros);
+    }
+
     /** The placement flags checked against the model's config; errors are usage errors of {@code command}. */
     static FleetLayout layout(String command, Args args, Path model) {
         ModelConfig config = ModelConfig.read(model.resolve("config.json"));

@@ -14,7 +14,6 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
@@ -58,13 +57,7 @@ final class ServeCommand implements Command {
         ServingStack.Backend backend = backend(args, model);
         double hedgeAfter = hedgeAfter(args, backend);
         // defaults: FleetRouter's, and whole steps for a fleet on this machine (ServingStack)
-        OptionalInt microBatches = args.optional("micro-batches", null) == null ? OptionalInt.empty()
-                : OptionalInt.of(args.intValue("micro-batches", "2", 1));
-        OptionalInt spinMicros = args.optional("spin-us", null) == null ? OptionalInt.empty()
-                : OptionalInt.of(args.intValue("spin-us", "100", 0));
-        if (microBatches.orElse(1) > 2) {
-            throw new UsageException("serve: --micro-batches is 1 (whole steps) or 2, not " + microBatches.getAsInt());
-        }
+        FleetOptions.StepOptions steps = FleetOptions.steps("serve", args);
         if (tracing.on() && backend instanceof ServingStack.Backend.RunningFleet) {
             throw new UsageException("serve: --tracing does not go with --fleet-config (a running fleet's processes export "
                     + "as their OTEL_* variables say)");
@@ -105,7 +98,7 @@ final class ServeCommand implements Command {
         if (hedgeAfter > 0) {
             stack.hedgeExpertCalls(hedgeAfter);
         }
-        stack.fleetSteps(microBatches, spinMicros);
+        stack.fleetSteps(steps);
         err.printf("serving %s as '%s' on http://%s:%d after %.1f s (%s); Ctrl-C drains and stops%n", model.getFileName(),
                 settings.servedModelName(), host, stack.router().port(), (System.nanoTime() - start) / 1e9,
                 switch (backend) {

@@ -48,13 +48,23 @@ final class ServingStack implements AutoCloseable {
      * The fleet router's micro-batches per step and microseconds of spin before parking for an answer, each where
      * given (otherwise left as they are); the engine has neither.
      */
-    void fleetSteps(java.util.OptionalInt microBatches, java.util.OptionalInt spinMicros) {
+    void fleetSteps(FleetOptions.StepOptions steps) {
         for (AutoCloseable part : parts) {
             if (part instanceof FleetRouter fleetRouter) {
-                microBatches.ifPresent(fleetRouter.transformer()::setMicroBatches);
-                spinMicros.ifPresent(us -> fleetRouter.spinBeforeParking(java.time.Duration.ofNanos(1000L * us)));
+                steps.microBatches().ifPresent(fleetRouter.transformer()::setMicroBatches);
+                steps.spinMicros().ifPresent(us -> fleetRouter.spinBeforeParking(java.time.Duration.ofNanos(1000L * us)));
             }
         }
+    }
+
+    /** Micro-batches per step of the fleet router; 1 for the engine, which runs whole steps. */
+    int microBatches() {
+        for (AutoCloseable part : parts) {
+            if (part instanceof FleetRouter fleetRouter) {
+                return fleetRouter.transformer().microBatches();
+            }
+        }
+        return 1;
     }
 
     private ServingStack(List<AutoCloseable> parts, RouterService router) {

@@ -52,7 +52,7 @@ class ApiBenchCommandTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int code = Main.run(new String[] {"bench", "--model", tiny.toString(), "--api", "--expert-shards", "2", "--kv-members", "1",
-                "--service-threads", "1", "--beside-single-process", "--concurrency", "2", "--prompt-tokens", "12", "--output-tokens", "4",
+                "--service-threads", "1", "--beside-single-process", "--micro-batches", "1,2", "--concurrency", "2", "--prompt-tokens", "12", "--output-tokens", "4",
                 "--warm-up-s", "0", "--measure-s", "0", "--threads", "1", "--json"},
                 new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
         String printed = out.toString(StandardCharsets.UTF_8);
@@ -60,11 +60,16 @@ class ApiBenchCommandTest {
         String[] lines = printed.strip().split("\n");
         JsonNode json = new ObjectMapper().readTree(lines[lines.length - 1]);
         assertEquals("fleet", json.get("mode").asText());
-        assertLevels(json.get("levels"), List.of(2));
+        // each micro-batch count in turn on the same fleet
+        assertLevels(json.get("levels"), List.of(2, 2));
+        assertEquals(List.of(1, 2), json.get("levels").findValues("micro_batches").stream().map(JsonNode::asInt).toList());
         assertLevels(json.get("single_process").get("levels"), List.of(2));
         assertTrue(printed.contains("fleet: 12-token prompts") && printed.contains("single process: 12-token prompts"), printed);
         // the ratio row: the fleet's output rate and TTFT as multiples of the engine's
-        assertTrue(printed.lines().anyMatch(line -> line.matches("\\s+2\\s+\\d+\\.\\d\\dx\\s+\\d+\\.\\d\\dx")), printed);
+        for (int microBatches = 1; microBatches <= 2; microBatches++) {
+            String ratioRow = "\\s+2\\s+" + microBatches + "\\s+\\d+\\.\\d\\dx\\s+\\d+\\.\\d\\dx";
+            assertTrue(printed.lines().anyMatch(line -> line.matches(ratioRow)), printed);
+        }
 
         ByteArrayOutputStream refused = new ByteArrayOutputStream();
         assertEquals(2, Main.run(new String[] {"bench", "--model", tiny.toString(), "--api", "--single-process", "--beside-single-process"},

@@ -75,6 +75,11 @@ public final class Transformer {
         this.observer = observer == null ? ForwardObserver.NONE : observer;
     }
 
+    /** Micro-batches per step of two or more sequences ({@link #setMicroBatches}). */
+    public int microBatches() {
+        return microBatches;
+    }
+
     /**
      * Splits each step of two or more sequences into two micro-batches run a layer phase apart, so that one's remote
      * calls (attention, routed experts) overlap the other's work and calls; 1 runs the step whole. Each token's math is
