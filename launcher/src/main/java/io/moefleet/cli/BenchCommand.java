@@ -40,7 +40,7 @@ final class BenchCommand implements Command {
         return "bench --model DIR [--threads T] [--quantize q8] [--batch B] [--json] "
                 + "| --fleet [--batch 1,8,32] [--micro-batches 1,2] [--spin-us 100] [--warm-up-steps 128] [--steps 64] [--floor-calls 2000] "
                 + FleetOptions.USAGE
-                + " | --api [--concurrency 1,8,16,32] [--prompt-tokens 128] [--output-tokens 64] [--warm-up-s 20] [--measure-s 15] "
+                + " | --api [--concurrency 1,8,16,32] [--prompt-tokens 128] [--output-tokens 64] [--warm-up-s 30] [--measure-s 15] "
                 + "[--max-running N] (--single-process | " + FleetOptions.USAGE + " [--micro-batches 1,2] [--spin-us N] [--beside-single-process])"
                 + " | --soak [--concurrency 64] [--minutes 10] [--report-every-s 60] [--prompt-tokens 128] [--output-tokens 64] "
                 + "(--single-process | " + FleetOptions.USAGE + ")";
@@ -133,7 +133,7 @@ final class BenchCommand implements Command {
             throws Exception {
         List<Integer> levels = batchSizes(args.optional("concurrency", "1,8,16,32"));
         ApiWorkload workload = new ApiWorkload(args.intValue("prompt-tokens", "128", 1), args.intValue("output-tokens", "64", 1),
-                Duration.ofSeconds(args.intValue("warm-up-s", "20", 0)), Duration.ofSeconds(args.intValue("measure-s", "15", 0)));
+                Duration.ofSeconds(args.intValue("warm-up-s", "30", 0)), Duration.ofSeconds(args.intValue("measure-s", "15", 0)));
         boolean singleProcess = args.flag("single-process");
         boolean besideEngine = args.flag("beside-single-process");
         if (singleProcess && besideEngine) {

@@ -156,8 +156,9 @@ final class ServingStack implements AutoCloseable {
                 FleetRouter fleetRouter = FleetRouter.open(endpoints, model, threads, progress, telemetry, credentials);
                 parts.add(fleetRouter);
                 if (backend instanceof Backend.LocalFleet) {
-                    // the services share this machine's cores: nothing is idle for a second micro-batch to fill, and
-                    // twice the calls cost 15-25% at batch 8 and 32 (bench --fleet, README)
+                    // the services share this machine's cores: little is idle for a second micro-batch to fill, and
+                    // twice the calls cost 15-25% at batch 8 and 32 in bench --fleet; through the API (bench --api
+                    // --micro-batches 1,2) neither wins (README)
                     fleetRouter.transformer().setMicroBatches(1);
                 }
                 if (backend instanceof Backend.RunningFleet(Path folder, Duration startup, Path tlsDir)) {
