@@ -142,15 +142,7 @@ final class BenchCommand implements Command {
         if (singleProcess && (args.optional("micro-batches", null) != null || args.optional("spin-us", null) != null)) {
             throw new UsageException("bench: --micro-batches and --spin-us go with a fleet, not --single-process");
         }
-        // each given count in turn at every level, on the same fleet: a same-run comparison; none given, the stack's own
-        List<OptionalInt> microBatches = args.optional("micro-batches", null) == null ? List.of(OptionalInt.empty())
-                : integers("micro-batches", "micro-batch counts (1 or 2)", args.optional("micro-batches", null), 1).stream()
-                        .map(count -> {
-                            if (count > 2) {
-                                throw new UsageException("bench: --micro-batches are 1 (whole steps) or 2, not " + count);
-                            }
-                            return OptionalInt.of(count);
-                        }).toList();
+        List<OptionalInt> microBatches = microBatchCounts(args);
         OptionalInt spinMicros = args.optional("spin-us", null) == null ? OptionalInt.empty()
                 : OptionalInt.of(args.intValue("spin-us", "100", 0));
         Served served = serve(args, model, threads, singleProcess, "api bench", SchedulerLimits.DEFAULT.maxRunning(), err);
@@ -162,6 +154,9 @@ final class BenchCommand implements Command {
         String levelsJson = "\"levels\": [" + levelsJson(measured) + "]";
         if (besideEngine) {
             Served engine = serve(args, model, threads, true, "api bench", SchedulerLimits.DEFAULT.maxRunning(), err);
+            if (engine == null) {
+                return 1;
+            }
             List<ApiLoad.Level> engineLevels = measureLevels(engine, "single-process", levels, List.of(OptionalInt.empty()),
                     OptionalInt.empty(), workload, out, err);
             out.printf("fleet / single process, same run:%n%11s %3s %17s %17s%n", "concurrency", "mb", "output t/s", "TTFT p50");
@@ -177,6 +172,22 @@ final class BenchCommand implements Command {
                     workload.promptTokens(), workload.outputTokens(), levelsJson);
         }
         return 0;
+    }
+
+    /**
+     * {@code --micro-batches 1,2}: each count in turn at every level, on the same fleet (a same-run comparison); not
+     * given, one empty entry: the stack steps as it does.
+     */
+    private static List<OptionalInt> microBatchCounts(Args args) {
+        String given = args.optional("micro-batches", null);
+        if (given == null) {
+            return List.of(OptionalInt.empty());
+        }
+        List<Integer> counts = integers("micro-batches", "micro-batch counts (1 or 2)", given, 1);
+        if (counts.stream().anyMatch(count -> count > 2)) {
+            throw new UsageException("bench: --micro-batches are 1 (whole steps) or 2, not " + given);
+        }
+        return counts.stream().map(OptionalInt::of).toList();
     }
 
     /** The requests of an API bench: prompt and output lengths, and each level's warm-up and measured time. */
