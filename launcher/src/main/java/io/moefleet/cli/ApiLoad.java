@@ -38,15 +38,8 @@ final class ApiLoad {
     }
 
     /** One concurrency level's figures: token rates, and the p50/p99 of TTFT and TPOT over its requests, in ms. */
-    record Level(int concurrency, int microBatches, int requests, double outputTokensPerSecond, double ttftP50Ms,
-            double ttftP99Ms, double tpotP50Ms, double tpotP99Ms, double wallSeconds) {
-
-        /** These figures, taken with the server stepping in {@code count} micro-batches. */
-        Level steppedIn(int count) {
-            return new Level(concurrency, count, requests, outputTokensPerSecond, ttftP50Ms, ttftP99Ms, tpotP50Ms, tpotP99Ms,
-                    wallSeconds);
-        }
-    }
+    record Level(int concurrency, int requests, double outputTokensPerSecond, double ttftP50Ms, double ttftP99Ms,
+            double tpotP50Ms, double tpotP99Ms, double wallSeconds) {}
 
     /**
      * One concurrency level measured in steady state: waves of {@code concurrency} requests at once, first for at least
@@ -102,7 +95,7 @@ final class ApiLoad {
         long tokens = timings.stream().mapToLong(Timing::tokens).sum();
         double[] ttft = timings.stream().mapToDouble(Timing::ttftMs).sorted().toArray();
         double[] tpot = timings.stream().mapToDouble(Timing::tpotMs).sorted().toArray();
-        return new Level(concurrency, 1, timings.size(), tokens / wallSeconds, percentile(ttft, 50), percentile(ttft, 99),
+        return new Level(concurrency, timings.size(), tokens / wallSeconds, percentile(ttft, 50), percentile(ttft, 99),
                 percentile(tpot, 50), percentile(tpot, 99), wallSeconds);
     }
 

@@ -143,26 +143,26 @@ final class BenchCommand implements Command {
             throw new UsageException("bench: --micro-batches and --spin-us go with a fleet, not --single-process");
         }
         List<OptionalInt> microBatches = microBatchCounts(args);
-        OptionalInt spinMicros = args.optional("spin-us", null) == null ? OptionalInt.empty()
-                : OptionalInt.of(args.intValue("spin-us", "100", 0));
+        OptionalInt spinMicros = FleetOptions.spinMicros(args);
         Served served = serve(args, model, threads, singleProcess, "api bench", SchedulerLimits.DEFAULT.maxRunning(), err);
         if (served == null) {
             return 1;
         }
         String mode = singleProcess ? "single-process" : "fleet";
-        List<ApiLoad.Level> measured = measureLevels(served, mode, levels, microBatches, spinMicros, workload, out, err);
+        List<SteppedLevel> measured = measureLevels(served, mode, levels, microBatches, spinMicros, workload, out, err);
         String levelsJson = "\"levels\": [" + levelsJson(measured) + "]";
         if (besideEngine) {
             Served engine = serve(args, model, threads, true, "api bench", SchedulerLimits.DEFAULT.maxRunning(), err);
             if (engine == null) {
                 return 1;
             }
-            List<ApiLoad.Level> engineLevels = measureLevels(engine, "single-process", levels, List.of(OptionalInt.empty()),
+            List<SteppedLevel> engineLevels = measureLevels(engine, "single-process", levels, List.of(OptionalInt.empty()),
                     OptionalInt.empty(), workload, out, err);
             out.printf("fleet / single process, same run:%n%11s %3s %17s %17s%n", "concurrency", "mb", "output t/s", "TTFT p50");
-            for (ApiLoad.Level fleet : measured) {
-                ApiLoad.Level alone = engineLevels.get(levels.indexOf(fleet.concurrency()));
-                out.printf(Locale.ROOT, "%11d %3d %16.2fx %16.2fx%n", fleet.concurrency(), fleet.microBatches(),
+            for (SteppedLevel stepped : measured) {
+                ApiLoad.Level fleet = stepped.level();
+                ApiLoad.Level alone = engineLevels.get(levels.indexOf(fleet.concurrency())).level();
+                out.printf(Locale.ROOT, "%11d %3d %16.2fx %16.2fx%n", fleet.concurrency(), stepped.microBatches(),
                         fleet.outputTokensPerSecond() / alone.outputTokensPerSecond(), fleet.ttftP50Ms() / alone.ttftP50Ms());
             }
             levelsJson += ", \"single_process\": {\"levels\": [" + levelsJson(engineLevels) + "]}";
@@ -183,11 +183,8 @@ final class BenchCommand implements Command {
         if (given == null) {
             return List.of(OptionalInt.empty());
         }
-        List<Integer> counts = integers("micro-batches", "micro-batch counts (1 or 2)", given, 1);
-        if (counts.stream().anyMatch(count -> count > 2)) {
-            throw new UsageException("bench: --micro-batches are 1 (whole steps) or 2, not " + given);
-        }
-        return counts.stream().map(OptionalInt::of).toList();
+        return integers("micro-batches", "micro-batch counts (1 or 2)", given, 1).stream()
+                .map(count -> OptionalInt.of(FleetOptions.microBatches("bench", count))).toList();
     }
 
     /** The requests of an API bench: prompt and output lengths, and each level's warm-up and measured time. */
@@ -197,9 +194,9 @@ final class BenchCommand implements Command {
      * Measures each level on {@code served}, under each of {@code microBatches} in turn (empty: as the stack steps), the
      * router spinning {@code spinMicros} where given, printing its table; then stops it.
      */
-    private static List<ApiLoad.Level> measureLevels(Served served, String mode, List<Integer> levels, List<OptionalInt> microBatches,
+    private static List<SteppedLevel> measureLevels(Served served, String mode, List<Integer> levels, List<OptionalInt> microBatches,
             OptionalInt spinMicros, ApiWorkload workload, PrintStream out, PrintStream err) throws Exception {
-        List<ApiLoad.Level> measured = new java.util.ArrayList<>();
+        List<SteppedLevel> measured = new java.util.ArrayList<>();
         try (ServingStack stack = served.stack()) {
             err.printf("%s: each level warmed up for at least %d s (not counted), then measured for at least %d s%n", mode,
                     workload.warmUp().toSeconds(), workload.window().toSeconds());
@@ -213,24 +210,28 @@ final class BenchCommand implements Command {
                     int steppedIn = stack.microBatches();
                     // fresh prompts for every setting too: none finds another's pages in the KV pool
                     ApiLoad.Level r = served.load().measure(level, workload.promptTokens(), workload.outputTokens(),
-                            100L * level + setting, workload.warmUp(), workload.window()).steppedIn(steppedIn);
+                            100L * level + setting, workload.warmUp(), workload.window());
                     out.printf(Locale.ROOT, "%11d %3d %9d %12.1f %21s %21s %9.1f%n", level, steppedIn, r.requests(),
                             r.outputTokensPerSecond(), String.format(Locale.ROOT, "%.0f / %.0f", r.ttftP50Ms(), r.ttftP99Ms()),
                             String.format(Locale.ROOT, "%.1f / %.1f", r.tpotP50Ms(), r.tpotP99Ms()), r.wallSeconds());
-                    measured.add(r);
+                    measured.add(new SteppedLevel(steppedIn, r));
                 }
             }
         }
         return measured;
     }
 
-    private static String levelsJson(List<ApiLoad.Level> levels) {
+    /** A level's figures, taken with the server stepping in {@code microBatches} per step. */
+    private record SteppedLevel(int microBatches, ApiLoad.Level level) {}
+
+    private static String levelsJson(List<SteppedLevel> levels) {
         StringBuilder json = new StringBuilder();
-        for (ApiLoad.Level r : levels) {
+        for (SteppedLevel stepped : levels) {
+            ApiLoad.Level r = stepped.level();
             json.append(json.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT,
                     "{\"concurrency\": %d, \"micro_batches\": %d, \"requests\": %d, \"output_tokens_per_s\": %.2f, "
                             + "\"ttft_p50_ms\": %.1f, \"ttft_p99_ms\": %.1f, \"tpot_p50_ms\": %.2f, \"tpot_p99_ms\": %.2f}",
-                    r.concurrency(), r.microBatches(), r.requests(),
+                    r.concurrency(), stepped.microBatches(), r.requests(),
                     r.outputTokensPerSecond(), r.ttftP50Ms(), r.ttftP99Ms(), r.tpotP50Ms(), r.tpotP99Ms()));
         }
         return json.toString();

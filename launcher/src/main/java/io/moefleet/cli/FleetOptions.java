@@ -25,14 +25,23 @@ final class FleetOptions {
 
     /** The fleet router's step options; errors are usage errors of {@code command}. */
     static StepOptions steps(String command, Args args) {
-        java.util.OptionalInt microBatches = args.optional("micro-batches", null) == null ? java.util.OptionalInt.empty()
-                : java.util.OptionalInt.of(args.intValue("micro-batches", "2", 1));
-        java.util.OptionalInt spinMicros = args.optional("spin-us", null) == null ? java.util.OptionalInt.empty()
-                : java.util.OptionalInt.of(args.intValue("spin-us", "100", 0));
-        if (microBatches.orElse(1) > 2) {
-            throw new UsageException(command + ": --micro-batches is 1 (whole steps) or 2, not " + microBatches.getAsInt());
+        String microBatches = args.optional("micro-batches", null);
+        return new StepOptions(microBatches == null ? java.util.OptionalInt.empty()
+                : java.util.OptionalInt.of(microBatches(command, args.intValue("micro-batches", microBatches, 1))), spinMicros(args));
+    }
+
+    /** {@code count} as micro-batches per step: 1 (whole steps) or 2, else a usage error of {@code command}. */
+    static int microBatches(String command, int count) {
+        if (count > 2) {
+            throw new UsageException(command + ": --micro-batches is 1 (whole steps) or 2, not " + count);
         }
-        return new StepOptions(microBatches, spinMicros);
+        return count;
+    }
+
+    /** {@code --spin-us N}: microseconds the router spins for an answer before parking; empty where not given. */
+    static java.util.OptionalInt spinMicros(Args args) {
+        String given = args.optional("spin-us", null);
+        return given == null ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(args.intValue("spin-us", given, 0));
     }
 
     /** The placement flags checked against the model's config; errors are usage errors of {@code command}. */

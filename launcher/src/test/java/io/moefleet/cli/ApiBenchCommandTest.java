@@ -8,9 +8,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.moefleet.checkpoint.CheckpointWriter;
 import io.moefleet.checkpoint.Preset;
 import io.moefleet.checkpoint.WeightFormat;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -31,15 +28,11 @@ class ApiBenchCommandTest {
     void apiBenchReportsThroughputAndLatenciesPerConcurrencyLevel() throws Exception {
         Path tiny = dir.resolve("tiny");
         CheckpointWriter.write(Preset.config("tiny"), 11, WeightFormat.BF16, tiny);
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Main.run(new String[] {"bench", "--model", tiny.toString(), "--api", "--single-process", "--concurrency", "1,3",
-                "--prompt-tokens", "12", "--output-tokens", "5", "--warm-up-s", "0", "--measure-s", "1", "--threads", "1", "--json"},
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        String printed = out.toString(StandardCharsets.UTF_8);
-        assertEquals(0, code, err.toString(StandardCharsets.UTF_8));
-        String[] lines = printed.strip().split("\n");
-        JsonNode json = new ObjectMapper().readTree(lines[lines.length - 1]);
+        CliRun r = CliRun.run("bench", "--model", tiny.toString(), "--api", "--single-process", "--concurrency", "1,3",
+                "--prompt-tokens", "12", "--output-tokens", "5", "--warm-up-s", "0", "--measure-s", "1", "--threads", "1", "--json");
+        String printed = r.out();
+        assertEquals(0, r.code(), r.err());
+        JsonNode json = lastLineJson(printed);
         assertEquals("single-process", json.get("mode").asText());
         assertLevels(json.get("levels"), List.of(1, 3));
         assertTrue(printed.contains("concurrency"), printed);
@@ -49,16 +42,12 @@ class ApiBenchCommandTest {
     void apiBenchSetsTheFleetBesideTheEngineInOneRun() throws Exception {
         Path tiny = dir.resolve("tiny-fleet");
         CheckpointWriter.write(Preset.config("tiny"), 11, WeightFormat.BF16, tiny);
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Main.run(new String[] {"bench", "--model", tiny.toString(), "--api", "--expert-shards", "2", "--kv-members", "1",
-                "--service-threads", "1", "--beside-single-process", "--micro-batches", "1,2", "--concurrency", "2", "--prompt-tokens", "12", "--output-tokens", "4",
-                "--warm-up-s", "0", "--measure-s", "0", "--threads", "1", "--json"},
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        String printed = out.toString(StandardCharsets.UTF_8);
-        assertEquals(0, code, err.toString(StandardCharsets.UTF_8));
-        String[] lines = printed.strip().split("\n");
-        JsonNode json = new ObjectMapper().readTree(lines[lines.length - 1]);
+        CliRun r = CliRun.run("bench", "--model", tiny.toString(), "--api", "--expert-shards", "2", "--kv-members", "1",
+                "--service-threads", "1", "--beside-single-process", "--micro-batches", "1,2", "--concurrency", "2",
+                "--prompt-tokens", "12", "--output-tokens", "4", "--warm-up-s", "0", "--measure-s", "0", "--threads", "1", "--json");
+        String printed = r.out();
+        assertEquals(0, r.code(), r.err());
+        JsonNode json = lastLineJson(printed);
         assertEquals("fleet", json.get("mode").asText());
         // each micro-batch count in turn on the same fleet
         assertLevels(json.get("levels"), List.of(2, 2));
@@ -71,12 +60,15 @@ class ApiBenchCommandTest {
             assertTrue(printed.lines().anyMatch(line -> line.matches(ratioRow)), printed);
         }
 
-        ByteArrayOutputStream refused = new ByteArrayOutputStream();
-        assertEquals(2, Main.run(new String[] {"bench", "--model", tiny.toString(), "--api", "--single-process", "--beside-single-process"},
-                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
-                new PrintStream(refused, true, StandardCharsets.UTF_8)));
-        assertTrue(refused.toString(StandardCharsets.UTF_8).contains("--beside-single-process goes with a fleet's placement flags"),
-                refused.toString(StandardCharsets.UTF_8));
+        CliRun refused = CliRun.run("bench", "--model", tiny.toString(), "--api", "--single-process", "--beside-single-process");
+        assertEquals(2, refused.code());
+        assertTrue(refused.err().contains("--beside-single-process goes with a fleet's placement flags"), refused.err());
+    }
+
+    /** The JSON line a {@code --json} bench prints last. */
+    private static JsonNode lastLineJson(String printed) throws Exception {
+        String[] lines = printed.strip().split("\n");
+        return new ObjectMapper().readTree(lines[lines.length - 1]);
     }
 
     /** One entry per level, in order, each with at least one request and sane figures (positive, p99 at least p50). */
@@ -95,13 +87,10 @@ class ApiBenchCommandTest {
     void soakReportsEachIntervalAndTheLiveHeapOfEveryProcess() throws Exception {
         Path tiny = dir.resolve("tiny-soak");
         CheckpointWriter.write(Preset.config("tiny"), 11, WeightFormat.BF16, tiny);
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Main.run(new String[] {"bench", "--model", tiny.toString(), "--soak", "--single-process", "--concurrency", "4",
-                "--minutes", "0.1", "--report-every-s", "2", "--prompt-tokens", "12", "--output-tokens", "5", "--threads", "1"},
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        String printed = out.toString(StandardCharsets.UTF_8);
-        assertEquals(0, code, err.toString(StandardCharsets.UTF_8) + printed);
+        CliRun r = CliRun.run("bench", "--model", tiny.toString(), "--soak", "--single-process", "--concurrency", "4",
+                "--minutes", "0.1", "--report-every-s", "2", "--prompt-tokens", "12", "--output-tokens", "5", "--threads", "1");
+        String printed = r.out();
+        assertEquals(0, r.code(), r.err() + printed);
         List<String> intervals = printed.lines().filter(line -> line.matches("\\s+\\d+\\.\\d+\\s+\\d+\\s+0\\s+.*")).toList();
         assertTrue(intervals.size() >= 2, "an interval line every 2 s, no errors: " + printed);
         assertTrue(printed.matches("(?s).*soak: \\d+ requests, 0 errors; live heap .*: router \\d+ -> \\d+ -> \\d+.*"), printed);
