@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.moefleet.attention.PagedRequests.Generation;
 import io.moefleet.engine.Engine;
+import io.moefleet.model.SameBits;
 import io.moefleet.model.GoldenData;
 import io.moefleet.model.KnifeEdges;
 import io.moefleet.model.weights.ModelWeights;
@@ -106,9 +107,8 @@ class KvPoolRestoreTest {
             assertArrayEquals(computed.greedy(), restored.greedy());
 
             float[][] engineLogits = engine.logits(second);
-            double worst = AttentionFleetGoldenTest.maxDifference(new float[][] {engineLogits[second.length - 1]},
-                    new float[][] {restored.promptLogits()});
-            assertTrue(worst < 1e-5, "max |logit difference| against the engine " + worst);
+            SameBits.assertRows(new float[][] {engineLogits[second.length - 1]}, new float[][] {restored.promptLogits()},
+                    "restored prompt's logits against the engine's");
             assertArrayEquals(KnifeEdges.greedy(engine.model(), second, GREEDY).greedy(), restored.greedy(), "greedy ids against the engine");
         }
     }

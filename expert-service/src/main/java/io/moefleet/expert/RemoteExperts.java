@@ -13,11 +13,13 @@ import io.grpc.health.v1.HealthGrpc;
 import io.moefleet.expert.impl.ShardBatch;
 import io.moefleet.model.ModelConfig;
 import io.moefleet.model.forward.ExpertBackend;
+import io.moefleet.model.forward.LocalExperts;
 import io.moefleet.model.forward.Routing;
 import io.moefleet.proto.expert.ExpertServiceGrpc;
 import io.moefleet.proto.expert.ForwardResponse;
 import io.moefleet.proto.expert.StatsRequest;
 import io.moefleet.proto.expert.StatsResponse;
+import io.moefleet.proto.expert.TokenExperts;
 import io.moefleet.rpc.AnswerWait;
 import io.moefleet.rpc.CallDeadlines;
 import io.moefleet.rpc.CallFailures;
@@ -36,16 +38,16 @@ import java.util.concurrent.TimeUnit;
  * The router's side of the expert shards: routed experts computed on remote shards. Per layer per step it picks one
  * replica for each (token, expert) (replica {@code (step + expert) mod replicas}: an expert's tokens of one step meet
  * on one shard, and successive steps rotate over its replicas), sends one Forward per shard that has tokens, to all
- * shards at once, each call under a deadline, then adds the partial sums in shard-index order.
+ * shards at once, each call under a deadline. The shards answer each chosen expert's output and the combine weights and
+ * adds them as the engine does ({@link LocalExperts#addWeighted}): a token's sum is bitwise the engine's, whichever
+ * replicas computed its experts.
  *
- * <p>A shard that fails or misses its deadline is marked down and its call is sent again, within the same step, to a
- * replica holding every expert the call asked for: the same experts over the same tokens in the same order give the
- * same partial sums, added in the same place, so the retried step's output is bitwise an undisturbed one's. Later steps
- * send the down shard's calls whole to such a replica (bitwise too) until its health check answers SERVING again; only
- * when no replica holds all of a call's experts are its experts spread over their replicas (correct tokens, sums
- * grouped differently). With no replica up for an expert, the step fails with an {@link ExpertShardException} naming the
+ * <p>A shard that fails or misses its deadline is marked down and its experts are sent again, within the same step, each
+ * to the next replica that is up; later steps route them there too until its health check answers SERVING again. Each
+ * expert's output is the same wherever it is computed, so the step's output is bitwise an undisturbed one's. With no
+ * replica up for an expert, the step fails with an {@link ExpertShardException} naming the
  * shards and experts. Optionally ({@link #hedgeAfter}, off by default) a call still unanswered after a percentile of the
- * recent calls' times goes to such a replica too, and the first answer wins: bitwise the same either way. Not
+ * recent calls' times goes to a replica holding all its experts too, and the first answer wins: bitwise the same either way. Not
  * thread-safe: one step at a time, as the model that calls it.
  */
 public final class RemoteExperts implements ExpertBackend, AutoCloseable {
@@ -71,6 +73,8 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
     private long lastSlowestShardNanos;
     private long lastCallNanos;
     private long[] lastShardCallNanos = new long[0];
+    /** The last combine's expert outputs, as received; reused by the next one. */
+    private float[][] receivedRows = new float[0][];
 
     /** A shard's answer and when it reached this router (the step may be busy with the shared experts then). */
     private record Answer(ForwardResponse response, long arrivedAt) {}
@@ -119,41 +123,41 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
         });
     }
 
-    /** Sends every shard its tokens at once; the combine waits for all of them and adds their sums in shard order. */
+    /**
+     * Sends every shard its tokens at once, a shard that is down routed around (each of its experts to the next replica
+     * up); the combine waits for all of them and adds every expert's output.
+     */
     @Override
     public Combine dispatch(int layer, float[][] xs, int n, Routing[] routings) {
         long dispatchedAt = System.nanoTime();   // the split (the requests' bytes) is part of the dispatch
         long step = nextStep(layer);
         takeBackRecovered();
-        List<ShardBatch> batches = ShardBatch.split(placement, layer, step, xs, n, routings, hidden);
-        int[] targets = targets(batches);
-        if (targets == null) {
-            // a down shard's call has no single replica to take it whole: route each expert to a replica that is up
-            // (correct, but the partial sums group differently: not bitwise the undisturbed step's)
-            try {
-                batches = ShardBatch.split(placement, layer, step, xs, n, routings, hidden, down.flags(shards.size()));
-            } catch (IllegalStateException noReplicaUp) {
-                throw new ExpertShardException("layer " + layer + ", step " + step + ": " + noReplicaUp.getMessage() + "; shards down: "
-                        + down.down(), down.down());
-            }
-            targets = batches.stream().mapToInt(ShardBatch::shard).toArray();
+        List<ShardBatch> batches;
+        try {
+            batches = ShardBatch.split(placement, layer, step, xs, n, routings, hidden, down.flags(shards.size()));
+        } catch (IllegalStateException noReplicaUp) {
+            throw new ExpertShardException("layer " + layer + ", step " + step + ": " + noReplicaUp.getMessage() + "; shards down: "
+                    + down.down(), down.down());
         }
         List<ListenableFuture<Answer>> calls = new ArrayList<>(batches.size());
-        for (int i = 0; i < batches.size(); i++) {
-            calls.add(Futures.transform(shards.get(targets[i]).calls().forward(batches.get(i).request()),
-                    response -> new Answer(response, System.nanoTime()), MoreExecutors.directExecutor()));
-        }
         lastBytesSent = 0;
         for (ShardBatch batch : batches) {
+            calls.add(send(batch, batch.shard()));
             lastBytesSent += batch.request().getSerializedSize();   // memoised: the marshaller computed it already
         }
-        int[] sentTo = targets;
-        List<ShardBatch> sent = batches;
-        return out -> combine(layer, step, dispatchedAt, sent, sentTo, calls, out);
+        return out -> combine(layer, step, dispatchedAt, batches, calls, xs, routings, n, out);
     }
 
-    private void combine(int layer, long step, long dispatchedAt, List<ShardBatch> batches, int[] targets,
-            List<ListenableFuture<Answer>> calls, float[][] out) {
+    private ListenableFuture<Answer> send(ShardBatch batch, int shard) {
+        return Futures.transform(shards.get(shard).calls().forward(batch.request()),
+                response -> new Answer(response, System.nanoTime()), MoreExecutors.directExecutor());
+    }
+
+    /** A batch and the answer to it, from its own shard or from the replicas that took over its experts. */
+    private record Answered(ShardBatch batch, ForwardResponse response) {}
+
+    private void combine(int layer, long step, long dispatchedAt, List<ShardBatch> batches,
+            List<ListenableFuture<Answer>> calls, float[][] xs, Routing[] routings, int n, float[][] out) {
         lastBytesReceived = 0;
         lastSlowestShardNanos = 0;
         lastCallNanos = 0;
@@ -162,38 +166,35 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
         } else {
             Arrays.fill(lastShardCallNanos, 0);
         }
-        ForwardResponse[] responses = new ForwardResponse[batches.size()];
+        List<Answered> answered = new ArrayList<>(batches.size());
         List<Integer> failed = new ArrayList<>();
         List<String> reasons = new ArrayList<>();
         for (int i = 0; i < calls.size(); i++) {
-            Shard shard = shards.get(targets[i]);
+            ShardBatch batch = batches.get(i);
+            Shard shard = shards.get(batch.shard());
             try {
-                Answer answer = await(calls.get(i), batches.get(i), targets[i], dispatchedAt);   // bounded by the call's deadline
+                Answer answer = await(calls.get(i), batch, batch.shard(), dispatchedAt);   // bounded by the call's deadline
                 callTimes.add(answer.arrivedAt() - dispatchedAt);
-                responses[i] = answer.response();
                 lastCallNanos = Math.max(lastCallNanos, answer.arrivedAt() - dispatchedAt);
                 lastShardCallNanos[shard.index()] = answer.arrivedAt() - dispatchedAt;
-                lastBytesReceived += responses[i].getSerializedSize();
-                lastSlowestShardNanos = Math.max(lastSlowestShardNanos, responses[i].getServerNanos());
-                long expected = FloatRows.byteSize(batches.get(i).rows().length, hidden);
-                if (responses[i].getPartialSums().size() != expected) {
+                lastBytesReceived += answer.response().getSerializedSize();
+                lastSlowestShardNanos = Math.max(lastSlowestShardNanos, answer.response().getServerNanos());
+                String wrongSize = wrongSize(batch, answer.response());
+                if (wrongSize != null) {
                     failed.add(shard.index());
-                    reasons.add(describe(shard) + " answered " + responses[i].getPartialSums().size() + " bytes of partial sums, "
-                            + expected + " expected");
+                    reasons.add(describe(shard) + " answered " + wrongSize);
+                } else {
+                    answered.add(new Answered(batch, answer.response()));
                 }
             } catch (ExecutionException e) {
                 String reason = describe(shard) + " " + CallFailures.describe(Status.fromThrowable(e.getCause()));
                 markDown(shard.index());
                 List<String> retryNotes = new ArrayList<>();
-                ForwardResponse retried = retryOnReplica(batches.get(i), shard.index(), retryNotes, reason);
-                if (retried != null) {
-                    responses[i] = retried;   // in the failed call's place: the combine order is unchanged
-                    lastBytesReceived += retried.getSerializedSize();
-                    continue;
+                if (!resendToReplicas(batch, xs, answered, retryNotes, reason)) {
+                    failed.add(shard.index());
+                    reasons.add(reason);
+                    reasons.addAll(retryNotes);
                 }
-                failed.add(shard.index());
-                reasons.add(reason);
-                reasons.addAll(retryNotes);
             } catch (InterruptedException e) {
                 calls.forEach(call -> call.cancel(true));
                 Thread.currentThread().interrupt();
@@ -204,9 +205,58 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
         if (!failed.isEmpty()) {
             throw new ExpertShardException("layer " + layer + ", step " + step + ": " + String.join("; ", reasons), failed);
         }
-        for (int i = 0; i < batches.size(); i++) {
-            FloatRows.addInto(responses[i].getPartialSums(), batches.get(i).rows(), out, hidden);
+        LocalExperts.addWeighted(routings, n, received(answered, routings, n), out, hidden);
+    }
+
+    /** Null when {@code response} carries one output row per (token, expert) of {@code batch}; else what it carries. */
+    private String wrongSize(ShardBatch batch, ForwardResponse response) {
+        long expected = FloatRows.byteSize(batch.picks(), hidden);
+        long size = response.getExpertOutputs().size();
+        return size == expected ? null : size + " bytes of expert outputs, " + expected + " expected";
+    }
+
+    /**
+     * The answers' expert outputs by token and pick, {@code [t][k]} for expert {@code routings[t].experts()[k]}, copied
+     * once from the received bytes into rows this object keeps for the next step.
+     */
+    private float[][][] received(List<Answered> answered, Routing[] routings, int n) {
+        int picks = 0;
+        for (Answered a : answered) {
+            picks += a.batch().picks();
         }
+        if (receivedRows.length < picks) {
+            receivedRows = new float[Math.max(picks, 2 * receivedRows.length)][hidden];
+        }
+        float[][][] byPick = new float[n][][];
+        for (int t = 0; t < n; t++) {
+            byPick[t] = new float[routings[t].experts().length][];
+        }
+        int row = 0;
+        for (Answered a : answered) {
+            int[] rows = new int[a.batch().picks()];
+            for (int j = 0; j < rows.length; j++) {
+                rows[j] = row + j;
+            }
+            FloatRows.copyInto(a.response().getExpertOutputs(), rows, receivedRows, hidden);
+            List<TokenExperts> tokens = a.batch().request().getTokensList();
+            for (int j = 0; j < tokens.size(); j++) {
+                int t = a.batch().rows()[j];
+                for (int expert : tokens.get(j).getExpertsList()) {
+                    byPick[t][pickOf(routings[t], expert)] = receivedRows[row++];
+                }
+            }
+        }
+        return byPick;
+    }
+
+    private static int pickOf(Routing routing, int expert) {
+        int[] experts = routing.experts();
+        for (int k = 0; k < experts.length; k++) {
+            if (experts[k] == expert) {
+                return k;
+            }
+        }
+        throw new IllegalStateException("expert " + expert + " was not chosen for this token");   // the split sent it
     }
 
     /**
@@ -287,65 +337,58 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
     }
 
     /**
-     * The failed call of {@code batch} sent again to a replica that holds all its experts and is up, in ascending shard
-     * order, each one that fails marked down too; null when none answers ({@code reasons} then says why).
+     * The experts of {@code batch}, whose shard failed, sent again within the step to the replicas that are up (each
+     * expert to the next replica up, as the next dispatch would route it), each replica that fails marked down in turn
+     * and its part sent on; the answers go to {@code answered}. Each expert's output is the same wherever it is computed,
+     * so the step's sums are bitwise an undisturbed one's. False when some expert has no replica left up
+     * ({@code reasons} then says why).
      */
-    private ForwardResponse retryOnReplica(ShardBatch batch, int failedShard, List<String> reasons, String firstFailure) {
-        boolean anyReplica = false;
-        for (Shard replica : shards) {
-            if (replica.index() == failedShard || !batch.answerableBy(placement, replica.index())) {
-                continue;
-            }
-            anyReplica = true;
-            if (down.isDown(replica.index())) {
-                continue;
-            }
+    private boolean resendToReplicas(ShardBatch batch, float[][] xs, List<Answered> answered, List<String> reasons,
+            String firstFailure) {
+        List<ShardBatch> pending = List.of(batch);
+        while (!pending.isEmpty()) {
+            List<ShardBatch> parts = new ArrayList<>();
             try {
-                ForwardResponse response = replica.calls().forward(batch.request()).get();   // bounded by the deadline
-                long expected = FloatRows.byteSize(batch.rows().length, hidden);
-                if (response.getPartialSums().size() == expected) {
-                    retries.incrementAndGet();
-                    System.getLogger(RemoteExperts.class.getName()).log(System.Logger.Level.WARNING, firstFailure
-                            + "; its call went to " + describe(replica) + " instead");
-                    return response;
+                for (ShardBatch failed : pending) {
+                    parts.addAll(failed.splitAgain(placement, xs, down.flags(shards.size())));
                 }
-            } catch (ExecutionException e) {
-                reasons.add("retry: " + describe(replica) + " " + CallFailures.describe(Status.fromThrowable(e.getCause())));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return null;
+            } catch (IllegalStateException noReplicaUp) {
+                reasons.add(noReplicaUp.getMessage());
+                return false;
             }
-            markDown(replica.index());
-        }
-        if (anyReplica) {
-            reasons.add("no replica holding all of " + describe(shards.get(failedShard)) + "'s experts of this call is up");
-        }
-        return null;
-    }
-
-    /**
-     * Where each batch goes: its own shard, or for a shard that is down the first replica that is up and holds every
-     * expert the batch asks for, so that the batch is computed whole (bitwise as on its own shard); null when a down
-     * shard's batch has no such replica.
-     */
-    private int[] targets(List<ShardBatch> batches) {
-        int[] targets = new int[batches.size()];
-        for (int i = 0; i < batches.size(); i++) {
-            ShardBatch batch = batches.get(i);
-            targets[i] = batch.shard();
-            if (down.isDown(batch.shard())) {
-                targets[i] = -1;
-                for (int s = 0; s < shards.size() && targets[i] < 0; s++) {
-                    if (!down.isDown(s) && batch.answerableBy(placement, s)) {
-                        targets[i] = s;
+            List<ListenableFuture<Answer>> calls = new ArrayList<>(parts.size());
+            for (ShardBatch part : parts) {
+                calls.add(send(part, part.shard()));
+            }
+            List<ShardBatch> stillFailing = new ArrayList<>();
+            for (int i = 0; i < parts.size(); i++) {
+                ShardBatch part = parts.get(i);
+                Shard replica = shards.get(part.shard());
+                try {
+                    ForwardResponse response = calls.get(i).get().response();   // bounded by the deadline
+                    String wrongSize = wrongSize(part, response);
+                    if (wrongSize == null) {
+                        retries.incrementAndGet();
+                        answered.add(new Answered(part, response));
+                        lastBytesReceived += response.getSerializedSize();
+                        System.getLogger(RemoteExperts.class.getName()).log(System.Logger.Level.WARNING, firstFailure
+                                + "; " + part.picks() + " of its expert rows went to " + describe(replica) + " instead");
+                        continue;
                     }
+                    reasons.add("retry: " + describe(replica) + " answered " + wrongSize);
+                } catch (ExecutionException e) {
+                    reasons.add("retry: " + describe(replica) + " " + CallFailures.describe(Status.fromThrowable(e.getCause())));
+                } catch (InterruptedException e) {
+                    calls.forEach(call -> call.cancel(true));
+                    Thread.currentThread().interrupt();
+                    return false;
                 }
-                if (targets[i] < 0) {
-                    return null;
-                }
+                markDown(replica.index());
+                stillFailing.add(part);
             }
+            pending = stillFailing;
         }
-        return targets;
+        return true;
     }
 
     /** Routes around {@code shard} until its health check answers SERVING; the watch then hands it back. */

@@ -113,33 +113,43 @@ class ShardEndpointsTest {
         ForwardRequest good = ForwardRequest.newBuilder()
                 .setLayer(1).setStepId(7).setHiddenSize(64)
                 .setHiddenStates(FloatRows.encode(rows, 2, 64))
-                .addTokens(TokenExperts.newBuilder().addExperts(9).addWeights(0.5f))
-                .addTokens(TokenExperts.newBuilder().addExperts(15).addExperts(8).addWeights(0.25f).addWeights(1f))
+                .addTokens(TokenExperts.newBuilder().addExperts(9))
+                .addTokens(TokenExperts.newBuilder().addExperts(15).addExperts(8))
                 .build();
         ForwardResponse answer = forward(good);
-        assertEquals(FloatRows.byteSize(2, 64), answer.getPartialSums().size());
-        float[][] sums = FloatRows.decode(answer.getPartialSums(), 2, 64);
-        float[][] expected = new float[2][64];
+        assertEquals(FloatRows.byteSize(3, 64), answer.getExpertOutputs().size(), "one row per (token, expert)");
+        float[][] outputs = FloatRows.decode(answer.getExpertOutputs(), 3, 64);
         try (Checkpoint checkpoint = Checkpoint.open(GoldenData.checkpoint("tiny-k2")); Workers workers = new Workers(1)) {
             ModelWeights weights = ModelWeights.load(checkpoint);
-            new LocalExperts(layer -> weights.layers()[layer].moe().experts(), 64, new MatMul(workers)).dispatch(1, rows, 2,
-                    new Routing[] {new Routing(new int[] {9}, new float[] {0.5f}, 0f, 0f),
-                                   new Routing(new int[] {15, 8}, new float[] {0.25f, 1f}, 0f, 0f)}).addInto(expected);
+            float[][][] expected = new LocalExperts(layer -> weights.layers()[layer].moe().experts(), 64, new MatMul(workers))
+                    .expertOutputs(1, rows, 2, new int[][] {{9}, {15, 8}});
+            assertArrayEquals(expected[0][0], outputs[0], "token 0, expert 9: the engine's own expert, bit for bit");
+            assertArrayEquals(expected[1][0], outputs[1], "token 1, expert 15");
+            assertArrayEquals(expected[1][1], outputs[2], "token 1, expert 8");
+            // and the sum the router makes of them is the engine's
+            Routing[] routings = {new Routing(new int[] {9}, new float[] {0.5f}, 0f, 0f),
+                                  new Routing(new int[] {15, 8}, new float[] {0.25f, 1f}, 0f, 0f)};
+            float[][] engine = new float[2][64];
+            new LocalExperts(layer -> weights.layers()[layer].moe().experts(), 64, new MatMul(workers)).dispatch(1, rows, 2, routings)
+                    .addInto(engine);
+            float[][] combined = new float[2][64];
+            LocalExperts.addWeighted(routings, 2, new float[][][] {{outputs[0]}, {outputs[1], outputs[2]}}, combined, 64);
+            assertArrayEquals(engine[1], combined[1], "token 1's weighted sum, expert 8 before expert 15");
         }
-        assertArrayEquals(expected[0], sums[0], "token 0: the engine's own experts, bit for bit");
-        assertArrayEquals(expected[1], sums[1], "token 1");
 
         assertRefused(Status.Code.INVALID_ARGUMENT, "layer 0 is not an MoE layer", good.toBuilder().setLayer(0).build());
         assertRefused(Status.Code.INVALID_ARGUMENT, "hidden_size 32 differs from the model's 64",
                 good.toBuilder().setHiddenSize(32).build());
         assertRefused(Status.Code.INVALID_ARGUMENT, "hidden_states holds 4 bytes; 2 tokens x 64 float32 need 512",
                 good.toBuilder().setHiddenStates(ByteString.copyFrom(new byte[4])).build());
-        assertRefused(Status.Code.INVALID_ARGUMENT, "token row 1 has 2 experts and 1 weights",
-                good.toBuilder().setTokens(1, TokenExperts.newBuilder().addExperts(15).addExperts(8).addWeights(1f)).build());
+        assertRefused(Status.Code.INVALID_ARGUMENT, "token row 1 names no expert",
+                good.toBuilder().setTokens(1, TokenExperts.newBuilder()).build());
+        assertRefused(Status.Code.INVALID_ARGUMENT, "token row 1 names expert 8 twice",
+                good.toBuilder().setTokens(1, TokenExperts.newBuilder().addExperts(8).addExperts(15).addExperts(8)).build());
         assertRefused(Status.Code.INVALID_ARGUMENT, "expert 16 is outside the model's 16 routed experts",
-                good.toBuilder().setTokens(0, TokenExperts.newBuilder().addExperts(16).addWeights(1f)).build());
+                good.toBuilder().setTokens(0, TokenExperts.newBuilder().addExperts(16)).build());
         assertRefused(Status.Code.FAILED_PRECONDITION, "shard 1 does not hold layer 1 expert 3",
-                good.toBuilder().setTokens(0, TokenExperts.newBuilder().addExperts(3).addWeights(1f)).build());
+                good.toBuilder().setTokens(0, TokenExperts.newBuilder().addExperts(3)).build());
     }
 
     @Test

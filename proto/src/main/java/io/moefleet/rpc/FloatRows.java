@@ -50,19 +50,6 @@ public final class FloatRows {
         return out;
     }
 
-    /** Adds the wire tensor's row i into {@code out[targets[i]]}; the caller has checked the size. */
-    public static void addInto(ByteString bytes, int[] targets, float[][] out, int width) {
-        FloatBuffer in = floats(bytes);
-        float[] row = new float[width];
-        for (int target : targets) {
-            in.get(row);
-            float[] sum = out[target];
-            for (int j = 0; j < width; j++) {
-                sum[j] += row[j];
-            }
-        }
-    }
-
     /** Writes the wire tensor's row i over {@code out[targets[i]]}; the caller has checked the size. */
     public static void copyInto(ByteString bytes, int[] targets, float[][] out, int width) {
         FloatBuffer in = floats(bytes);

@@ -11,7 +11,6 @@ import io.moefleet.proto.expert.ForwardRequest;
 import io.moefleet.proto.expert.ForwardResponse;
 import io.moefleet.proto.expert.StatsRequest;
 import io.moefleet.proto.expert.StatsResponse;
-import io.moefleet.rpc.FloatRows;
 import io.moefleet.rpc.LoadingStandIn;
 import io.opentelemetry.api.trace.Span;
 
@@ -44,11 +43,11 @@ public final class ExpertServiceImpl extends ExpertServiceGrpc.ExpertServiceImpl
             return;
         }
         if (((ServerCallStreamObserver<ForwardResponse>) response).isCancelled()) {
-            return;   // the router gave up (deadline passed, or it was interrupted): nobody would read the sums
+            return;   // the router gave up (deadline passed, or it was interrupted): nobody would read the outputs
         }
-        float[][] sums;
+        ByteString outputs;
         try {
-            sums = experts.apply(batch.layer(), batch.rows(), batch.routings());
+            outputs = experts.apply(batch.layer(), batch.rows(), batch.experts());
         } catch (ExpertNotHeldException e) {
             // dropped between the check in decode and the call: a change of the held set came in between
             response.onError(ForwardBatch.notHeld(shard, e.layer(), e.expert()));
@@ -59,9 +58,8 @@ public final class ExpertServiceImpl extends ExpertServiceGrpc.ExpertServiceImpl
             return;
         }
         counters.record(batch.layer(), request.getTokensList());
-        ByteString encoded = FloatRows.encode(sums, sums.length, experts.config().hiddenSize());
         response.onNext(ForwardResponse.newBuilder()
-                .setPartialSums(encoded)
+                .setExpertOutputs(outputs)
                 .setServerNanos(System.nanoTime() - start)
                 .build());
         response.onCompleted();

@@ -3,13 +3,12 @@ package io.moefleet.expert.impl;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import io.moefleet.model.ModelConfig;
-import io.moefleet.model.forward.Routing;
 import io.moefleet.proto.expert.ForwardRequest;
 import io.moefleet.proto.expert.TokenExperts;
 import io.moefleet.rpc.FloatRows;
 
 /** A Forward request checked against the shard and decoded: the token rows and, per row, the experts to apply here. */
-public record ForwardBatch(int layer, float[][] rows, Routing[] routings) {
+public record ForwardBatch(int layer, float[][] rows, int[][] experts) {
 
     /**
      * Decodes {@code request}; a malformed request is INVALID_ARGUMENT, an expert this shard does not hold
@@ -31,31 +30,31 @@ public record ForwardBatch(int layer, float[][] rows, Routing[] routings) {
             throw invalid("hidden_states holds " + request.getHiddenStates().size() + " bytes; " + n + " tokens x " + hidden
                     + " float32 need " + expected);
         }
-        Routing[] routings = new Routing[n];
+        int[][] chosen = new int[n][];
         for (int t = 0; t < n; t++) {
             TokenExperts token = request.getTokens(t);
-            if (token.getExpertsCount() == 0 || token.getExpertsCount() != token.getWeightsCount()) {
-                throw invalid("token row " + t + " has " + token.getExpertsCount() + " experts and " + token.getWeightsCount()
-                        + " weights; it needs at least one expert and one weight per expert");
+            if (token.getExpertsCount() == 0) {
+                throw invalid("token row " + t + " names no expert");
             }
-            int[] chosen = new int[token.getExpertsCount()];
-            float[] weights = new float[chosen.length];
-            for (int k = 0; k < chosen.length; k++) {
+            chosen[t] = new int[token.getExpertsCount()];
+            for (int k = 0; k < chosen[t].length; k++) {
                 int expert = token.getExperts(k);
                 if (expert < 0 || expert >= config.nRoutedExperts()) {   // negative: a uint32 past Integer.MAX_VALUE
                     throw invalid("token row " + t + ": expert " + Integer.toUnsignedString(expert) + " is outside the model's "
                             + config.nRoutedExperts() + " routed experts");
                 }
+                for (int j = 0; j < k; j++) {
+                    if (chosen[t][j] == expert) {
+                        throw invalid("token row " + t + " names expert " + expert + " twice");
+                    }
+                }
                 if (!experts.holds(layer, expert)) {
                     throw notHeld(shard, layer, expert);
                 }
-                chosen[k] = expert;
-                weights[k] = token.getWeights(k);
+                chosen[t][k] = expert;
             }
-            // selection margins are the router's business; the shard only applies the choice
-            routings[t] = new Routing(chosen, weights, Float.NaN, Float.NaN);
         }
-        return new ForwardBatch(layer, FloatRows.decode(request.getHiddenStates(), n, hidden), routings);
+        return new ForwardBatch(layer, FloatRows.decode(request.getHiddenStates(), n, hidden), chosen);
     }
 
     /** FAILED_PRECONDITION for a call naming an expert {@code shard} does not hold (now: what it holds changes over time). */

@@ -16,42 +16,57 @@ public record ShardBatch(int shard, int[] rows, ForwardRequest request) {
      * Splits a layer's routed tokens by shard, in shard order, leaving out shards that get nothing. Each (token, expert)
      * goes to one replica of the expert: replica {@code (step + expert) mod replicas}, so all of an expert's tokens in
      * a step meet on one shard (its weights are read once) while successive steps and neighbouring experts rotate
-     * over the replicas.
-     */
-    public static List<ShardBatch> split(ExpertPlacement placement, int layer, long step, float[][] xs, int n,
-            Routing[] routings, int hidden) {
-        return split(placement, layer, step, xs, n, routings, hidden, new boolean[placement.shards()]);
-    }
-
-    /**
-     * As above, the shards marked {@code down} routed around: an expert's tokens go to the first of its replicas, from
-     * its turn on, that is up.
+     * over the replicas; a shard marked {@code down} is routed around (the expert goes to the first of its replicas,
+     * from its turn on, that is up).
      *
      * @throws IllegalStateException naming the experts that have no replica up (a message for the caller to wrap)
      */
     public static List<ShardBatch> split(ExpertPlacement placement, int layer, long step, float[][] xs, int n,
             Routing[] routings, int hidden, boolean[] down) {
+        int[] tokens = new int[n];
+        int[][] experts = new int[n][];
+        for (int t = 0; t < n; t++) {
+            tokens[t] = t;
+            experts[t] = routings[t].experts();
+        }
+        return split(placement, layer, step, xs, tokens, experts, hidden, down);
+    }
+
+    /**
+     * This batch's (token, expert) pairs split again over the replicas that are up, as {@link #split} routes them: for
+     * the call of a shard that failed. The token rows stay the step's ({@code xs}).
+     *
+     * @throws IllegalStateException naming the experts that have no replica up
+     */
+    public List<ShardBatch> splitAgain(ExpertPlacement placement, float[][] xs, boolean[] down) {
+        int[][] experts = new int[rows.length][];
+        for (int j = 0; j < rows.length; j++) {
+            experts[j] = request.getTokens(j).getExpertsList().stream().mapToInt(Integer::intValue).toArray();
+        }
+        return split(placement, request.getLayer(), request.getStepId(), xs, rows, experts, request.getHiddenSize(), down);
+    }
+
+    /** Token rows {@code tokens[j]} of {@code xs}, each to {@code experts[j]}, by shard. */
+    private static List<ShardBatch> split(ExpertPlacement placement, int layer, long step, float[][] xs, int[] tokens,
+            int[][] experts, int hidden, boolean[] down) {
         int shards = placement.shards();
-        int[][] rows = new int[shards][n];
+        int[][] rows = new int[shards][tokens.length];
         int[] rowCount = new int[shards];
-        List<List<TokenExperts.Builder>> tokens = new ArrayList<>(shards);
+        List<List<TokenExperts.Builder>> perShard = new ArrayList<>(shards);
         for (int s = 0; s < shards; s++) {
-            tokens.add(new ArrayList<>());
+            perShard.add(new ArrayList<>());
         }
         TokenExperts.Builder[] current = new TokenExperts.Builder[shards];
-        for (int t = 0; t < n; t++) {
+        for (int j = 0; j < tokens.length; j++) {
             Arrays.fill(current, null);
-            int[] experts = routings[t].experts();
-            float[] weights = routings[t].weights();
-            for (int k = 0; k < experts.length; k++) {
-                int e = experts[k];
+            for (int e : experts[j]) {
                 int s = upReplica(placement, layer, e, step, down);
                 if (current[s] == null) {
                     current[s] = TokenExperts.newBuilder();
-                    tokens.get(s).add(current[s]);
-                    rows[s][rowCount[s]++] = t;
+                    perShard.get(s).add(current[s]);
+                    rows[s][rowCount[s]++] = tokens[j];
                 }
-                current[s].addExperts(e).addWeights(weights[k]);
+                current[s].addExperts(e);
             }
         }
         List<ShardBatch> batches = new ArrayList<>();
@@ -65,7 +80,7 @@ public record ShardBatch(int shard, int[] rows, ForwardRequest request) {
                     .setStepId(step)
                     .setHiddenSize(hidden)
                     .setHiddenStates(FloatRows.encode(xs, shardRows, hidden));
-            tokens.get(s).forEach(request::addTokens);
+            perShard.get(s).forEach(request::addTokens);
             batches.add(new ShardBatch(s, shardRows, request.build()));
         }
         return batches;
@@ -87,6 +102,15 @@ public record ShardBatch(int shard, int[] rows, ForwardRequest request) {
         }
         throw new IllegalStateException("layer " + layer + " expert " + expert + " has no replica up (held by shard(s) " + holders
                 + ", all down)");
+    }
+
+    /** How many expert outputs the answer carries: one row per (token, expert) sent. */
+    public int picks() {
+        int picks = 0;
+        for (TokenExperts token : request.getTokensList()) {
+            picks += token.getExpertsCount();
+        }
+        return picks;
     }
 
     /** Whether {@code shard} holds every expert this batch asks for, in {@code layer}: it can answer it in this one's place. */

@@ -1,15 +1,16 @@
 package io.moefleet.expert.impl;
 
+import com.google.protobuf.ByteString;
 import io.moefleet.expert.HeldExperts;
 import io.moefleet.model.ModelConfig;
 import io.moefleet.model.compute.MatMul;
 import io.moefleet.model.compute.VectorSupport;
 import io.moefleet.model.compute.Workers;
 import io.moefleet.model.forward.LocalExperts;
-import io.moefleet.model.forward.Routing;
 import io.moefleet.model.weights.Checkpoint;
 import io.moefleet.model.weights.MlpWeights;
 import io.moefleet.model.weights.ModelWeights;
+import io.moefleet.rpc.FloatRows;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -166,23 +167,33 @@ public final class ShardExperts implements AutoCloseable {
     }
 
     /**
-     * Each token's {@code Σ w·E(x)} over its routing, summed in expert-index order. One call at a time: the workers
-     * and LocalExperts' buffers serve one product at a time.
+     * Each chosen expert's output for its token, unweighted, in the order of the request: {@code chosen[0][0]} of
+     * {@code xs[0]}, {@code chosen[0][1]} of {@code xs[0]}, ..., as one wire tensor. The router weights and adds them
+     * ({@link LocalExperts#addWeighted}), so a token's sum does not depend on which shards computed its experts. One call at
+     * a time: the workers and LocalExperts' buffers serve one product at a time.
      *
-     * @throws ExpertNotHeldException when a routing names an expert this shard does not hold (any more)
+     * @throws ExpertNotHeldException when a token names an expert this shard does not hold (any more)
      */
-    public synchronized float[][] apply(int layer, float[][] xs, Routing[] routings) {
+    public synchronized ByteString apply(int layer, float[][] xs, int[][] chosen) {
         // checked again under the lock: the set may have changed since the request was decoded
-        for (Routing routing : routings) {
-            for (int expert : routing.experts()) {
+        int picks = 0;
+        for (int[] experts : chosen) {
+            for (int expert : experts) {
                 if (!holds(layer, expert)) {
                     throw new ExpertNotHeldException(layer, expert);
                 }
+                picks++;
             }
         }
-        float[][] sums = new float[xs.length][config().hiddenSize()];
-        compute.dispatch(layer, xs, xs.length, routings).addInto(sums);
-        return sums;
+        float[][][] byPick = compute.expertOutputs(layer, xs, xs.length, chosen);
+        float[][] rows = new float[picks][];
+        int row = 0;
+        for (float[][] token : byPick) {
+            for (float[] output : token) {
+                rows[row++] = output;
+            }
+        }
+        return FloatRows.encode(rows, picks, config().hiddenSize());   // a copy, made before the next call reuses the buffers
     }
 
     @Override

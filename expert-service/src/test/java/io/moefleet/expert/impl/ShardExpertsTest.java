@@ -3,11 +3,12 @@ package io.moefleet.expert.impl;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import com.google.protobuf.ByteString;
 import io.moefleet.expert.ExpertPlacement;
 import io.moefleet.expert.HeldExperts;
 import io.moefleet.expert.Rollout;
 import io.moefleet.model.GoldenData;
-import io.moefleet.model.forward.Routing;
+import io.moefleet.rpc.FloatRows;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -47,7 +48,7 @@ class ShardExpertsTest {
         }
     }
 
-    /** Two tokens routed to experts 0..3 of MoE layer 1. */
+    /** Two tokens routed to experts 0..3 of MoE layer 1: the four outputs. */
     private static float[][] apply(ShardExperts shard) {
         SplittableRandom random = new SplittableRandom(5);
         int hidden = shard.config().hiddenSize();
@@ -57,8 +58,7 @@ class ShardExpertsTest {
                 x[i] = (float) random.nextGaussian();
             }
         }
-        Routing[] routings = {new Routing(new int[] {0, 2}, new float[] {0.6f, 0.4f}, 1f, Float.POSITIVE_INFINITY),
-                new Routing(new int[] {1, 3}, new float[] {0.3f, 0.7f}, 1f, Float.POSITIVE_INFINITY)};
-        return shard.apply(1, xs, routings);
+        ByteString outputs = shard.apply(1, xs, new int[][] {{0, 2}, {1, 3}});
+        return FloatRows.decode(outputs, 4, hidden);
     }
 }

@@ -9,9 +9,10 @@ import java.util.List;
 import java.util.function.IntFunction;
 
 /**
- * Routed experts computed here: each chosen expert runs once over all its tokens (a layer's experts in three hand-offs to
- * the workers), and each token's outputs are added in expert-index order, so a token's sum does not depend on its
- * batch-mates. An expert shard serves its part of a layer with the same code over the experts it holds.
+ * Routed experts computed here: each chosen expert runs once over all its tokens (a layer's experts in two hand-offs to
+ * the workers). An expert shard serves its part of a layer with the same code over the experts it holds
+ * ({@link #expertOutputs}) and the router adds what the shards return with the same {@link #addWeighted}, so a token's
+ * sum is bitwise the same wherever its experts ran and whatever its batch-mates.
  */
 public final class LocalExperts implements ExpertBackend {
 
@@ -30,7 +31,7 @@ public final class LocalExperts implements ExpertBackend {
     /** Computes nothing until combined: the experts share this process's workers with the step's other products. */
     @Override
     public Combine dispatch(int layer, float[][] xs, int n, Routing[] routings) {
-        return out -> compute(layer, xs, n, routings, null, null, out);
+        return out -> addWeighted(routings, n, compute(layer, xs, n, chosen(routings, n), null, null), out, hidden);
     }
 
     /**
@@ -39,17 +40,57 @@ public final class LocalExperts implements ExpertBackend {
      * meanwhile, and each hand-off saved is worth a small expert's product at batch-1 decode.
      */
     Combine dispatchWithShared(int layer, float[][] xs, int n, Routing[] routings, MlpWeights shared, float[][] sharedOut) {
-        return out -> compute(layer, xs, n, routings, shared, sharedOut, out);
+        return out -> addWeighted(routings, n, compute(layer, xs, n, chosen(routings, n), shared, sharedOut), out, hidden);
     }
 
-    private void compute(int layer, float[][] xs, int n, Routing[] routings, MlpWeights shared, float[][] sharedOut,
-            float[][] out) {
+    /**
+     * Each chosen expert's output, unweighted: {@code [t][k] = E_{chosen[t][k]}(xs[t])}. The rows are this object's
+     * buffers, valid until its next call.
+     *
+     * @throws IllegalArgumentException when a token names an expert this process does not hold
+     */
+    public float[][][] expertOutputs(int layer, float[][] xs, int n, int[][] chosen) {
+        return compute(layer, xs, n, chosen, null, null);
+    }
+
+    /**
+     * Adds each token's {@code Σ_k w_k · E_k(x_t)} to {@code out[t]}: {@code outputs[t][k]} scaled by its routing weight,
+     * in expert-index order, one fused multiply-add per element each. The one place the routed experts are summed, in
+     * the engine and in the router over its shards alike.
+     */
+    public static void addWeighted(Routing[] routings, int n, float[][][] outputs, float[][] out, int hidden) {
+        for (int t = 0; t < n; t++) {
+            int[] experts = routings[t].experts();
+            float[] weights = routings[t].weights();
+            int last = -1;
+            for (int picked = 0; picked < experts.length; picked++) {
+                int next = -1;   // the pick with the smallest expert index above the last one added
+                for (int k = 0; k < experts.length; k++) {
+                    if (experts[k] > last && (next < 0 || experts[k] < experts[next])) {
+                        next = k;
+                    }
+                }
+                VectorMath.axpy(weights[next], outputs[t][next], 0, out[t], 0, hidden);
+                last = experts[next];
+            }
+        }
+    }
+
+    private static int[][] chosen(Routing[] routings, int n) {
+        int[][] chosen = new int[n][];
+        for (int t = 0; t < n; t++) {
+            chosen[t] = routings[t].experts();
+        }
+        return chosen;
+    }
+
+    private float[][][] compute(int layer, float[][] xs, int n, int[][] chosen, MlpWeights shared, float[][] sharedOut) {
         MlpWeights[] experts = expertsOfLayer.apply(layer);
         int[] counts = new int[experts.length];
         int picks = 0;
         for (int t = 0; t < n; t++) {
-            for (int e : routings[t].experts()) {
-                if (experts[e] == null) {
+            for (int e : chosen[t]) {
+                if (e < 0 || e >= experts.length || experts[e] == null) {
                     throw new IllegalArgumentException("layer " + layer + ": expert " + e + " is not held here");
                 }
                 counts[e]++;
@@ -60,44 +101,35 @@ public final class LocalExperts implements ExpertBackend {
             outputs = new float[Math.max(picks, 2 * outputs.length)][hidden];
         }
         // each active expert gets the rows of its tokens (references, not copies) and a run of output rows
-        List<SwiGlu.Block> blocks = new ArrayList<>();
-        int[][] tokens = new int[experts.length][];
-        float[][] gates = new float[experts.length][];
-        int outputRow = 0;
-        for (int e = 0; e < experts.length; e++) {
-            if (counts[e] == 0) {
-                continue;
-            }
-            float[][] inputs = new float[counts[e]][];
-            tokens[e] = new int[counts[e]];
-            gates[e] = new float[counts[e]];
-            int m = 0;
-            for (int t = 0; t < n; t++) {
-                int[] chosen = routings[t].experts();
-                for (int k = 0; k < chosen.length; k++) {
-                    if (chosen[k] == e) {
-                        inputs[m] = xs[t];
-                        tokens[e][m] = t;
-                        gates[e][m++] = routings[t].weights()[k];
-                    }
+        int[] firstRow = new int[experts.length];
+        for (int e = 0, row = 0; e < experts.length; row += counts[e], e++) {
+            firstRow[e] = row;
+        }
+        float[][][] byPick = new float[n][][];
+        float[][][] inputs = new float[experts.length][][];
+        int[] filled = new int[experts.length];
+        for (int t = 0; t < n; t++) {
+            byPick[t] = new float[chosen[t].length][];
+            for (int k = 0; k < chosen[t].length; k++) {
+                int e = chosen[t][k];
+                if (inputs[e] == null) {
+                    inputs[e] = new float[counts[e]][];
                 }
+                inputs[e][filled[e]] = xs[t];
+                byPick[t][k] = outputs[firstRow[e] + filled[e]++];
             }
-            blocks.add(new SwiGlu.Block(experts[e], inputs, m, Arrays.copyOfRange(outputs, outputRow, outputRow + m)));
-            outputRow += m;
+        }
+        List<SwiGlu.Block> blocks = new ArrayList<>();
+        for (int e = 0; e < experts.length; e++) {
+            if (counts[e] > 0) {
+                blocks.add(new SwiGlu.Block(experts[e], inputs[e], counts[e],
+                        Arrays.copyOfRange(outputs, firstRow[e], firstRow[e] + counts[e])));
+            }
         }
         if (shared != null) {
-            blocks.add(new SwiGlu.Block(shared, xs, n, sharedOut));   // last: the loop below reads the routed blocks only
+            blocks.add(new SwiGlu.Block(shared, xs, n, sharedOut));
         }
         swiGlu.applyAll(blocks);
-        int block = 0;
-        for (int e = 0; e < experts.length; e++) {
-            if (counts[e] == 0) {
-                continue;
-            }
-            float[][] results = blocks.get(block++).outs();
-            for (int j = 0; j < counts[e]; j++) {
-                VectorMath.axpy(gates[e][j], results[j], 0, out[tokens[e][j]], 0, hidden);
-            }
-        }
+        return byPick;
     }
 }
