@@ -63,6 +63,57 @@ class MicroBatchTest {
     }
 
     /**
+     * Thirty-two streams prefilled in one step and decoded together, in two micro-batches over 2 shards and 2 attention
+     * instances: every step's logits of every stream are bitwise those of the engine running that stream alone.
+     */
+    @Test
+    void thirtyTwoStreamsInTwoMicroBatchesGiveEachTheEnginesLogitsAlone() {
+        int streams = 32;
+        int decodeSteps = 6;
+        try (InProcessFleet fleet = InProcessFleet.start(MODEL, 2, 2, OpenTelemetry.noop(), OpenTelemetry.noop());
+                Engine engine = Engine.open(MODEL, ModelWeights.LoadProgress.NONE)) {
+            Transformer model = fleet.router.transformer();
+            model.setMicroBatches(2);
+            List<Sequence> sequences = new ArrayList<>();
+            List<StepChunk> chunks = new ArrayList<>();
+            for (int i = 0; i < streams; i++) {
+                sequences.add(model.newSequence());
+                chunks.add(StepChunk.next(sequences.get(i), prompt(i), false));
+            }
+            List<List<float[]>> together = new ArrayList<>();
+            for (int step = 0; step <= decodeSteps; step++) {
+                List<float[][]> out = fleet.router.step(chunks);
+                together.add(out.stream().map(rows -> rows[0]).toList());
+                chunks = new ArrayList<>();
+                for (int i = 0; i < streams; i++) {
+                    chunks.add(StepChunk.next(sequences.get(i), new int[] {Logits.argmax(out.get(i)[0])}, false));
+                }
+            }
+            sequences.forEach(model::release);
+            for (int i = 0; i < streams; i++) {
+                Sequence alone = engine.model().newSequence();
+                int[] tokens = prompt(i);
+                for (int step = 0; step <= decodeSteps; step++) {
+                    float[] logits = engine.model().step(List.of(StepChunk.next(alone, tokens, false))).getFirst()[0];
+                    assertArrayEquals(logits, together.get(step).get(i), "stream " + i + ", step " + step
+                            + ": 32 streams in two micro-batches on the fleet against the engine alone");
+                    tokens = new int[] {Logits.argmax(logits)};
+                }
+                engine.model().release(alone);
+            }
+        }
+    }
+
+    /** Stream i's prompt: 1 to 12 tokens, each stream its own. */
+    private static int[] prompt(int stream) {
+        int[] prompt = new int[1 + stream % 12];
+        for (int k = 0; k < prompt.length; k++) {
+            prompt[k] = 2 + (stream * 7 + k * 13) % 60;
+        }
+        return prompt;
+    }
+
+    /**
      * Sequence i joins at step i (so prompts prefill beside decoding sequences) and decodes greedily; each sequence's
      * logits per step. {@code afterStep} gets the number of sequences in the step just run.
      */
