@@ -142,14 +142,15 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
         List<ListenableFuture<Answer>> calls = new ArrayList<>(batches.size());
         lastBytesSent = 0;
         for (ShardBatch batch : batches) {
-            calls.add(send(batch, batch.shard()));
+            calls.add(send(batch));
             lastBytesSent += batch.request().getSerializedSize();   // memoised: the marshaller computed it already
         }
         return out -> combine(layer, step, dispatchedAt, batches, calls, xs, routings, n, out);
     }
 
-    private ListenableFuture<Answer> send(ShardBatch batch, int shard) {
-        return Futures.transform(shards.get(shard).calls().forward(batch.request()),
+    /** The batch's call to its shard, and when the answer arrived. */
+    private ListenableFuture<Answer> send(ShardBatch batch) {
+        return Futures.transform(shards.get(batch.shard()).calls().forward(batch.request()),
                 response -> new Answer(response, System.nanoTime()), MoreExecutors.directExecutor());
     }
 
@@ -358,7 +359,7 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
             }
             List<ListenableFuture<Answer>> calls = new ArrayList<>(parts.size());
             for (ShardBatch part : parts) {
-                calls.add(send(part, part.shard()));
+                calls.add(send(part));
             }
             List<ShardBatch> stillFailing = new ArrayList<>();
             for (int i = 0; i < parts.size(); i++) {

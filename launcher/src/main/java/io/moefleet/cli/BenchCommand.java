@@ -79,7 +79,8 @@ final class BenchCommand implements Command {
                     + " tokens per sequence) with warm-up; batch-1 decode " + Benchmark.ROOFLINE_ROUNDS
                     + " times, each between two read-bandwidth sweeps with " + threads + " thread(s)");
             Benchmark.Result r = new Benchmark(engine).run(batch, threads, () -> MemoryBandwidth.measure(bandwidthReaders), err::println);
-            out.printf("prefill            %8.1f tokens/s (%d-token prompt)%n", r.prefillTokensPerS(), Benchmark.PREFILL_TOKENS);
+            out.printf("prefill            %8.1f tokens/s (%d-token prompt, median of %d)%n", r.prefillTokensPerS(),
+                    Benchmark.PREFILL_TOKENS, Benchmark.PREFILL_ROUNDS);
             out.printf("decode, batch %-4d %8.1f tokens/s%n", batch, r.decodeTokensPerS());
             if (batch > 1) {
                 out.printf("decode, batch 1    %8.1f tokens/s%n", r.decodeBatch1TokensPerS());

@@ -23,6 +23,8 @@ public final class Benchmark {
     private static final int DECODE_PROMPT = 16;
     /** Batch-1 decode runs set against the bandwidth around them; odd, so that one is the median. */
     public static final int ROOFLINE_ROUNDS = 5;
+    /** Prefills measured; the median is reported. */
+    public static final int PREFILL_ROUNDS = 5;
     /** Runs of every shape before timing: C2 compiles the vector kernels during them (interpreted, they run 100x slower). */
     private static final int WARM_UP_RUNS = 3;
 
@@ -68,7 +70,7 @@ public final class Benchmark {
             decodeTokensPerS(Math.max(batch, 4), DECODE_TOKENS / 4);   // batches of 4+ compile the multi-token kernels too
             decodeTokensPerS(1, DECODE_TOKENS / 4);
         }
-        double prefill = prefillTokensPerS();
+        double prefill = medianPrefillTokensPerS();
         List<RooflineRound> rounds = new ArrayList<>(ROOFLINE_ROUNDS);
         double before = bandwidth.getAsDouble();
         for (int i = 0; i < ROOFLINE_ROUNDS; i++) {
@@ -95,6 +97,19 @@ public final class Benchmark {
 
     private int[] randomTokens(int n) {
         return random.ints(n, 0, engine.model().config().vocabSize()).toArray();
+    }
+
+    /**
+     * The median of {@link #PREFILL_ROUNDS} prefills: one prefill is half a second, and a moment's stall of the machine
+     * (they come every few seconds here) can halve a single figure. llama-bench, too, reports over repetitions.
+     */
+    private double medianPrefillTokensPerS() {
+        double[] rounds = new double[PREFILL_ROUNDS];
+        for (int i = 0; i < PREFILL_ROUNDS; i++) {
+            rounds[i] = prefillTokensPerS();
+        }
+        java.util.Arrays.sort(rounds);
+        return rounds[PREFILL_ROUNDS / 2];
     }
 
     double prefillTokensPerS() {
