@@ -4,12 +4,12 @@ import com.google.common.util.concurrent.Futures;
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.MoreExecutors;
 import io.grpc.ChannelCredentials;
-import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthGrpc;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.moefleet.expert.impl.ShardBatch;
 import io.moefleet.model.ModelConfig;
 import io.moefleet.model.forward.ExpertBackend;
@@ -37,8 +37,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * The router's side of the expert shards: routed experts computed on remote shards. Per layer per step it picks one
  * replica for each (token, expert) (replica {@code (step + expert) mod replicas}: an expert's tokens of one step meet
- * on one shard, and successive steps rotate over its replicas), sends one Forward per shard that has tokens, to all
- * shards at once, each call under a deadline. The shards answer each chosen expert's output and the combine weights and
+ * on one shard, and successive steps rotate over its replicas), sends one Forward per shard that has tokens (several
+ * for a step too large for one answer), to all shards at once, each call under a deadline. The shards answer each
+ * chosen expert's output and the combine weights and
  * adds them as the engine does ({@link LocalExperts#addWeighted}): a token's sum is bitwise the engine's, whichever
  * replicas computed its experts.
  *
@@ -53,6 +54,8 @@ import java.util.concurrent.TimeUnit;
 public final class RemoteExperts implements ExpertBackend, AutoCloseable {
 
     private static final Duration HEALTH_POLL = Duration.ofMillis(50);
+    /** The HTTP/2 flow-control window a shard's answers start with (gRPC's default is 1 MiB; it grows from there). */
+    private static final int ANSWER_WINDOW_BYTES = 32 << 20;
     /** How often a shard marked down is asked whether it serves again. */
     private static final Duration HEALTH_RECHECK = Duration.ofSeconds(1);
 
@@ -107,9 +110,12 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
         GrpcTelemetry telemetry = GrpcTelemetry.create(openTelemetry);
         List<Shard> opened = new ArrayList<>();
         for (int s = 0; s < addresses.size(); s++) {
-            ManagedChannel channel = Grpc.newChannelBuilder(addresses.get(s), credentials)
+            ManagedChannel channel = NettyChannelBuilder.forTarget(addresses.get(s), credentials)
                     .directExecutor()   // callbacks only complete a future; the step's thread does the work
                     .maxInboundMessageSize(FloatRows.MAX_MESSAGE_BYTES)
+                    // an answer carries a row per (token, expert): a prefill's are megabytes, and past the window the
+                    // shard waits for this router's acknowledgement, a wake-up of a busy core, before sending the rest
+                    .initialFlowControlWindow(ANSWER_WINDOW_BYTES)
                     .intercept(telemetry.createClientInterceptor(), deadlines)
                     .build();
             opened.add(new Shard(s, addresses.get(s), channel, ExpertServiceGrpc.newFutureStub(channel),
@@ -177,7 +183,7 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
                 Answer answer = await(calls.get(i), batch, batch.shard(), dispatchedAt);   // bounded by the call's deadline
                 callTimes.add(answer.arrivedAt() - dispatchedAt);
                 lastCallNanos = Math.max(lastCallNanos, answer.arrivedAt() - dispatchedAt);
-                lastShardCallNanos[shard.index()] = answer.arrivedAt() - dispatchedAt;
+                lastShardCallNanos[shard.index()] = Math.max(lastShardCallNanos[shard.index()], answer.arrivedAt() - dispatchedAt);
                 lastBytesReceived += answer.response().getSerializedSize();
                 lastSlowestShardNanos = Math.max(lastSlowestShardNanos, answer.response().getServerNanos());
                 String wrongSize = wrongSize(batch, answer.response());

@@ -9,7 +9,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
-/** The part of one layer's dispatch that goes to one shard: which of the step's token rows it gets, and the request carrying them. */
+/**
+ * A call of one layer's dispatch to one shard: which of the step's token rows it carries, and the request. A shard gets
+ * one call per layer, or several in a very large step ({@link #MAX_ANSWER_BYTES}).
+ */
 public record ShardBatch(int shard, int[] rows, ForwardRequest request) {
 
     /**
@@ -46,44 +49,96 @@ public record ShardBatch(int shard, int[] rows, ForwardRequest request) {
         return split(placement, request.getLayer(), request.getStepId(), xs, rows, experts, request.getHiddenSize(), down);
     }
 
+    /**
+     * The answer bytes one call may carry, half the largest message either side accepts: an answer has a row per (token,
+     * expert), so a prefill chunk of 4096 tokens of Kimi K2 on two shards would answer 470 MB in one call.
+     */
+    static final long MAX_ANSWER_BYTES = FloatRows.MAX_MESSAGE_BYTES / 2;
+
     /** Token rows {@code tokens[j]} of {@code xs}, each to {@code experts[j]}, by shard. */
     private static List<ShardBatch> split(ExpertPlacement placement, int layer, long step, float[][] xs, int[] tokens,
             int[][] experts, int hidden, boolean[] down) {
+        return split(placement, layer, step, xs, tokens, experts, hidden, down, MAX_ANSWER_BYTES);
+    }
+
+    /**
+     * As above, a shard's tokens in as many calls as keep each answer within {@code maxAnswerBytes} (one call unless a
+     * step is very large): the calls of one shard follow each other, in token order.
+     */
+    static List<ShardBatch> split(ExpertPlacement placement, int layer, long step, float[][] xs, int[] tokens,
+            int[][] experts, int hidden, boolean[] down, long maxAnswerBytes) {
         int shards = placement.shards();
-        int[][] rows = new int[shards][tokens.length];
-        int[] rowCount = new int[shards];
-        List<List<TokenExperts.Builder>> perShard = new ArrayList<>(shards);
+        long maxPicks = Math.max(1, maxAnswerBytes / FloatRows.byteSize(1, hidden));
+        List<List<ShardBatch>> done = new ArrayList<>(shards);
+        Open[] open = new Open[shards];
         for (int s = 0; s < shards; s++) {
-            perShard.add(new ArrayList<>());
+            done.add(new ArrayList<>());
+            open[s] = new Open();
         }
-        TokenExperts.Builder[] current = new TokenExperts.Builder[shards];
+        int[] shardOf = new int[0];
+        int[] picksOn = new int[shards];
         for (int j = 0; j < tokens.length; j++) {
-            Arrays.fill(current, null);
-            for (int e : experts[j]) {
-                int s = upReplica(placement, layer, e, step, down);
-                if (current[s] == null) {
-                    current[s] = TokenExperts.newBuilder();
-                    perShard.get(s).add(current[s]);
-                    rows[s][rowCount[s]++] = tokens[j];
+            if (shardOf.length < experts[j].length) {
+                shardOf = new int[experts[j].length];
+            }
+            Arrays.fill(picksOn, 0);
+            for (int k = 0; k < experts[j].length; k++) {
+                shardOf[k] = upReplica(placement, layer, experts[j][k], step, down);
+                picksOn[shardOf[k]]++;
+            }
+            for (int s = 0; s < shards; s++) {
+                if (picksOn[s] == 0) {
+                    continue;
                 }
-                current[s].addExperts(e);
+                if (open[s].picks > 0 && open[s].picks + picksOn[s] > maxPicks) {
+                    done.get(s).add(open[s].close(s, layer, step, xs, hidden));
+                    open[s] = new Open();
+                }
+                TokenExperts.Builder token = TokenExperts.newBuilder();
+                for (int k = 0; k < experts[j].length; k++) {
+                    if (shardOf[k] == s) {
+                        token.addExperts(experts[j][k]);
+                    }
+                }
+                open[s].add(tokens[j], token, picksOn[s]);
             }
         }
         List<ShardBatch> batches = new ArrayList<>();
         for (int s = 0; s < shards; s++) {
-            if (rowCount[s] == 0) {
-                continue;
+            batches.addAll(done.get(s));
+            if (open[s].picks > 0) {
+                batches.add(open[s].close(s, layer, step, xs, hidden));
             }
-            int[] shardRows = Arrays.copyOf(rows[s], rowCount[s]);
+        }
+        return batches;
+    }
+
+    /** A call being filled: its token rows, their experts, and how many (token, expert) pairs they make. */
+    private static final class Open {
+        private int[] rows = new int[8];
+        private int count;
+        private long picks;
+        private final List<TokenExperts.Builder> tokens = new ArrayList<>();
+
+        void add(int row, TokenExperts.Builder token, int tokenPicks) {
+            if (count == rows.length) {
+                rows = Arrays.copyOf(rows, 2 * count);
+            }
+            rows[count++] = row;
+            tokens.add(token);
+            picks += tokenPicks;
+        }
+
+        ShardBatch close(int shard, int layer, long step, float[][] xs, int hidden) {
+            int[] shardRows = Arrays.copyOf(rows, count);
             ForwardRequest.Builder request = ForwardRequest.newBuilder()
                     .setLayer(layer)
                     .setStepId(step)
                     .setHiddenSize(hidden)
                     .setHiddenStates(FloatRows.encode(xs, shardRows, hidden));
-            perShard.get(s).forEach(request::addTokens);
-            batches.add(new ShardBatch(s, shardRows, request.build()));
+            tokens.forEach(request::addTokens);
+            return new ShardBatch(shard, shardRows, request.build());
         }
-        return batches;
     }
 
     /** The shard for {@code expert}'s tokens: its replica {@code (step + expert) mod replicas}, else the next one up. */
