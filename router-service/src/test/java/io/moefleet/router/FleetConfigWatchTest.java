@@ -8,11 +8,17 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.moefleet.attention.AttentionServer;
 import io.moefleet.attention.InstanceSettings;
+import io.moefleet.engine.Engine;
 import io.moefleet.expert.ExpertPlacement;
 import io.moefleet.expert.ExpertServer;
 import io.moefleet.expert.ShardSettings;
 import io.moefleet.model.GoldenData;
 import io.moefleet.model.ModelConfig;
+import io.moefleet.model.forward.Sequence;
+import io.moefleet.model.forward.StepChunk;
+import io.moefleet.model.forward.Transformer;
+import io.moefleet.model.weights.ModelWeights;
+import io.moefleet.sampling.Logits;
 import io.opentelemetry.api.OpenTelemetry;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The router follows its fleet's configuration folder: it does not switch to a placement whose shards do not hold
- * their parts, switches once they do, and its tokens stay the engine's across the switch.
+ * their parts, switches once they do, and a sequence running across the switch keeps the engine's logits bit for bit.
  */
 @Timeout(120)
 class FleetConfigWatchTest {
@@ -53,6 +59,18 @@ class FleetConfigWatchTest {
                     "switched to a placement whose shards lack their experts");
             assertArrayEquals(golden.greedy(), fleet.router.greedy(golden.prompt(), golden.greedy().length));
 
+            // a sequence that starts on two shards and goes on over three, after the switch below
+            Transformer model = fleet.router.transformer();
+            Sequence across = model.newSequence();
+            List<float[]> acrossLogits = new ArrayList<>();
+            List<int[]> acrossTokens = new ArrayList<>();
+            int[] next = golden.prompt();
+            for (int step = 0; step < 3; step++) {
+                acrossTokens.add(next);
+                acrossLogits.add(fleet.router.step(List.of(StepChunk.next(across, next, false))).getFirst()[0]);
+                next = new int[] {Logits.argmax(acrossLogits.getLast())};
+            }
+
             // three new shards that hold a three-way placement: the router switches and its tokens stay the engine's
             ExpertPlacement after = ExpertPlacement.spread(experts, 3, 1);
             List<String> addresses = new ArrayList<>();
@@ -67,6 +85,20 @@ class FleetConfigWatchTest {
             assertEquals(after.toJson(), fleet.router.shards().current().placement().toJson());
             assertEquals(addresses, fleet.router.shards().current().addresses());
             assertArrayEquals(golden.greedy(), fleet.router.greedy(golden.prompt(), golden.greedy().length));
+            for (int step = 0; step < 3; step++) {
+                acrossTokens.add(next);
+                acrossLogits.add(fleet.router.step(List.of(StepChunk.next(across, next, false))).getFirst()[0]);
+                next = new int[] {Logits.argmax(acrossLogits.getLast())};
+            }
+            model.release(across);
+            try (Engine engine = Engine.open(golden.model(), ModelWeights.LoadProgress.NONE)) {
+                Sequence alone = engine.model().newSequence();
+                for (int step = 0; step < acrossTokens.size(); step++) {
+                    assertArrayEquals(engine.model().step(List.of(StepChunk.next(alone, acrossTokens.get(step), false))).getFirst()[0],
+                            acrossLogits.get(step), "step " + step + " of a sequence whose experts moved from 2 shards to 3 "
+                                    + "after step 2: the engine's logits bit for bit");
+                }
+            }
 
             JsonNode state = new ObjectMapper().readTree(fleet.router.stateJson());
             assertEquals(3, state.path("placement").path("shards").size());
