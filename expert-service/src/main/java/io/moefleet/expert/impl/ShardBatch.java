@@ -10,10 +10,11 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * A call of one layer's dispatch to one shard: which of the step's token rows it carries, and the request. A shard gets
- * one call per layer, or several in a very large step ({@link #MAX_ANSWER_BYTES}).
+ * A call of one layer's dispatch to one shard: which of the step's token rows it carries, the request, and how many
+ * (token, expert) pairs it names (the rows its answer carries). A shard gets one call per layer, or several in a very
+ * large step ({@link #MAX_ANSWER_BYTES}).
  */
-public record ShardBatch(int shard, int[] rows, ForwardRequest request) {
+public record ShardBatch(int shard, int[] rows, ForwardRequest request, int picks) {
 
     /**
      * Splits a layer's routed tokens by shard, in shard order, leaving out shards that get nothing. Each (token, expert)
@@ -32,7 +33,7 @@ public record ShardBatch(int shard, int[] rows, ForwardRequest request) {
             tokens[t] = t;
             experts[t] = routings[t].experts();
         }
-        return split(placement, layer, step, xs, tokens, experts, hidden, down);
+        return split(placement, layer, step, xs, tokens, experts, hidden, down, MAX_ANSWER_BYTES);
     }
 
     /**
@@ -46,7 +47,8 @@ public record ShardBatch(int shard, int[] rows, ForwardRequest request) {
         for (int j = 0; j < rows.length; j++) {
             experts[j] = request.getTokens(j).getExpertsList().stream().mapToInt(Integer::intValue).toArray();
         }
-        return split(placement, request.getLayer(), request.getStepId(), xs, rows, experts, request.getHiddenSize(), down);
+        return split(placement, request.getLayer(), request.getStepId(), xs, rows, experts, request.getHiddenSize(), down,
+                MAX_ANSWER_BYTES);
     }
 
     /**
@@ -55,15 +57,10 @@ public record ShardBatch(int shard, int[] rows, ForwardRequest request) {
      */
     static final long MAX_ANSWER_BYTES = FloatRows.MAX_MESSAGE_BYTES / 2;
 
-    /** Token rows {@code tokens[j]} of {@code xs}, each to {@code experts[j]}, by shard. */
-    private static List<ShardBatch> split(ExpertPlacement placement, int layer, long step, float[][] xs, int[] tokens,
-            int[][] experts, int hidden, boolean[] down) {
-        return split(placement, layer, step, xs, tokens, experts, hidden, down, MAX_ANSWER_BYTES);
-    }
-
     /**
-     * As above, a shard's tokens in as many calls as keep each answer within {@code maxAnswerBytes} (one call unless a
-     * step is very large): the calls of one shard follow each other, in token order.
+     * Token rows {@code tokens[j]} of {@code xs}, each to {@code experts[j]}, by shard; a shard's tokens in as many calls
+     * as keep each answer within {@code maxAnswerBytes} (one call unless a step is very large): the calls of one shard
+     * follow each other, in token order.
      */
     static List<ShardBatch> split(ExpertPlacement placement, int layer, long step, float[][] xs, int[] tokens,
             int[][] experts, int hidden, boolean[] down, long maxAnswerBytes) {
@@ -117,7 +114,7 @@ public record ShardBatch(int shard, int[] rows, ForwardRequest request) {
     private static final class Open {
         private int[] rows = new int[8];
         private int count;
-        private long picks;
+        private int picks;
         private final List<TokenExperts.Builder> tokens = new ArrayList<>();
 
         void add(int row, TokenExperts.Builder token, int tokenPicks) {
@@ -137,7 +134,7 @@ public record ShardBatch(int shard, int[] rows, ForwardRequest request) {
                     .setHiddenSize(hidden)
                     .setHiddenStates(FloatRows.encode(xs, shardRows, hidden));
             tokens.forEach(request::addTokens);
-            return new ShardBatch(shard, shardRows, request.build());
+            return new ShardBatch(shard, shardRows, request.build(), picks);
         }
     }
 
@@ -157,15 +154,6 @@ public record ShardBatch(int shard, int[] rows, ForwardRequest request) {
         }
         throw new IllegalStateException("layer " + layer + " expert " + expert + " has no replica up (held by shard(s) " + holders
                 + ", all down)");
-    }
-
-    /** How many expert outputs the answer carries: one row per (token, expert) sent. */
-    public int picks() {
-        int picks = 0;
-        for (TokenExperts token : request.getTokensList()) {
-            picks += token.getExpertsCount();
-        }
-        return picks;
     }
 
     /** Whether {@code shard} holds every expert this batch asks for, in {@code layer}: it can answer it in this one's place. */
