@@ -26,6 +26,8 @@ public final class Q8BlockLinear implements Linear {
     private static final VectorSpecies<Integer> I = DenseLinear.I;
     private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4));
     private static final int L = F.length();
+    /** A constant trip count, which C2 unrolls: a block's inner loop would otherwise cost as much as its arithmetic. */
+    private static final int VECTORS_PER_BLOCK = BLOCK / L;
 
     private final MemorySegment values;
     private final float[] scales;
@@ -167,7 +169,7 @@ public final class Q8BlockLinear implements Linear {
         FloatVector a = FloatVector.zero(F), b = a, c = a, d = a;
         for (int block = 0; block < vectorBlocks; block++) {
             FloatVector acc = FloatVector.zero(F);
-            for (int col = block * BLOCK; col < (block + 1) * BLOCK; col += L) {
+            for (int v = 0, col = block * BLOCK; v < VECTORS_PER_BLOCK; v++, col += L) {
                 FloatVector w = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, values, base + col, ByteOrder.LITTLE_ENDIAN)
                         .convertShape(VectorOperators.B2I, I, 0)).convertShape(VectorOperators.I2F, F, 0);
                 acc = w.fma(FloatVector.fromArray(F, x, xOffset + col), acc);
@@ -199,7 +201,7 @@ public final class Q8BlockLinear implements Linear {
         FloatVector a2 = z, b2 = z, c2 = z, d2 = z, a3 = z, b3 = z, c3 = z, d3 = z;
         for (int block = 0; block < vectorBlocks; block++) {
             FloatVector acc0 = z, acc1 = z, acc2 = z, acc3 = z;
-            for (int col = block * BLOCK; col < (block + 1) * BLOCK; col += L) {
+            for (int v = 0, col = block * BLOCK; v < VECTORS_PER_BLOCK; v++, col += L) {
                 FloatVector w = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, values, base + col, ByteOrder.LITTLE_ENDIAN)
                         .convertShape(VectorOperators.B2I, I, 0)).convertShape(VectorOperators.I2F, F, 0);
                 acc0 = w.fma(FloatVector.fromArray(F, x0, xOffset + col), acc0);
