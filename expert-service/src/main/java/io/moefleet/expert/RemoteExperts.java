@@ -12,7 +12,9 @@ import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.moefleet.expert.impl.ShardBatch;
 import io.moefleet.model.ModelConfig;
+import io.moefleet.model.compute.VectorMath;
 import io.moefleet.model.forward.ExpertBackend;
+import io.moefleet.model.forward.ExpertOutputs;
 import io.moefleet.model.forward.LocalExperts;
 import io.moefleet.model.forward.Routing;
 import io.moefleet.proto.expert.ExpertServiceGrpc;
@@ -27,6 +29,7 @@ import io.moefleet.rpc.DownPeers;
 import io.moefleet.rpc.FloatRows;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.instrumentation.grpc.v1_6.GrpcTelemetry;
+import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -76,8 +79,6 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
     private long lastSlowestShardNanos;
     private long lastCallNanos;
     private long[] lastShardCallNanos = new long[0];
-    /** The last combine's expert outputs, as received; reused by the next one. */
-    private float[][] receivedRows = new float[0][];
 
     /** A shard's answer and when it reached this router (the step may be busy with the shared experts then). */
     private record Answer(ForwardResponse response, long arrivedAt) {}
@@ -223,37 +224,32 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
     }
 
     /**
-     * The answers' expert outputs by token and pick, {@code [t][k]} for expert {@code routings[t].experts()[k]}, copied
-     * once from the received bytes into rows this object keeps for the next step.
+     * The answers' expert outputs by token and pick, read in place from the received bytes: the output of token t's
+     * k-th chosen expert, {@code routings[t].experts()[k]}, is the row at {@code offsets[t][k]} of {@code answers[t][k]}.
      */
-    private float[][][] received(List<Answered> answered, Routing[] routings, int n) {
-        int picks = 0;
-        for (Answered a : answered) {
-            picks += a.batch().picks();
-        }
-        if (receivedRows.length < picks) {
-            receivedRows = new float[Math.max(picks, 2 * receivedRows.length)][hidden];
-        }
-        float[][][] byPick = new float[n][][];
+    private ExpertOutputs received(List<Answered> answered, Routing[] routings, int n) {
+        MemorySegment[][] answers = new MemorySegment[n][];
+        long[][] offsets = new long[n][];
         for (int t = 0; t < n; t++) {
-            byPick[t] = new float[routings[t].experts().length][];
+            answers[t] = new MemorySegment[routings[t].experts().length];
+            offsets[t] = new long[routings[t].experts().length];
         }
-        int row = 0;
+        long rowBytes = FloatRows.byteSize(1, hidden);
         for (Answered a : answered) {
-            int[] rows = new int[a.batch().picks()];
-            for (int j = 0; j < rows.length; j++) {
-                rows[j] = row + j;
-            }
-            FloatRows.copyInto(a.response().getExpertOutputs(), rows, receivedRows, hidden);
+            MemorySegment answer = FloatRows.inPlace(a.response().getExpertOutputs());
+            long offset = 0;
             List<TokenExperts> tokens = a.batch().request().getTokensList();
             for (int j = 0; j < tokens.size(); j++) {
                 int t = a.batch().rows()[j];
                 for (int expert : tokens.get(j).getExpertsList()) {
-                    byPick[t][pickOf(routings[t], expert)] = receivedRows[row++];
+                    int k = pickOf(routings[t], expert);
+                    answers[t][k] = answer;
+                    offsets[t][k] = offset;
+                    offset += rowBytes;
                 }
             }
         }
-        return byPick;
+        return (t, k, weight, out, width) -> VectorMath.axpy(weight, answers[t][k], offsets[t][k], out, 0, width);
     }
 
     private static int pickOf(Routing routing, int expert) {

@@ -26,6 +26,7 @@ import io.moefleet.expert.impl.ExpertServiceImpl;
 import io.moefleet.model.GoldenData;
 import io.moefleet.model.compute.MatMul;
 import io.moefleet.model.compute.Workers;
+import io.moefleet.model.forward.ExpertOutputs;
 import io.moefleet.model.forward.LocalExperts;
 import io.moefleet.model.forward.Routing;
 import io.moefleet.model.weights.Checkpoint;
@@ -133,7 +134,8 @@ class ShardEndpointsTest {
             new LocalExperts(layer -> weights.layers()[layer].moe().experts(), 64, new MatMul(workers)).dispatch(1, rows, 2, routings)
                     .addInto(engine);
             float[][] combined = new float[2][64];
-            LocalExperts.addWeighted(routings, 2, new float[][][] {{outputs[0]}, {outputs[1], outputs[2]}}, combined, 64);
+            LocalExperts.addWeighted(routings, 2, ExpertOutputs.rows(new float[][][] {{outputs[0]}, {outputs[1], outputs[2]}}),
+                    combined, 64);
             assertArrayEquals(engine[1], combined[1], "token 1's weighted sum, expert 8 before expert 15");
         }
 

@@ -2,6 +2,7 @@ package io.moefleet.rpc;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -56,6 +57,14 @@ public final class FloatRows {
         for (int target : targets) {
             in.get(out[target], 0, width);
         }
+    }
+
+    /**
+     * The wire tensor's bytes, read in place (float32 little-endian at byte {@code 4 * (row * width + column)}): no copy
+     * where the message holds them in one piece, as a parsed message does.
+     */
+    public static MemorySegment inPlace(ByteString bytes) {
+        return MemorySegment.ofBuffer(bytes.asReadOnlyByteBuffer());
     }
 
     /** The byte size of {@code rows} rows of {@code width} floats. */

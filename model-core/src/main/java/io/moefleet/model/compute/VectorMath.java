@@ -1,13 +1,20 @@
 package io.moefleet.model.compute;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/** Vector kernels over plain float arrays (attention scores and sums), each beside its scalar reference. */
+/**
+ * Vector kernels over plain float arrays (attention scores and sums), each beside its scalar reference; {@link #axpy}
+ * also reads from little-endian floats in memory (an expert shard's answer, in place).
+ */
 public final class VectorMath {
 
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final ValueLayout.OfFloat FLOAT_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private VectorMath() {}
 
@@ -45,6 +52,21 @@ public final class VectorMath {
         }
     }
 
+    /**
+     * y[i] += k x[i] over n elements, x read in place as little-endian floats from byte {@code xOffset} of
+     * {@code x}: the same operations as the array form, so the same bits.
+     */
+    public static void axpy(float k, MemorySegment x, long xOffset, float[] y, int yOffset, int n) {
+        int full = n - n % F.length();
+        FloatVector kv = FloatVector.broadcast(F, k);
+        for (int i = 0; i < full; i += F.length()) {
+            FloatVector.fromMemorySegment(F, x, xOffset + (long) i * Float.BYTES, ByteOrder.LITTLE_ENDIAN)
+                    .fma(kv, FloatVector.fromArray(F, y, yOffset + i)).intoArray(y, yOffset + i);
+        }
+        for (int i = full; i < n; i++) {
+            y[yOffset + i] += k * x.get(FLOAT_LE, xOffset + (long) i * Float.BYTES);
+        }
+    }
     static void referenceAxpy(float k, float[] x, int xOffset, float[] y, int yOffset, int n) {
         for (int i = 0; i < n; i++) {
             y[yOffset + i] += k * x[xOffset + i];

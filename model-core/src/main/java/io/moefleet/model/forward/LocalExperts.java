@@ -1,7 +1,6 @@
 package io.moefleet.model.forward;
 
 import io.moefleet.model.compute.MatMul;
-import io.moefleet.model.compute.VectorMath;
 import io.moefleet.model.weights.MlpWeights;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -31,7 +30,7 @@ public final class LocalExperts implements ExpertBackend {
     /** Computes nothing until combined: the experts share this process's workers with the step's other products. */
     @Override
     public Combine dispatch(int layer, float[][] xs, int n, Routing[] routings) {
-        return out -> addWeighted(routings, n, compute(layer, xs, n, chosen(routings, n), null, null), out, hidden);
+        return out -> addWeighted(routings, n, ExpertOutputs.rows(compute(layer, xs, n, chosen(routings, n), null, null)), out, hidden);
     }
 
     /**
@@ -40,7 +39,8 @@ public final class LocalExperts implements ExpertBackend {
      * meanwhile, and each hand-off saved is worth a small expert's product at batch-1 decode.
      */
     Combine dispatchWithShared(int layer, float[][] xs, int n, Routing[] routings, MlpWeights shared, float[][] sharedOut) {
-        return out -> addWeighted(routings, n, compute(layer, xs, n, chosen(routings, n), shared, sharedOut), out, hidden);
+        return out -> addWeighted(routings, n, ExpertOutputs.rows(compute(layer, xs, n, chosen(routings, n), shared, sharedOut)),
+                out, hidden);
     }
 
     /**
@@ -54,11 +54,11 @@ public final class LocalExperts implements ExpertBackend {
     }
 
     /**
-     * Adds each token's {@code Σ_k w_k · E_k(x_t)} to {@code out[t]}: {@code outputs[t][k]} scaled by its routing weight,
-     * in expert-index order, one fused multiply-add per element each. The one place the routed experts are summed, in
-     * the engine and in the router over its shards alike.
+     * Adds each token's {@code Σ_k w_k · E_k(x_t)} to {@code out[t]}: the output of its k-th chosen expert scaled by its
+     * routing weight, in expert-index order, one fused multiply-add per element each. The one place the routed experts
+     * are summed, in the engine and in the router over its shards alike (there reading the shards' answers in place).
      */
-    public static void addWeighted(Routing[] routings, int n, float[][][] outputs, float[][] out, int hidden) {
+    public static void addWeighted(Routing[] routings, int n, ExpertOutputs outputs, float[][] out, int hidden) {
         for (int t = 0; t < n; t++) {
             int[] experts = routings[t].experts();
             float[] weights = routings[t].weights();
@@ -70,7 +70,7 @@ public final class LocalExperts implements ExpertBackend {
                         next = k;
                     }
                 }
-                VectorMath.axpy(weights[next], outputs[t][next], 0, out[t], 0, hidden);
+                outputs.addScaled(t, next, weights[next], out[t], hidden);
                 last = experts[next];
             }
         }
