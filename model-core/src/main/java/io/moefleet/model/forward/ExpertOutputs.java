@@ -10,8 +10,8 @@ import io.moefleet.model.compute.VectorMath;
 public interface ExpertOutputs {
 
     /**
-     * {@code out[0 .. hidden) += weight · (the output of token t's k-th chosen expert)}, with {@link VectorMath#axpy}: one
-     * fused multiply-add per element, whichever form the output is in.
+     * {@code out[0 .. hidden) += weight · (the output of token t's k-th chosen expert)}, with {@link VectorMath#axpy},
+     * whose forms over an array and over bytes in memory perform the same operations: the same bits either way.
      */
     void addScaled(int t, int k, float weight, float[] out, int hidden);
 
