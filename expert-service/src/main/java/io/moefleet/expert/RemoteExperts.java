@@ -42,9 +42,8 @@ import java.util.concurrent.TimeUnit;
  * replica for each (token, expert) (replica {@code (step + expert) mod replicas}: an expert's tokens of one step meet
  * on one shard, and successive steps rotate over its replicas), sends one Forward per shard that has tokens (several
  * for a step too large for one answer), to all shards at once, each call under a deadline. The shards answer each
- * chosen expert's output and the combine weights and
- * adds them as the engine does ({@link LocalExperts#addWeighted}): a token's sum is bitwise the engine's, whichever
- * replicas computed its experts.
+ * chosen expert's output and the combine weights and adds them as the engine does ({@link LocalExperts#addWeighted},
+ * reading the answers in place): a token's sum is bitwise the engine's, whichever replicas computed its experts.
  *
  * <p>A shard that fails or misses its deadline is marked down and its experts are sent again, within the same step, each
  * to the next replica that is up; later steps route them there too until its health check answers SERVING again. Each

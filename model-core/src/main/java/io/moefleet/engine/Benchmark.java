@@ -5,6 +5,7 @@ import io.moefleet.model.forward.StepChunk;
 import io.moefleet.model.forward.Transformer;
 import io.moefleet.sampling.Logits;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -108,7 +109,7 @@ public final class Benchmark {
         for (int i = 0; i < PREFILL_ROUNDS; i++) {
             rounds[i] = prefillTokensPerS();
         }
-        java.util.Arrays.sort(rounds);
+        Arrays.sort(rounds);
         return rounds[PREFILL_ROUNDS / 2];
     }
 

@@ -67,6 +67,7 @@ public final class VectorMath {
             y[yOffset + i] += k * x.get(FLOAT_LE, xOffset + (long) i * Float.BYTES);
         }
     }
+
     static void referenceAxpy(float k, float[] x, int xOffset, float[] y, int yOffset, int n) {
         for (int i = 0; i < n; i++) {
             y[yOffset + i] += k * x[xOffset + i];

@@ -30,7 +30,8 @@ public final class LocalExperts implements ExpertBackend {
     /** Computes nothing until combined: the experts share this process's workers with the step's other products. */
     @Override
     public Combine dispatch(int layer, float[][] xs, int n, Routing[] routings) {
-        return out -> addWeighted(routings, n, ExpertOutputs.rows(compute(layer, xs, n, chosen(routings, n), null, null)), out, hidden);
+        return out -> addWeighted(routings, n, ExpertOutputs.rows(compute(layer, xs, n, chosen(routings, n), null, null)),
+                out, hidden);
     }
 
     /**
