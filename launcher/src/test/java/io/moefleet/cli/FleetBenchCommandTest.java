@@ -48,8 +48,9 @@ class FleetBenchCommandTest {
         ModelConfig config = ModelConfig.read(tiny.resolve("config.json"));
         int hidden = config.hiddenSize();
         int topK = config.numExpertsPerTok();
-        // per batch size, whole steps then two micro-batches
-        List<int[]> rows = List.of(new int[] {1, 1}, new int[] {1, 2}, new int[] {3, 1}, new int[] {3, 2});
+        // per batch size, whole steps then two micro-batches, then mirrored: each setting once early and once late
+        List<int[]> rows = List.of(new int[] {1, 1}, new int[] {1, 2}, new int[] {1, 2}, new int[] {1, 1},
+                new int[] {3, 1}, new int[] {3, 2}, new int[] {3, 2}, new int[] {3, 1});
         assertEquals(rows.size(), json.get("batches").size(), json.toString());
         for (int i = 0; i < rows.size(); i++) {
             JsonNode b = json.get("batches").get(i);
@@ -80,7 +81,7 @@ class FleetBenchCommandTest {
         JsonNode floors = json.get("floors");
         assertPercentiles(floors, "empty_grpc");
         assertPercentiles(floors, "socket_echo");
-        assertEquals(json.get("batches").get(2).get("bytes_per_layer").get("experts_sent").asLong(),
+        assertEquals(json.get("batches").get(4).get("bytes_per_layer").get("experts_sent").asLong(),
                 floors.get("socket_echo_bytes").asLong(), "the echo carries the largest dispatch's bytes: the largest batch whole");
     }
 

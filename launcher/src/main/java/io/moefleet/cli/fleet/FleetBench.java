@@ -30,8 +30,9 @@ public final class FleetBench {
      *     for an expert shard, whose kernels see only its part of each layer)
      * @param steps timed decode steps per batch size
      * @param floorCalls timed round trips per floor, after five times as many untimed ones
-     * @param microBatches the fleet's micro-batches per step to measure, each in turn after the engine (1: whole steps)
-     * @param spinMicros the router's spins before parking for an answer to measure, each in turn (0: parks at once)
+     * @param microBatches the fleet's micro-batches per step to measure after the engine (1: whole steps)
+     * @param spinMicros the router's spins before parking for an answer to measure (0: parks at once); with the
+     *     micro-batch counts, in the order of {@link #runOrder}
      */
     public record Settings(List<Integer> batches, int threads, int warmUpSteps, int steps, int floorCalls,
             List<Integer> microBatches, List<Integer> spinMicros) {
@@ -82,11 +83,9 @@ public final class FleetBench {
                 err.printf("engine: batch %d, %d decode steps after %d for warm-up%n", batch, settings.steps(), settings.warmUpSteps());
                 warmUp(engineDecode, batch, settings);
                 double engineTokensPerS = engineDecode.tokensPerS(batch, settings.steps(), SEED, () -> {});
-                for (int microBatches : settings.microBatches()) {
-                    for (int spinMicros : settings.spinMicros()) {
-                        figures.add(fleetFigures(router, fleetDecode, batch, microBatches, spinMicros, engineTokensPerS,
-                                settings, warmUp, err));
-                    }
+                for (StepSetting step : runOrder(settings)) {
+                    figures.add(fleetFigures(router, fleetDecode, batch, step.microBatches(), step.spinMicros(),
+                            engineTokensPerS, settings, warmUp, err));
                 }
             }
             err.printf("floors: %d empty gRPC calls and socket echoes after %d for warm-up%n", settings.floorCalls(), warmUp);
@@ -97,6 +96,30 @@ public final class FleetBench {
             floors = new FleetBenchReport.Floors(emptyGrpc, SocketEchoFloor.measure(largest, warmUp, settings.floorCalls()), largest);
         }
         return new FleetBenchReport(settings.threads(), layout, figures, floors);
+    }
+
+    /** Micro-batches per step and spin before parking: one row of the fleet's figures at a batch size. */
+    record StepSetting(int microBatches, int spinMicros) {}
+
+    /**
+     * Every (micro-batches, spin) asked for, in the order given; when there are several, then again in reverse (A B B
+     * A). The JVMs go on compiling while the rows run, so a later row reads faster for that alone (on 2 cores a spin
+     * of 0 measured first, then 100, read 100 as 7-35% faster at batch 1; measured mirrored, the two are within
+     * noise): each setting's two rows, one early and one late, carry the same drift.
+     */
+    static List<StepSetting> runOrder(Settings settings) {
+        List<StepSetting> once = new ArrayList<>();
+        for (int microBatches : settings.microBatches()) {
+            for (int spinMicros : settings.spinMicros()) {
+                once.add(new StepSetting(microBatches, spinMicros));
+            }
+        }
+        if (once.size() == 1) {
+            return once;
+        }
+        List<StepSetting> mirrored = new ArrayList<>(once);
+        mirrored.addAll(once.reversed());
+        return mirrored;
     }
 
     /** The fleet's decode at one batch size, micro-batches and spin, with its calls' figures and the echo floor. */

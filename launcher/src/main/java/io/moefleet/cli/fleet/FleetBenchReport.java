@@ -44,7 +44,9 @@ public record FleetBenchReport(int threads, FleetLayout layout, List<BatchFigure
         }
         out.append("mb: micro-batches per step; spin: us the router spins for an answer before parking; hidden e/a: the share of the expert (attention) calls' time the step spent not"
                 + " waiting on them; experts: one MoE layer's dispatch to the last shard's answer; shard: the slowest shard's own"
-                + " time in it; attn and inst: the same for a layer's attention call\n");
+                + " time in it; attn and inst: the same for a layer's attention call; rows in the order run, several settings"
+                + " forward then mirrored (a later row gains from the JVMs' compiling alone: set a setting's two rows against"
+                + " the other's)\n");
         out.append(String.format(Locale.ROOT, "floors: empty gRPC call p50 %.0f us, p99 %.0f us; socket echo of %d bytes p50 %.0f us, "
                         + "p99 %.0f us%n", floors.emptyGrpc().p50Micros(), floors.emptyGrpc().p99Micros(), floors.socketEchoBytes(),
                 floors.socketEcho().p50Micros(), floors.socketEcho().p99Micros()));
