@@ -1,7 +1,8 @@
 package io.moefleet.model.compute;
 
+import static io.moefleet.model.weights.FloatCodec.FLOAT_LE;
+
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -14,7 +15,6 @@ import jdk.incubator.vector.VectorSpecies;
 public final class VectorMath {
 
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final ValueLayout.OfFloat FLOAT_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private VectorMath() {}
 
