@@ -17,6 +17,7 @@ import io.kubernetes.client.openapi.models.V1PodSpec;
 import io.kubernetes.client.openapi.models.V1StatefulSet;
 import io.kubernetes.client.util.ModelMapper;
 import io.moefleet.attention.AttentionServiceMain;
+import io.moefleet.cli.fleet.FleetProcesses;
 import io.moefleet.controller.ControllerMain;
 import io.moefleet.controller.MoeFleet;
 import io.moefleet.expert.ExpertServiceMain;
@@ -177,8 +178,13 @@ class ManifestsTest {
      */
     private static void checkCommand(String where, V1Container container, Map<String, Path> secretMounts) throws Exception {
         List<String> command = container.getCommand();
-        assertEquals(List.of("java", "-cp", "/opt/moefleet/moefleet.jar"), command.subList(0, 3), where);
-        String main = command.get(3);
+        int classPath = command.indexOf("-cp");
+        assertTrue(command.getFirst().equals("java") && classPath > 0, where + ": `java [options] -cp JAR MAIN`, not " + command);
+        assertEquals(List.of("-cp", "/opt/moefleet/moefleet.jar"), command.subList(classPath, classPath + 2), where);
+        String main = command.get(classPath + 2);
+        // the services on every step's path compile early, as ./fleet starts them; the others run as the JVM defaults
+        boolean onStepPath = main.equals(ExpertServiceMain.class.getName()) || main.equals(AttentionServiceMain.class.getName());
+        assertEquals(onStepPath ? List.of(FleetProcesses.EARLY_JIT) : List.of(), command.subList(1, classPath), where + ": JVM options");
         Class.forName(main);   // the class exists in the image's jar set (the launcher's class path)
         String[] args = container.getArgs().stream().map(ManifestsTest::expand).map(arg -> inMounts(arg, secretMounts))
                 .toArray(String[]::new);

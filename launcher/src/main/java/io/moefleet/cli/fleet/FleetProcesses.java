@@ -49,6 +49,13 @@ public final class FleetProcesses implements AutoCloseable {
     /** The pages each attention instance keeps hot: the instance's default, counted in its heap bound. */
     private static final long HOT_PAGE_BYTES = KvPoolSettings.DEFAULT_HOT_BYTES;
     private static final String LOOPBACK = "127.0.0.1";
+    /**
+     * The services on every step's path (shards, attention instances) have C2 compile their code ten times sooner than
+     * by default: their per-call code (gRPC, Netty, the handlers) runs a few times per layer, so by default it stays in
+     * C1's code for the first one or two minutes under load, while a batch-1 step runs 20-40% slower (README, "The fleet
+     * beside the engine"). The manifests in k8s/base start those pods with the same flag.
+     */
+    public static final String EARLY_JIT = "-XX:CompileThresholdScaling=0.1";
 
     private final Path logs;
     private final Map<String, String> environment;
@@ -162,12 +169,12 @@ public final class FleetProcesses implements AutoCloseable {
             int port = freePort();
             expertAddresses.add(LOOPBACK + ":" + port);
             // every shard gets the whole placement (as JSON, the one form that carries any layout) and serves its part
-            launch("expert-" + s, withHeap(flags.common(), heaps.expertShard(placement, s)), ExpertServiceMain.class,
+            launch("expert-" + s, withHeap(stepPath(flags.common()), heaps.expertShard(placement, s)), ExpertServiceMain.class,
                     withTls(layout, "--model", model, "--port", Integer.toString(port), "--shard", Integer.toString(s),
                     "--placement", placementFile().toString(), "--threads", Integer.toString(layout.expertThreads())));
         }
         // attention instances are Hazelcast clients of the KV members: the same JVM flags for Hazelcast as the members
-        List<String> attentionFlags = new ArrayList<>(flags.common());
+        List<String> attentionFlags = stepPath(flags.common());
         attentionFlags.addAll(flags.hazelcast());
         for (int a = 0; a < layout.attentionInstances(); a++) {
             int port = freePort();
@@ -262,6 +269,13 @@ public final class FleetProcesses implements AutoCloseable {
             restarts.forEach((name, r) -> counts.put(name, r.count()));
             return counts;
         }
+    }
+
+    /** The flags of a service on every step's path: {@code flags} and {@link #EARLY_JIT}. */
+    private static List<String> stepPath(List<String> flags) {
+        List<String> all = new ArrayList<>(flags);
+        all.add(EARLY_JIT);
+        return all;
     }
 
     private static List<String> withHeap(List<String> flags, long heapBytes) {
