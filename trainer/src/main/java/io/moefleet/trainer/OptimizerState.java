@@ -5,10 +5,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.moefleet.checkpoint.CheckpointWriter;
 import io.moefleet.model.safetensors.SafetensorsFile;
 import io.moefleet.model.safetensors.TensorInfo;
+import io.moefleet.model.weights.FloatCodec;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -23,7 +23,6 @@ public final class OptimizerState {
 
     public static final String TENSORS = "optimizer.safetensors";
     public static final String STATE = "trainer_state.json";
-    private static final ValueLayout.OfFloat FLOAT_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
 
     private OptimizerState() {}
 
@@ -47,7 +46,7 @@ public final class OptimizerState {
         try (Arena arena = Arena.ofConfined()) {
             for (TensorInfo t : SafetensorsFile.open(directory.resolve(TENSORS), arena).tensors().values()) {
                 float[] values = new float[Math.toIntExact(t.elementCount())];
-                MemorySegment.copy(t.data(), FLOAT_LE, 0, values, 0, values.length);
+                MemorySegment.copy(t.data(), FloatCodec.FLOAT_LE, 0, values, 0, values.length);
                 tensors.put(t.name(), values);
             }
         }
