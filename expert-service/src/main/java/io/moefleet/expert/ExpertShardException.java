@@ -12,10 +12,11 @@ public final class ExpertShardException extends RuntimeException {
 
     public ExpertShardException(String message, List<Integer> failedShards) {
         super(message);
-        this.failedShards = failedShards.stream().mapToInt(Integer::intValue).toArray();
+        // a shard may fail several calls of one step (a step too large for one answer is split): name it once
+        this.failedShards = failedShards.stream().mapToInt(Integer::intValue).distinct().sorted().toArray();
     }
 
-    /** The indices of the shards that failed, ascending. */
+    /** The indices of the shards that failed, ascending, each once. */
     public List<Integer> failedShards() {
         return Arrays.stream(failedShards).boxed().toList();
     }

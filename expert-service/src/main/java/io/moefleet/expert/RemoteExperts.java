@@ -210,7 +210,9 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
             }
         }
         if (!failed.isEmpty()) {
-            throw new ExpertShardException("layer " + layer + ", step " + step + ": " + String.join("; ", reasons), failed);
+            // a replica that failed the retries of two batches gives the same reason twice: say it once
+            throw new ExpertShardException("layer " + layer + ", step " + step + ": " + String.join("; ", reasons.stream().distinct().toList()),
+                    failed);
         }
         LocalExperts.addWeighted(routings, n, received(answered, routings, n), out, hidden);
     }
@@ -261,16 +263,16 @@ public final class RemoteExperts implements ExpertBackend, AutoCloseable {
         throw new IllegalStateException("expert " + expert + " was not chosen for this token");   // the split sent it
     }
 
-    /**
-     * Hedged calls from now on: a call still unanswered after the {@code percentile}-th percentile (0 to 100, exclusive
-     * of 0) of the recent calls' times goes to a replica that holds all its experts too, and the first answer wins;
-     * 0 turns hedging off. Hedging starts once enough calls were timed.
-     */
     /** Spin up to {@code spin} for an answer before parking (see {@link AnswerWait}); zero, the default, parks at once. */
     public void spinBeforeParking(Duration spin) {
         answerWait.spinFor(spin);
     }
 
+    /**
+     * Hedged calls from now on: a call still unanswered after the {@code percentile}-th percentile (0 to 100, exclusive
+     * of 0) of the recent calls' times goes to a replica that holds all its experts too, and the first answer wins;
+     * 0 turns hedging off. Hedging starts once enough calls were timed.
+     */
     public void hedgeAfter(double percentile) {
         if (percentile < 0 || percentile >= 100) {
             throw new IllegalArgumentException("the hedging percentile is in [0, 100), not " + percentile);

@@ -42,6 +42,12 @@ class ShardFailureTest {
     private static final long FAIL_FAST_MS = 5_000;
 
     @Test
+    void theFailedShardsAreNamedOnceInAscendingOrder() {
+        ExpertShardException e = new ExpertShardException("layer 3: shards 2 and 0 failed", List.of(2, 0, 2));
+        assertEquals(List.of(0, 2), e.failedShards());
+    }
+
+    @Test
     void aShardStoppedMidRunFailsTheNextStepNamingIt() {
         GoldenData.Case golden = GoldenData.forwardCase("tiny-k2");
         try (LocalFleet fleet = LocalFleet.start(MODEL, ExpertPlacement.spread(16, 4, 1))) {
