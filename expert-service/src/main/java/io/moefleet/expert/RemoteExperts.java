@@ -39,8 +39,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The router's side of the expert shards: routed experts computed on remote shards. Per layer per step it picks one
- * replica for each (token, expert) (replica {@code (step + expert) mod replicas}: an expert's tokens of one step meet
- * on one shard, and successive steps rotate over its replicas), sends one Forward per shard that has tokens (several
+ * replica for each (token, expert) ({@link ShardBatch#split}: an expert's tokens of one step meet on one shard, and an
+ * expert held by several shards goes to the one with the least work so far, so the shards finish together), sends one Forward per shard that has tokens (several
  * for a step too large for one answer), to all shards at once, each call under a deadline. The shards answer each
  * chosen expert's output and the combine weights and adds them as the engine does ({@link LocalExperts#addWeighted},
  * reading the answers in place): a token's sum is bitwise the engine's, whichever replicas computed its experts.

@@ -17,11 +17,9 @@ import java.util.List;
 public record ShardBatch(int shard, int[] rows, ForwardRequest request, int picks) {
 
     /**
-     * Splits a layer's routed tokens by shard, in shard order, leaving out shards that get nothing. Each (token, expert)
-     * goes to one replica of the expert: replica {@code (step + expert) mod replicas}, so all of an expert's tokens in
-     * a step meet on one shard (its weights are read once) while successive steps and neighbouring experts rotate
-     * over the replicas; a shard marked {@code down} is routed around (the expert goes to the first of its replicas,
-     * from its turn on, that is up).
+     * Splits a layer's routed tokens by shard, in shard order, leaving out shards that get nothing. All of an expert's
+     * tokens in a step go to one of its replicas that is up ({@link #assign}: its weights are read once), the experts
+     * held more than once balancing the shards' work; a shard marked {@code down} is routed around.
      *
      * @throws IllegalStateException naming the experts that have no replica up (a message for the caller to wrap)
      */
@@ -72,6 +70,7 @@ public record ShardBatch(int shard, int[] rows, ForwardRequest request, int pick
             done.add(new ArrayList<>());
             open[s] = new Open();
         }
+        int[] answering = assign(placement, layer, step, experts, down);
         int[] shardOf = new int[0];
         int[] picksOn = new int[shards];
         for (int j = 0; j < tokens.length; j++) {
@@ -80,7 +79,7 @@ public record ShardBatch(int shard, int[] rows, ForwardRequest request, int pick
             }
             Arrays.fill(picksOn, 0);
             for (int k = 0; k < experts[j].length; k++) {
-                shardOf[k] = upReplica(placement, layer, experts[j][k], step, down);
+                shardOf[k] = answering[experts[j][k]];
                 picksOn[shardOf[k]]++;
             }
             for (int s = 0; s < shards; s++) {
@@ -138,22 +137,81 @@ public record ShardBatch(int shard, int[] rows, ForwardRequest request, int pick
         }
     }
 
-    /** The shard for {@code expert}'s tokens: its replica {@code (step + expert) mod replicas}, else the next one up. */
-    private static int upReplica(ExpertPlacement placement, int layer, int expert, long step, boolean[] down) {
-        int replicas = placement.replicas(layer, expert);
-        int turn = (int) Math.floorMod(step + expert, (long) replicas);
-        for (int k = 0; k < replicas; k++) {
-            int shard = placement.shardOf(layer, expert, (turn + k) % replicas);
-            if (!down[shard]) {
-                return shard;
+    /**
+     * An expert's work on a shard in a step, in tokens' multiply-adds: reading its rows costs about as much as two
+     * tokens (as {@link io.moefleet.model.compute.MatMul#productRowCost} counts), then one per token. At decode's few
+     * tokens per expert the reads dominate, so the count of experts per shard matters as much as their tokens.
+     */
+    private static final int EXPERT_READ_IN_TOKENS = 2;
+
+    /**
+     * The shard that answers each expert asked for ({@code -1} for the others): an expert with one replica up goes to
+     * it; then the experts held by several shards up, the busiest first, each to the replica up with the least work so
+     * far (longest-processing-time first), ties to the replica whose turn it is, {@code (step + expert) mod replicas},
+     * so that equal loads still rotate over the replicas from step to step. The step waits for its slowest shard: with
+     * the choice left to a fixed turn, eight single-token experts over two replicas split 4-4 in only a quarter of the
+     * steps. The assignment changes no result (a shard computes an expert's output as any other would, and the router
+     * adds the outputs in expert order).
+     *
+     * @throws IllegalStateException naming the experts that have no replica up
+     */
+    static int[] assign(ExpertPlacement placement, int layer, long step, int[][] experts, boolean[] down) {
+        int[] tokensOf = new int[placement.routedExperts()];
+        for (int[] chosen : experts) {
+            for (int expert : chosen) {
+                tokensOf[expert]++;
             }
         }
+        int[] answering = new int[tokensOf.length];
+        Arrays.fill(answering, -1);
+        long[] work = new long[placement.shards()];
+        List<Integer> choices = new ArrayList<>();
+        for (int expert = 0; expert < tokensOf.length; expert++) {
+            if (tokensOf[expert] == 0) {
+                continue;
+            }
+            int up = 0, only = -1;
+            for (int r = 0; r < placement.replicas(layer, expert); r++) {
+                int shard = placement.shardOf(layer, expert, r);
+                if (!down[shard]) {
+                    up++;
+                    only = shard;
+                }
+            }
+            if (up == 0) {
+                throw noReplicaUp(placement, layer, expert);
+            }
+            if (up == 1) {
+                answering[expert] = only;
+                work[only] += EXPERT_READ_IN_TOKENS + tokensOf[expert];
+            } else {
+                choices.add(expert);
+            }
+        }
+        choices.sort((a, b) -> tokensOf[a] != tokensOf[b] ? Integer.compare(tokensOf[b], tokensOf[a]) : Integer.compare(a, b));
+        for (int expert : choices) {
+            int replicas = placement.replicas(layer, expert);
+            int turn = (int) Math.floorMod(step + expert, (long) replicas);
+            int best = -1;
+            for (int k = 0; k < replicas; k++) {
+                int shard = placement.shardOf(layer, expert, (turn + k) % replicas);
+                if (!down[shard] && (best < 0 || work[shard] < work[best])) {
+                    best = shard;
+                }
+            }
+            answering[expert] = best;
+            work[best] += EXPERT_READ_IN_TOKENS + tokensOf[expert];
+        }
+        return answering;
+    }
+
+    private static IllegalStateException noReplicaUp(ExpertPlacement placement, int layer, int expert) {
         StringBuilder holders = new StringBuilder();
-        for (int r = 0; r < replicas; r++) {
+        for (int r = 0; r < placement.replicas(layer, expert); r++) {
             holders.append(r == 0 ? "" : ", ").append(placement.shardOf(layer, expert, r));
         }
-        throw new IllegalStateException("layer " + layer + " expert " + expert + " has no replica up (held by shard(s) " + holders
-                + ", all down)");
+        return new IllegalStateException("layer " + layer + " expert " + expert + " has no replica up (held by shard(s) "
+                + holders + ", all down)");
     }
 
     /** Whether {@code shard} holds every expert this batch asks for, in {@code layer}: it can answer it in this one's place. */

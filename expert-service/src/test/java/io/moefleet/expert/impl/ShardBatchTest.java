@@ -79,4 +79,66 @@ class ShardBatchTest {
                 "shard 0's " + whole.get(0).picks() + " rows in several calls");
         assertTrue(calls.size() > 2);
     }
+
+    @Test
+    void expertsHeldTwiceSplitSoTheShardsWorkAlike() {
+        ExpertPlacement placement = ExpertPlacement.spread(16, 2, 2);   // every expert on both shards
+        SplittableRandom random = new SplittableRandom(5);
+        for (long step = 0; step < 50; step++) {
+            // one decode token choosing 8 distinct experts: always 4 and 4
+            int[][] one = {random.ints(0, 16).distinct().limit(8).sorted().toArray()};
+            int[] shardOf = ShardBatch.assign(placement, 1, step, one, new boolean[2]);
+            int onShard0 = 0;
+            for (int expert : one[0]) {
+                onShard0 += shardOf[expert] == 0 ? 1 : 0;
+            }
+            assertEquals(4, onShard0, "step " + step + ": experts " + java.util.Arrays.toString(one[0]));
+        }
+        // tokens crowding on a few experts: the shards' work (2 per expert read, 1 per token) differs by at most one
+        // expert's, and every expert's tokens go to one shard
+        int n = 24;
+        int[][] experts = new int[n][];
+        for (int t = 0; t < n; t++) {
+            TreeSet<Integer> chosen = new TreeSet<>();
+            while (chosen.size() < 4) {
+                chosen.add(random.nextInt(6) == 0 ? random.nextInt(16) : random.nextInt(4));
+            }
+            experts[t] = chosen.stream().mapToInt(Integer::intValue).toArray();
+        }
+        int[] tokensOf = new int[16];
+        for (int[] chosen : experts) {
+            for (int expert : chosen) {
+                tokensOf[expert]++;
+            }
+        }
+        int[] shardOf = ShardBatch.assign(placement, 1, 7, experts, new boolean[2]);
+        long[] work = new long[2];
+        int heaviest = 0;
+        for (int expert = 0; expert < 16; expert++) {
+            if (tokensOf[expert] > 0) {
+                work[shardOf[expert]] += 2 + tokensOf[expert];
+                heaviest = Math.max(heaviest, 2 + tokensOf[expert]);
+            } else {
+                assertEquals(-1, shardOf[expert], "expert " + expert + " was not asked for");
+            }
+        }
+        assertTrue(Math.abs(work[0] - work[1]) <= heaviest, "work " + work[0] + " against " + work[1]);
+        float[][] xs = new float[n][HIDDEN];
+        int[] tokens = java.util.stream.IntStream.range(0, n).toArray();
+        for (ShardBatch call : ShardBatch.split(placement, 1, 7, xs, tokens, experts, HIDDEN, new boolean[2], Long.MAX_VALUE)) {
+            for (TokenExperts token : call.request().getTokensList()) {
+                for (int expert : token.getExpertsList()) {
+                    assertEquals(shardOf[expert], call.shard(), "expert " + expert + "'s tokens on one shard");
+                }
+            }
+        }
+        // a shard down: everything goes to the other, and an expert with no replica up is named
+        int[] rerouted = ShardBatch.assign(placement, 1, 7, experts, new boolean[] {true, false});
+        for (int expert = 0; expert < 16; expert++) {
+            assertEquals(tokensOf[expert] > 0 ? 1 : -1, rerouted[expert]);
+        }
+        IllegalStateException none = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> ShardBatch.assign(placement, 1, 7, experts, new boolean[] {true, true}));
+        assertTrue(none.getMessage().contains("has no replica up"), none.getMessage());
+    }
 }
