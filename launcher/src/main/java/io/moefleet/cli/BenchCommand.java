@@ -38,7 +38,7 @@ final class BenchCommand implements Command {
     @Override
     public String usage() {
         return "bench --model DIR [--threads T] [--quantize q8] [--batch B] [--json] "
-                + "| --fleet [--batch 1,8,32] [--micro-batches 1,2] [--spin-us 100] [--warm-up-steps 128] [--steps 64] [--floor-calls 2000] "
+                + "| --fleet [--batch 1,8,32] [--micro-batches 1,2] [--spin-us 100] [--warm-up-steps 128] [--steps 64] [--rounds 3] [--floor-calls 2000] "
                 + FleetOptions.USAGE
                 + " | --api [--concurrency 1,8,16,32] [--prompt-tokens 128] [--output-tokens 64] [--warm-up-s 30] [--measure-s 15] "
                 + "[--max-running N] (--single-process | " + FleetOptions.USAGE + " [--micro-batches 1,2] [--spin-us N] [--beside-single-process])"
@@ -62,7 +62,7 @@ final class BenchCommand implements Command {
         }
         int batch = args.intValue("batch", "1", 1);
         ModelWeights.Quantize quantize = ModelWeights.Quantize.parse(args.optional("quantize", "none"));
-        for (String option : List.of("warm-up-steps", "steps", "floor-calls")) {
+        for (String option : List.of("warm-up-steps", "steps", "floor-calls", "rounds")) {
             if (args.optional(option, null) != null) {
                 throw new UsageException("bench: --" + option + " goes with --fleet");
             }
@@ -106,13 +106,14 @@ final class BenchCommand implements Command {
         int floorCalls = args.intValue("floor-calls", "2000", 1);
         List<Integer> microBatches = integers("micro-batches", "micro-batch counts (1 or 2)", args.optional("micro-batches", "1,2"), 1);
         List<Integer> spinMicros = integers("spin-us", "microseconds", args.optional("spin-us", "100"), 0);
+        int rounds = args.intValue("rounds", "3", 1);
         FleetLayout layout = FleetOptions.layout("bench", args, model);
         OpenTelemetry telemetry = RouterTelemetry.open("bench", args);
         args.rejectUnknown();
         FleetBenchReport report;
         try {
             report = FleetBench.run(layout, new FleetBench.Settings(batches, threads, warmUpSteps, steps, floorCalls, microBatches,
-                    spinMicros), telemetry,
+                    spinMicros, rounds), telemetry,
                     new ConsoleProgress(err, "loading " + model.getFileName()), FleetOptions.logsRoot(), err);
         } catch (FleetStartException e) {
             err.println("fleet bench: " + e.getMessage());

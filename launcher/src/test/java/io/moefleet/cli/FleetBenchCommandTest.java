@@ -39,8 +39,17 @@ class FleetBenchCommandTest {
     @Test
     void fleetBenchPrintsATableThenSaneFiguresForEveryBatchAsJson() throws IOException {
         CliRun r = run("bench", "--model", tiny.toString(), "--fleet", "--batch", "1,3", "--warm-up-steps", "2", "--steps", "3", "--floor-calls", "40",
-                "--threads", "1", "--expert-shards", "2", "--kv-members", "1", "--service-threads", "1", "--json");
+                "--rounds", "2", "--threads", "1", "--expert-shards", "2", "--kv-members", "1", "--service-threads", "1", "--json");
         assertEquals(0, r.code(), r.err());
+        // engine and fleet rows alternated round by round, each round's four fleet rows set against its engine row
+        for (int batch : new int[] {1, 3}) {
+            for (int round = 1; round <= 2; round++) {
+                String prefix = "round " + round + ", batch " + batch + ": engine ";
+                String line = r.err().lines().filter(l -> l.startsWith(prefix)).findFirst().orElse(null);
+                assertTrue(line != null, prefix + "... in " + r.err());
+                assertEquals(4, line.substring(line.indexOf("fleet/engine ") + "fleet/engine ".length()).split(", ").length, line);
+            }
+        }
         String[] lines = r.out().strip().split("\n");
         assertTrue(lines[0].startsWith("decode with 1 router/engine thread(s); fleet: 2 expert shard(s)"), r.out());
         JsonNode json = new ObjectMapper().readTree(lines[lines.length - 1]);

@@ -10,8 +10,10 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * {@code ./fleet bench --fleet}: decode throughput of the fleet beside the single-process engine on the same checkpoint
@@ -33,9 +35,12 @@ public final class FleetBench {
      * @param microBatches the fleet's micro-batches per step to measure after the engine (1: whole steps)
      * @param spinMicros the router's spins before parking for an answer to measure (0: parks at once); with the
      *     micro-batch counts, in the order of {@link #runOrder}
+     * @param rounds timed engine and fleet rows per batch size, alternated (engine, then each fleet setting, again
+     *     and again): this machine's bandwidth switches between two states within minutes, and one pair of rows can
+     *     straddle a switch; each row's ratio is the median over the rounds of fleet over the engine row before it
      */
     public record Settings(List<Integer> batches, int threads, int warmUpSteps, int steps, int floorCalls,
-            List<Integer> microBatches, List<Integer> spinMicros) {
+            List<Integer> microBatches, List<Integer> spinMicros, int rounds) {
 
         public Settings {
             batches = List.copyOf(batches);
@@ -45,8 +50,8 @@ public final class FleetBench {
                 throw new IllegalArgumentException("spins before parking are microseconds from 0, not " + spinMicros);
             }
             if (batches.isEmpty() || batches.stream().anyMatch(b -> b < 1) || threads < 1 || warmUpSteps < 0 || steps < 1
-                    || floorCalls < 1) {
-                throw new IllegalArgumentException("batch sizes, threads, steps and floor calls must be at least 1, warm-up steps at least 0");
+                    || floorCalls < 1 || rounds < 1) {
+                throw new IllegalArgumentException("batch sizes, threads, steps, floor calls and rounds must be at least 1, warm-up steps at least 0");
             }
             if (microBatches.isEmpty() || microBatches.stream().anyMatch(m -> m != 1 && m != 2)) {
                 throw new IllegalArgumentException("micro-batches per step: 1 or 2, not " + microBatches);
@@ -78,14 +83,38 @@ public final class FleetBench {
             for (int batch : settings.batches()) {
                 warmUp(fleetDecode, batch, settings);
             }
+            List<StepSetting> order = runOrder(settings);
             for (int batch : settings.batches()) {
-                // engine and fleet back to back per batch size: on a shared machine the memory bandwidth drifts over minutes
+                // engine and fleet back to back per batch size, alternated round by round: on a shared machine the memory
+                // bandwidth drifts over minutes
                 err.printf("engine: batch %d, %d decode steps after %d for warm-up%n", batch, settings.steps(), settings.warmUpSteps());
                 warmUp(engineDecode, batch, settings);
-                double engineTokensPerS = engineDecode.tokensPerS(batch, settings.steps(), SEED, () -> {});
-                for (StepSetting step : runOrder(settings)) {
-                    figures.add(fleetFigures(router, fleetDecode, batch, step.microBatches(), step.spinMicros(),
-                            engineTokensPerS, settings, warmUp, err));
+                double[] engine = new double[settings.rounds()];
+                double[][] fleetRows = new double[order.size()][settings.rounds()];
+                LayerCallSummary[][] lastCalls = new LayerCallSummary[order.size()][];
+                for (int round = 0; round < settings.rounds(); round++) {
+                    engine[round] = engineDecode.tokensPerS(batch, settings.steps(), SEED, () -> {});
+                    for (int row = 0; row < order.size(); row++) {
+                        StepSetting step = order.get(row);
+                        if (round == 0) {
+                            err.printf("fleet: batch %d in %d micro-batch(es), spinning %d us before parking, %d decode steps"
+                                    + " after %d for warm-up%n", batch, step.microBatches(), step.spinMicros(), settings.steps(),
+                                    settings.warmUpSteps());
+                        }
+                        fleetRows[row][round] = fleetTokensPerS(router, fleetDecode, batch, step, settings, round == 0);
+                        lastCalls[row] = new LayerCallSummary[] {router.expertCalls().summary(), router.attentionCalls().summary()};
+                    }
+                    if (settings.rounds() > 1) {
+                        err.printf("round %d, batch %d: engine %.1f tokens/s; fleet/engine %s%n", round + 1, batch, engine[round],
+                                rowRatios(fleetRows, round, engine[round]));
+                    }
+                }
+                for (int row = 0; row < order.size(); row++) {
+                    StepSetting step = order.get(row);
+                    LayerCallSummary experts = lastCalls[row][0];
+                    LayerCallSummary echo = SocketEchoFloor.measure(dispatchBytes(experts), warmUp, settings.floorCalls());
+                    figures.add(new FleetBenchReport.BatchFigures(batch, step.microBatches(), step.spinMicros(), median(engine),
+                            median(fleetRows[row]), medianRatio(fleetRows[row], engine), experts, lastCalls[row][1], echo));
                 }
             }
             err.printf("floors: %d empty gRPC calls and socket echoes after %d for warm-up%n", settings.floorCalls(), warmUp);
@@ -122,23 +151,45 @@ public final class FleetBench {
         return mirrored;
     }
 
-    /** The fleet's decode at one batch size, micro-batches and spin, with its calls' figures and the echo floor. */
-    private static FleetBenchReport.BatchFigures fleetFigures(FleetRouter router, DecodeThroughput fleetDecode, int batch,
-            int microBatches, int spinMicros, double engineTokensPerS, Settings settings, int floorWarmUp, PrintStream err) {
-        router.transformer().setMicroBatches(microBatches);
-        router.spinBeforeParking(Duration.ofNanos(1000L * spinMicros));
-        err.printf("fleet: batch %d in %d micro-batch(es), spinning %d us before parking, %d decode steps after %d"
-                + " for warm-up%n", batch, microBatches, spinMicros, settings.steps(), settings.warmUpSteps());
-        warmUp(fleetDecode, batch, settings);
-        double tokensPerS = fleetDecode.tokensPerS(batch, settings.steps(), SEED, () -> {
+    /**
+     * The fleet's decode at one batch size, micro-batches and spin (warmed up first in a setting's first round); the
+     * router's call recorders then hold this row's calls alone.
+     */
+    private static double fleetTokensPerS(FleetRouter router, DecodeThroughput fleetDecode, int batch, StepSetting step,
+            Settings settings, boolean warmUpFirst) {
+        router.transformer().setMicroBatches(step.microBatches());
+        router.spinBeforeParking(Duration.ofNanos(1000L * step.spinMicros()));
+        if (warmUpFirst) {
+            warmUp(fleetDecode, batch, settings);
+        }
+        return fleetDecode.tokensPerS(batch, settings.steps(), SEED, () -> {
             router.expertCalls().reset();
             router.attentionCalls().reset();
         });
-        LayerCallSummary experts = router.expertCalls().summary();
-        LayerCallSummary attention = router.attentionCalls().summary();
-        LayerCallSummary echo = SocketEchoFloor.measure(dispatchBytes(experts), floorWarmUp, settings.floorCalls());
-        return new FleetBenchReport.BatchFigures(batch, microBatches, spinMicros, engineTokensPerS, tokensPerS, experts,
-                attention, echo);
+    }
+
+    private static String rowRatios(double[][] fleetRows, int round, double engine) {
+        List<String> ratios = new ArrayList<>();
+        for (double[] row : fleetRows) {
+            ratios.add(String.format(Locale.ROOT, "%.2f", row[round] / engine));
+        }
+        return String.join(", ", ratios);
+    }
+
+    static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
+    /** The median over the rounds of each round's fleet row over that round's engine row. */
+    static double medianRatio(double[] fleet, double[] engine) {
+        double[] ratios = new double[fleet.length];
+        for (int r = 0; r < fleet.length; r++) {
+            ratios[r] = fleet[r] / engine[r];
+        }
+        return median(ratios);
     }
 
     private static void warmUp(DecodeThroughput decode, int batch, Settings settings) {

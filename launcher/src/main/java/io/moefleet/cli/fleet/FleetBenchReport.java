@@ -9,17 +9,13 @@ import java.util.stream.Collectors;
 public record FleetBenchReport(int threads, FleetLayout layout, List<BatchFigures> batches, Floors floors) {
 
     /**
-     * One batch size: decode tokens/s of the engine and of the fleet; per MoE layer, the dispatch-and-combine wall time
-     * and the expert calls' bytes; per layer, the attention call's wall time and its rows' bytes; the socket-echo floor
-     * of as many bytes as the layer's dispatch; the fleet's micro-batches per step and the router's spin before parking.
+     * One batch size: decode tokens/s of the engine and of the fleet (medians over the rounds) and the median of the
+     * rounds' fleet/engine ratios; per MoE layer (in the last round), the dispatch-and-combine wall time and the expert
+     * calls' bytes; per layer, the attention call's wall time and its rows' bytes; the socket-echo floor of as many
+     * bytes as the layer's dispatch; the fleet's micro-batches per step and the router's spin before parking.
      */
     public record BatchFigures(int batch, int microBatches, int spinMicros, double engineTokensPerS, double fleetTokensPerS,
-            LayerCallSummary experts, LayerCallSummary attention, LayerCallSummary socketEcho) {
-
-        public double ratio() {
-            return fleetTokensPerS / engineTokensPerS;
-        }
-    }
+            double ratio, LayerCallSummary experts, LayerCallSummary attention, LayerCallSummary socketEcho) {}
 
     /** The empty gRPC call's round trip, and the socket echo of the largest batch's dispatch bytes. */
     public record Floors(LayerCallSummary emptyGrpc, LayerCallSummary socketEcho, long socketEchoBytes) {}
@@ -42,8 +38,8 @@ public record FleetBenchReport(int threads, FleetLayout layout, List<BatchFigure
                     percentiles(b.attention().serverP50Micros(), b.attention().serverP99Micros()), bytes(b.experts()),
                     bytes(b.attention()), percentiles(b.socketEcho())));
         }
-        out.append("mb: micro-batches per step; spin: us the router spins for an answer before parking; hidden e/a: the share of the expert (attention) calls' time the step spent not"
-                + " waiting on them; experts: one MoE layer's dispatch to the last shard's answer; shard: the slowest shard's own"
+        out.append("engine and fleet t/s: medians over the rounds; ratio: the median of the rounds' fleet/engine; mb: micro-batches per step; spin: us the router spins for an answer before parking; hidden e/a: the share of the expert (attention) calls' time the step spent not"
+                + " waiting on them (calls of the last round); experts: one MoE layer's dispatch to the last shard's answer; shard: the slowest shard's own"
                 + " time in it; attn and inst: the same for a layer's attention call; rows in the order run, several settings"
                 + " forward then mirrored (a later row gains from the JVMs' compiling alone: set a setting's two rows against"
                 + " the other's)\n");
