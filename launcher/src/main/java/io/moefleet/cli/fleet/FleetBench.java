@@ -91,7 +91,7 @@ public final class FleetBench {
                 warmUp(engineDecode, batch, settings);
                 double[] engine = new double[settings.rounds()];
                 double[][] fleetRows = new double[order.size()][settings.rounds()];
-                LayerCallSummary[][] lastCalls = new LayerCallSummary[order.size()][];
+                RowCalls[] lastCalls = new RowCalls[order.size()];
                 for (int round = 0; round < settings.rounds(); round++) {
                     engine[round] = engineDecode.tokensPerS(batch, settings.steps(), SEED, () -> {});
                     for (int row = 0; row < order.size(); row++) {
@@ -102,7 +102,7 @@ public final class FleetBench {
                                     settings.warmUpSteps());
                         }
                         fleetRows[row][round] = fleetTokensPerS(router, fleetDecode, batch, step, settings, round == 0);
-                        lastCalls[row] = new LayerCallSummary[] {router.expertCalls().summary(), router.attentionCalls().summary()};
+                        lastCalls[row] = new RowCalls(router.expertCalls().summary(), router.attentionCalls().summary());
                     }
                     if (settings.rounds() > 1) {
                         err.printf("round %d, batch %d: engine %.1f tokens/s; fleet/engine %s%n", round + 1, batch, engine[round],
@@ -111,10 +111,10 @@ public final class FleetBench {
                 }
                 for (int row = 0; row < order.size(); row++) {
                     StepSetting step = order.get(row);
-                    LayerCallSummary experts = lastCalls[row][0];
-                    LayerCallSummary echo = SocketEchoFloor.measure(dispatchBytes(experts), warmUp, settings.floorCalls());
+                    RowCalls calls = lastCalls[row];
+                    LayerCallSummary echo = SocketEchoFloor.measure(dispatchBytes(calls.experts()), warmUp, settings.floorCalls());
                     figures.add(new FleetBenchReport.BatchFigures(batch, step.microBatches(), step.spinMicros(), median(engine),
-                            median(fleetRows[row]), medianRatio(fleetRows[row], engine), experts, lastCalls[row][1], echo));
+                            median(fleetRows[row]), medianRatio(fleetRows[row], engine), calls.experts(), calls.attention(), echo));
                 }
             }
             err.printf("floors: %d empty gRPC calls and socket echoes after %d for warm-up%n", settings.floorCalls(), warmUp);
@@ -126,6 +126,9 @@ public final class FleetBench {
         }
         return new FleetBenchReport(settings.threads(), layout, figures, floors);
     }
+
+    /** A fleet row's expert and attention calls, as the router's recorders held them after its last round. */
+    private record RowCalls(LayerCallSummary experts, LayerCallSummary attention) {}
 
     /** Micro-batches per step and spin before parking: one row of the fleet's figures at a batch size. */
     record StepSetting(int microBatches, int spinMicros) {}
