@@ -40,10 +40,11 @@ import java.util.concurrent.TimeUnit;
 /**
  * The router's side of the expert shards: routed experts computed on remote shards. Per layer per step it picks one
  * replica for each (token, expert) ({@link ShardBatch#split}: an expert's tokens of one step meet on one shard, and an
- * expert held by several shards goes to the one with the least work so far, so the shards finish together), sends one Forward per shard that has tokens (several
- * for a step too large for one answer), to all shards at once, each call under a deadline. The shards answer each
- * chosen expert's output and the combine weights and adds them as the engine does ({@link LocalExperts#addWeighted},
- * reading the answers in place): a token's sum is bitwise the engine's, whichever replicas computed its experts.
+ * expert held by several shards goes to the one with the least work so far, so the shards finish together), sends one
+ * Forward per shard that has tokens (several for a step too large for one answer), to all shards at once, each call
+ * under a deadline. The shards answer each chosen expert's output and the combine weights and adds them as the engine
+ * does ({@link LocalExperts#addWeighted}, reading the answers in place): a token's sum is bitwise the engine's,
+ * whichever replicas computed its experts.
  *
  * <p>A shard that fails or misses its deadline is marked down and its experts are sent again, within the same step, each
  * to the next replica that is up; later steps route them there too until its health check answers SERVING again. Each

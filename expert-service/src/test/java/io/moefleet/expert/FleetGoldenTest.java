@@ -80,7 +80,7 @@ class FleetGoldenTest {
                 // the shards share an expert's steps by their load (ShardBatch.assign), so which replica answers changes
                 // from step to step: the bits above are the same whichever did
                 long servedByTwo = servingReplicas.values().stream().filter(count -> count >= 2).count();
-                assertTrue(servedByTwo >= servingReplicas.size() / 2, servedByTwo + " of " + servingReplicas.size()
+                assertTrue(4 * servedByTwo >= 3 * servingReplicas.size(), servedByTwo + " of " + servingReplicas.size()
                         + " experts were served by more than one of their replicas");
             }
             // the prompt pass, the greedy prompt and its decode steps: each token's top-k experts in each MoE layer

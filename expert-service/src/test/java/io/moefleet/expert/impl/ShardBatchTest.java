@@ -2,15 +2,18 @@ package io.moefleet.expert.impl;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.moefleet.expert.ExpertPlacement;
 import io.moefleet.proto.expert.TokenExperts;
 import io.moefleet.rpc.FloatRows;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.TreeSet;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -92,7 +95,7 @@ class ShardBatchTest {
             for (int expert : one[0]) {
                 onShard0 += shardOf[expert] == 0 ? 1 : 0;
             }
-            assertEquals(4, onShard0, "step " + step + ": experts " + java.util.Arrays.toString(one[0]));
+            assertEquals(4, onShard0, "step " + step + ": experts " + Arrays.toString(one[0]));
         }
         // tokens crowding on a few experts: the shards' work (2 per expert read, 1 per token) differs by at most one
         // expert's, and every expert's tokens go to one shard
@@ -124,7 +127,7 @@ class ShardBatchTest {
         }
         assertTrue(Math.abs(work[0] - work[1]) <= heaviest, "work " + work[0] + " against " + work[1]);
         float[][] xs = new float[n][HIDDEN];
-        int[] tokens = java.util.stream.IntStream.range(0, n).toArray();
+        int[] tokens = IntStream.range(0, n).toArray();
         for (ShardBatch call : ShardBatch.split(placement, 1, 7, xs, tokens, experts, HIDDEN, new boolean[2], Long.MAX_VALUE)) {
             for (TokenExperts token : call.request().getTokensList()) {
                 for (int expert : token.getExpertsList()) {
@@ -137,7 +140,7 @@ class ShardBatchTest {
         for (int expert = 0; expert < 16; expert++) {
             assertEquals(tokensOf[expert] > 0 ? 1 : -1, rerouted[expert]);
         }
-        IllegalStateException none = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+        IllegalStateException none = assertThrows(IllegalStateException.class,
                 () -> ShardBatch.assign(placement, 1, 7, experts, new boolean[] {true, true}));
         assertTrue(none.getMessage().contains("has no replica up"), none.getMessage());
     }
