@@ -48,7 +48,7 @@ public class KernelBenchmark {
     @Param({"2048x7168", "512x1024"})
     public String shape;
 
-    /** 8 and 16: past the point where the dense kernels pair rows (DenseLinear.PAIRED_ROWS_FROM_TOKENS). */
+    /** 4, 8 and 16: past the point where the dense BF16 kernel tiles four rows by four tokens (DenseLinear.TILES_FROM_TOKENS). */
     @Param({"1", "4", "8", "16"})
     public int tokens;
 

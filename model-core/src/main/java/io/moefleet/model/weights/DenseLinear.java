@@ -11,8 +11,10 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -98,6 +100,11 @@ public final class DenseLinear implements Linear {
         return sum;
     }
 
+    /** A (row, token) sum's vector part plus its scalar tail; without a tail, the sum as it is (adding 0 would turn -0 into +0). */
+    private float plusTail(float sum, long base, float[] x, int xOffset) {
+        return full == cols ? sum : sum + tail(base, x, xOffset);
+    }
+
     @Override
     public void multiply(float[][] xs, int xOffset, int n, float[][] outs, int outOffset, int rowFrom, int rowTo) {
         if (dtype == DType.F16) {
@@ -111,25 +118,26 @@ public final class DenseLinear implements Linear {
         // Rows in blocks of about 32 KB: each group of tokens' inputs then stays in L1 while the block's rows (in L2) pass
         // under it, rather than every row pulling every token's input through L1 again. Only the order of (row, token)
         // pairs changes; each pair's sum does not.
-        int blockRows = Math.max(2, (32 << 10) / (cols * dtype.bytes()));
+        int blockRows = Math.max(TILE, (32 << 10) / (cols * dtype.bytes()));
+        float[] tileLanes = n >= TILES_FROM_TOKENS && bf16 && L == 16 ? new float[L] : null;    // the tile's folds are written for 16 lanes
         for (int r0 = rowFrom; r0 < rowTo; r0 += blockRows) {
             int r1 = Math.min(rowTo, r0 + blockRows);
+            if (tileLanes != null) {
+                tiles(r0, r1, xs, xOffset, n, outs, outOffset, tileLanes);
+                continue;
+            }
             int t = 0;
-            if (n >= PAIRED_ROWS_FROM_TOKENS) {
-                t = pairedRows(r0, r1, xs, xOffset, n, outs, outOffset);
-            } else {
-                for (; t + 4 <= n; t += 4) {
-                    for (int r = r0; r < r1; r++) {
-                        fourTokens((long) r * cols, xs[t], xs[t + 1], xs[t + 2], xs[t + 3], xOffset,
-                                outs[t], outs[t + 1], outs[t + 2], outs[t + 3], outOffset + r);
-                    }
+            for (; t + 4 <= n; t += 4) {
+                for (int r = r0; r < r1; r++) {
+                    fourTokens((long) r * cols, xs[t], xs[t + 1], xs[t + 2], xs[t + 3], xOffset,
+                            outs[t], outs[t + 1], outs[t + 2], outs[t + 3], outOffset + r);
                 }
-                if (t + 2 <= n) {
-                    for (int r = r0; r < r1; r++) {
-                        twoTokens((long) r * cols, xs[t], xs[t + 1], xOffset, outs[t], outs[t + 1], outOffset + r);
-                    }
-                    t += 2;
+            }
+            if (t + 2 <= n) {
+                for (int r = r0; r < r1; r++) {
+                    twoTokens((long) r * cols, xs[t], xs[t + 1], xOffset, outs[t], outs[t + 1], outOffset + r);
                 }
+                t += 2;
             }
             if (t < n) {
                 for (int r = r0; r < r1; r++) {
@@ -139,163 +147,169 @@ public final class DenseLinear implements Linear {
         }
     }
 
-    /**
-     * From this many tokens on, rows are paired ({@link #pairedRows}). Pairing makes the multiply-adds about a third
-     * faster from cache, but a product of a few tokens is mostly the wait for its weights from memory, which one row at
-     * a time (a single sequential stream) gets at least as fast: routed experts at batch 16 mostly have 1 to 5 tokens.
-     * Measured on the small preset's decode, 5 to 8 here are within noise of each other and 4 slightly worse.
-     */
-    static final int PAIRED_ROWS_FROM_TOKENS = 6;
+    /** From this many tokens on, BF16 rows go four at a time against four tokens ({@link #tiles}). */
+    static final int TILES_FROM_TOKENS = 3;
+    static final int TILE = 4;
 
     /**
-     * Every pair of tokens over the block's rows two at a time ({@link #twoRowsTwoTokens}); returns the tokens done. Row
-     * i of the block is paired with row i + half: two sequential streams half a block apart, which the hardware
-     * prefetchers follow, where adjacent rows (a few KB apart, often in one page) read in lockstep stream from memory
-     * markedly slower. An odd last row goes through {@link #twoTokens}.
+     * Every token, in groups of four, over the block's rows four at a time ({@link #fourRowsFourTokens}). A last group
+     * of one to three tokens repeats its last token to fill the tile and keeps only its own sums: the block is in L2 by
+     * then, and a quarter-used tile is about as fast as {@link #oneToken}'s single chain. Rows i, i + q, i + 2q and
+     * i + 3q of the block (q a quarter of it) go together: four sequential streams a quarter block apart, which the
+     * hardware prefetchers follow, where adjacent rows (a few KB apart, often in one page) read in lockstep stream
+     * from memory markedly slower. The block's last rows (fewer than four) go through {@link #fourTokens}, likewise
+     * filled.
      */
-    private int pairedRows(int r0, int r1, float[][] xs, int xOffset, int n, float[][] outs, int outOffset) {
-        int half = (r1 - r0) / 2;
-        int t = 0;
-        for (; t + 2 <= n; t += 2) {
-            for (int i = 0; i < half; i++) {
-                int a = r0 + i, b = r0 + half + i;
-                twoRowsTwoTokens((long) a * cols, (long) b * cols, xs[t], xs[t + 1], xOffset, outs[t], outs[t + 1],
-                        outOffset + a, outOffset + b);
+    private void tiles(int r0, int r1, float[][] xs, int xOffset, int n, float[][] outs, int outOffset, float[] lanes) {
+        int q = (r1 - r0) / TILE;
+        for (int t = 0; t < n; t += TILE) {
+            int tokens = Math.min(TILE, n - t);
+            for (int i = 0; i < q; i++) {
+                fourRowsFourTokens(r0 + i, q, xs, t, tokens, xOffset, outs, outOffset, lanes);
             }
-            if ((r1 - r0) % 2 != 0) {
-                twoTokens((long) (r1 - 1) * cols, xs[t], xs[t + 1], xOffset, outs[t], outs[t + 1], outOffset + r1 - 1);
+            int last = t + tokens - 1;
+            for (int r = r0 + TILE * q; r < r1; r++) {
+                fourTokens((long) r * cols, xs[t], xs[Math.min(t + 1, last)], xs[Math.min(t + 2, last)], xs[last], xOffset,
+                        outs[t], outs[Math.min(t + 1, last)], outs[Math.min(t + 2, last)], outs[last], outOffset + r);
             }
         }
-        return t;
     }
 
     /*
-     * Each (row, token) sum keeps four accumulators, chunk j going to accumulator j % 4, summed as (0 + 1) + (2 + 3):
-     * four independent FMA chains hide the FMA latency when weights come from cache. The accumulators rotate after
-     * every chunk (the current one is always `a`) so that each loop has one weight load, and every kernel below (one
-     * row against one, two or four tokens; two rows against two tokens) performs exactly these operations for each of
-     * its (row, token) pairs. The loads are written out in the loops rather than in a helper: a helper returning a
-     * vector that C2 declines to inline (it may, when it compiles a kernel with a cold profile) boxes every vector and
-     * makes the kernel a hundred times slower.
+     * Each (row, token) sum is one FMA chain over the row's whole vectors in column order, its lanes then folded in
+     * halves as Lanes.sum folds them, plus the scalar tail: every kernel below performs exactly these operations for
+     * each of its (row, token) pairs, so a token's result does not depend on the batch or on the rows a thread is
+     * given. One chain per pair (rather than several, which a lone pair needs to hide the FMA latency) leaves the
+     * registers for many pairs at once: four rows against four tokens are sixteen independent chains, each weight
+     * vector widened once for four tokens and each input vector loaded once for four rows. The loads are written out
+     * in the loops rather than in a helper: a helper returning a vector that C2 declines to inline (it may, when it
+     * compiles a kernel with a cold profile) boxes every vector and makes the kernel a hundred times slower.
      */
 
     private float oneToken(long base, float[] x, int xo) {
-        FloatVector a = FloatVector.zero(F), b = a, c = a, d = a;
+        FloatVector acc = FloatVector.zero(F);
         for (int col = 0; col < full; col += L) {
             FloatVector w = bf16
                     ? ShortVector.fromMemorySegment(S, data, (base + col) * 2, ByteOrder.LITTLE_ENDIAN)
                             .convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
                     : FloatVector.fromMemorySegment(F, data, (base + col) * 4, ByteOrder.LITTLE_ENDIAN);
-            FloatVector next = w.fma(FloatVector.fromArray(F, x, xo + col), a);
-            a = b;
-            b = c;
-            c = d;
-            d = next;
+            acc = w.fma(FloatVector.fromArray(F, x, xo + col), acc);
         }
-        for (int k = (4 - (full / L & 3)) & 3; k > 0; k--) {    // rotate back: `a` is accumulator 0 again
-            FloatVector first = a;
-            a = b;
-            b = c;
-            c = d;
-            d = first;
-        }
-        return Lanes.sum(a.add(b).add(c.add(d))) + tail(base, x, xo);
+        return plusTail(Lanes.sum(acc), base, x, xo);
     }
 
     /** Two tokens against one row, the row read and widened once; each token's sum is exactly {@link #oneToken}'s. */
     private void twoTokens(long base, float[] x0, float[] x1, int xo, float[] o0, float[] o1, int oi) {
-        FloatVector z = FloatVector.zero(F);
-        FloatVector a0 = z, b0 = z, c0 = z, d0 = z, a1 = z, b1 = z, c1 = z, d1 = z;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
         for (int col = 0; col < full; col += L) {
             FloatVector w = bf16
                     ? ShortVector.fromMemorySegment(S, data, (base + col) * 2, ByteOrder.LITTLE_ENDIAN)
                             .convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
                     : FloatVector.fromMemorySegment(F, data, (base + col) * 4, ByteOrder.LITTLE_ENDIAN);
-            FloatVector n0 = w.fma(FloatVector.fromArray(F, x0, xo + col), a0);
-            FloatVector n1 = w.fma(FloatVector.fromArray(F, x1, xo + col), a1);
-            a0 = b0; b0 = c0; c0 = d0; d0 = n0;
-            a1 = b1; b1 = c1; c1 = d1; d1 = n1;
+            a0 = w.fma(FloatVector.fromArray(F, x0, xo + col), a0);
+            a1 = w.fma(FloatVector.fromArray(F, x1, xo + col), a1);
         }
-        for (int k = (4 - (full / L & 3)) & 3; k > 0; k--) {
-            FloatVector f0 = a0, f1 = a1;
-            a0 = b0; b0 = c0; c0 = d0; d0 = f0;
-            a1 = b1; b1 = c1; c1 = d1; d1 = f1;
-        }
-        o0[oi] = Lanes.sum(a0.add(b0).add(c0.add(d0))) + tail(base, x0, xo);
-        o1[oi] = Lanes.sum(a1.add(b1).add(c1.add(d1))) + tail(base, x1, xo);
+        o0[oi] = plusTail(Lanes.sum(a0), base, x0, xo);
+        o1[oi] = plusTail(Lanes.sum(a1), base, x1, xo);
     }
 
     /** Four tokens against one row, the row read once; each token's sum is exactly {@link #oneToken}'s. */
     private void fourTokens(long base, float[] x0, float[] x1, float[] x2, float[] x3, int xo,
             float[] o0, float[] o1, float[] o2, float[] o3, int oi) {
-        FloatVector z = FloatVector.zero(F);
-        FloatVector a0 = z, b0 = z, c0 = z, d0 = z, a1 = z, b1 = z, c1 = z, d1 = z;
-        FloatVector a2 = z, b2 = z, c2 = z, d2 = z, a3 = z, b3 = z, c3 = z, d3 = z;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         for (int col = 0; col < full; col += L) {
             FloatVector w = bf16
                     ? ShortVector.fromMemorySegment(S, data, (base + col) * 2, ByteOrder.LITTLE_ENDIAN)
                             .convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
                     : FloatVector.fromMemorySegment(F, data, (base + col) * 4, ByteOrder.LITTLE_ENDIAN);
-            FloatVector n0 = w.fma(FloatVector.fromArray(F, x0, xo + col), a0);
-            FloatVector n1 = w.fma(FloatVector.fromArray(F, x1, xo + col), a1);
-            FloatVector n2 = w.fma(FloatVector.fromArray(F, x2, xo + col), a2);
-            FloatVector n3 = w.fma(FloatVector.fromArray(F, x3, xo + col), a3);
-            a0 = b0; b0 = c0; c0 = d0; d0 = n0;
-            a1 = b1; b1 = c1; c1 = d1; d1 = n1;
-            a2 = b2; b2 = c2; c2 = d2; d2 = n2;
-            a3 = b3; b3 = c3; c3 = d3; d3 = n3;
+            a0 = w.fma(FloatVector.fromArray(F, x0, xo + col), a0);
+            a1 = w.fma(FloatVector.fromArray(F, x1, xo + col), a1);
+            a2 = w.fma(FloatVector.fromArray(F, x2, xo + col), a2);
+            a3 = w.fma(FloatVector.fromArray(F, x3, xo + col), a3);
         }
-        for (int k = (4 - (full / L & 3)) & 3; k > 0; k--) {
-            FloatVector f0 = a0, f1 = a1, f2 = a2, f3 = a3;
-            a0 = b0; b0 = c0; c0 = d0; d0 = f0;
-            a1 = b1; b1 = c1; c1 = d1; d1 = f1;
-            a2 = b2; b2 = c2; c2 = d2; d2 = f2;
-            a3 = b3; b3 = c3; c3 = d3; d3 = f3;
-        }
-        o0[oi] = Lanes.sum(a0.add(b0).add(c0.add(d0))) + tail(base, x0, xo);
-        o1[oi] = Lanes.sum(a1.add(b1).add(c1.add(d1))) + tail(base, x1, xo);
-        o2[oi] = Lanes.sum(a2.add(b2).add(c2.add(d2))) + tail(base, x2, xo);
-        o3[oi] = Lanes.sum(a3.add(b3).add(c3.add(d3))) + tail(base, x3, xo);
+        o0[oi] = plusTail(Lanes.sum(a0), base, x0, xo);
+        o1[oi] = plusTail(Lanes.sum(a1), base, x1, xo);
+        o2[oi] = plusTail(Lanes.sum(a2), base, x2, xo);
+        o3[oi] = plusTail(Lanes.sum(a3), base, x3, xo);
     }
 
-    /**
-     * Two rows against two tokens: each widened weight vector feeds two tokens and each input vector two rows, so
-     * every FMA costs one load rather than {@link #fourTokens}' one and a quarter, and the sixteen accumulators are
-     * sixteen independent chains. Each (row, token) sum is exactly {@link #oneToken}'s.
+    /*
+     * Lanes.sum's folds done for sixteen vectors at once: a fold of two vectors at distance d adds lane i to lane i ^ d
+     * within each (blending the two so that each keeps the lanes whose bit d is clear for the first vector and set for
+     * the second), so after the four folds lane k holds vector reverse(k)'s sum (k's four bits reversed), each from
+     * exactly Lanes.sum's additions: fifteen folds for sixteen sums instead of sixty-four shuffles and adds.
      */
-    private void twoRowsTwoTokens(long baseA, long baseB, float[] x0, float[] x1, int xo,
-            float[] o0, float[] o1, int oiA, int oiB) {
+    private static final VectorMask<Float> HIGH_8 = VectorMask.fromLong(F, 0xFF00L);
+    private static final VectorMask<Float> HIGH_4 = VectorMask.fromLong(F, 0xF0F0L);
+    private static final VectorMask<Float> HIGH_2 = VectorMask.fromLong(F, 0xCCCCL);
+    private static final VectorMask<Float> HIGH_1 = VectorMask.fromLong(F, 0xAAAAL);
+    private static final VectorShuffle<Float> SWAP_8 = VectorShuffle.fromOp(F, i -> i ^ 8);
+    private static final VectorShuffle<Float> SWAP_4 = VectorShuffle.fromOp(F, i -> i ^ 4);
+    private static final VectorShuffle<Float> SWAP_2 = VectorShuffle.fromOp(F, i -> i ^ 2);
+    private static final VectorShuffle<Float> SWAP_1 = VectorShuffle.fromOp(F, i -> i ^ 1);
+    /** The lane of pair k (row k / 4, token k % 4) after the folds: k's four bits reversed. */
+    private static final int[] REVERSED = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
+
+    /**
+     * BF16 rows {@code a}, {@code a + q}, {@code a + 2q}, {@code a + 3q} against four tokens: sixteen chains, each
+     * widened weight vector feeding four of them and each input vector four, a quarter of a load and of a widening per
+     * FMA. Each (row, token) sum is exactly {@link #oneToken}'s.
+     */
+    private void fourRowsFourTokens(int a, int q, float[][] xs, int t, int tokens, int xo, float[][] outs, int oo,
+            float[] lanes) {
+        int last = t + tokens - 1;
+        float[] x0 = xs[t], x1 = xs[Math.min(t + 1, last)], x2 = xs[Math.min(t + 2, last)], x3 = xs[last];
+        long b0 = (long) a * cols, b1 = (long) (a + q) * cols, b2 = (long) (a + 2 * q) * cols, b3 = (long) (a + 3 * q) * cols;
         FloatVector z = FloatVector.zero(F);
-        FloatVector a0 = z, b0 = z, c0 = z, d0 = z, a1 = z, b1 = z, c1 = z, d1 = z;    // row A, tokens 0 and 1
-        FloatVector e0 = z, f0 = z, g0 = z, h0 = z, e1 = z, f1 = z, g1 = z, h1 = z;    // row B, tokens 0 and 1
+        FloatVector s00 = z, s01 = z, s02 = z, s03 = z, s10 = z, s11 = z, s12 = z, s13 = z;   // s<row><token>
+        FloatVector s20 = z, s21 = z, s22 = z, s23 = z, s30 = z, s31 = z, s32 = z, s33 = z;
         for (int col = 0; col < full; col += L) {
-            FloatVector wa = bf16
-                    ? ShortVector.fromMemorySegment(S, data, (baseA + col) * 2, ByteOrder.LITTLE_ENDIAN)
-                            .convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
-                    : FloatVector.fromMemorySegment(F, data, (baseA + col) * 4, ByteOrder.LITTLE_ENDIAN);
-            FloatVector wb = bf16
-                    ? ShortVector.fromMemorySegment(S, data, (baseB + col) * 2, ByteOrder.LITTLE_ENDIAN)
-                            .convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
-                    : FloatVector.fromMemorySegment(F, data, (baseB + col) * 4, ByteOrder.LITTLE_ENDIAN);
-            FloatVector v0 = FloatVector.fromArray(F, x0, xo + col);
-            FloatVector v1 = FloatVector.fromArray(F, x1, xo + col);
-            FloatVector nA0 = wa.fma(v0, a0), nA1 = wa.fma(v1, a1), nB0 = wb.fma(v0, e0), nB1 = wb.fma(v1, e1);
-            a0 = b0; b0 = c0; c0 = d0; d0 = nA0;
-            a1 = b1; b1 = c1; c1 = d1; d1 = nA1;
-            e0 = f0; f0 = g0; g0 = h0; h0 = nB0;
-            e1 = f1; f1 = g1; g1 = h1; h1 = nB1;
+            FloatVector w0 = ShortVector.fromMemorySegment(S, data, (b0 + col) * 2, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector w1 = ShortVector.fromMemorySegment(S, data, (b1 + col) * 2, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector w2 = ShortVector.fromMemorySegment(S, data, (b2 + col) * 2, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector w3 = ShortVector.fromMemorySegment(S, data, (b3 + col) * 2, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector v = FloatVector.fromArray(F, x0, xo + col);
+            s00 = w0.fma(v, s00); s10 = w1.fma(v, s10); s20 = w2.fma(v, s20); s30 = w3.fma(v, s30);
+            v = FloatVector.fromArray(F, x1, xo + col);
+            s01 = w0.fma(v, s01); s11 = w1.fma(v, s11); s21 = w2.fma(v, s21); s31 = w3.fma(v, s31);
+            v = FloatVector.fromArray(F, x2, xo + col);
+            s02 = w0.fma(v, s02); s12 = w1.fma(v, s12); s22 = w2.fma(v, s22); s32 = w3.fma(v, s32);
+            v = FloatVector.fromArray(F, x3, xo + col);
+            s03 = w0.fma(v, s03); s13 = w1.fma(v, s13); s23 = w2.fma(v, s23); s33 = w3.fma(v, s33);
         }
-        for (int k = (4 - (full / L & 3)) & 3; k > 0; k--) {
-            FloatVector fA0 = a0, fA1 = a1, fB0 = e0, fB1 = e1;
-            a0 = b0; b0 = c0; c0 = d0; d0 = fA0;
-            a1 = b1; b1 = c1; c1 = d1; d1 = fA1;
-            e0 = f0; f0 = g0; g0 = h0; h0 = fB0;
-            e1 = f1; f1 = g1; g1 = h1; h1 = fB1;
+        FloatVector h0 = s00.blend(s01, HIGH_8).add(s01.blend(s00, HIGH_8).rearrange(SWAP_8));
+        FloatVector h1 = s02.blend(s03, HIGH_8).add(s03.blend(s02, HIGH_8).rearrange(SWAP_8));
+        FloatVector h2 = s10.blend(s11, HIGH_8).add(s11.blend(s10, HIGH_8).rearrange(SWAP_8));
+        FloatVector h3 = s12.blend(s13, HIGH_8).add(s13.blend(s12, HIGH_8).rearrange(SWAP_8));
+        FloatVector h4 = s20.blend(s21, HIGH_8).add(s21.blend(s20, HIGH_8).rearrange(SWAP_8));
+        FloatVector h5 = s22.blend(s23, HIGH_8).add(s23.blend(s22, HIGH_8).rearrange(SWAP_8));
+        FloatVector h6 = s30.blend(s31, HIGH_8).add(s31.blend(s30, HIGH_8).rearrange(SWAP_8));
+        FloatVector h7 = s32.blend(s33, HIGH_8).add(s33.blend(s32, HIGH_8).rearrange(SWAP_8));
+        FloatVector f0 = h0.blend(h1, HIGH_4).add(h1.blend(h0, HIGH_4).rearrange(SWAP_4));
+        FloatVector f1 = h2.blend(h3, HIGH_4).add(h3.blend(h2, HIGH_4).rearrange(SWAP_4));
+        FloatVector f2 = h4.blend(h5, HIGH_4).add(h5.blend(h4, HIGH_4).rearrange(SWAP_4));
+        FloatVector f3 = h6.blend(h7, HIGH_4).add(h7.blend(h6, HIGH_4).rearrange(SWAP_4));
+        FloatVector g0 = f0.blend(f1, HIGH_2).add(f1.blend(f0, HIGH_2).rearrange(SWAP_2));
+        FloatVector g1 = f2.blend(f3, HIGH_2).add(f3.blend(f2, HIGH_2).rearrange(SWAP_2));
+        FloatVector sums = g0.blend(g1, HIGH_1).add(g1.blend(g0, HIGH_1).rearrange(SWAP_1));
+        sums.intoArray(lanes, 0);
+        if (full < cols) {
+            for (int k = 0; k < TILE * TILE; k++) {
+                int row = a + (k >> 2) * q, token = Math.min(t + (k & 3), last);
+                outs[token][oo + row] = lanes[REVERSED[k]] + tail((long) row * cols, xs[token], xo);
+            }
+            return;
         }
-        o0[oiA] = Lanes.sum(a0.add(b0).add(c0.add(d0))) + tail(baseA, x0, xo);
-        o1[oiA] = Lanes.sum(a1.add(b1).add(c1.add(d1))) + tail(baseA, x1, xo);
-        o0[oiB] = Lanes.sum(e0.add(f0).add(g0.add(h0))) + tail(baseB, x0, xo);
-        o1[oiB] = Lanes.sum(e1.add(f1).add(g1.add(h1))) + tail(baseB, x1, xo);
+        float[] o0 = outs[t], o1 = outs[Math.min(t + 1, last)], o2 = outs[Math.min(t + 2, last)], o3 = outs[last];
+        int r0 = oo + a, r1 = r0 + q, r2 = r1 + q, r3 = r2 + q;
+        o0[r0] = lanes[0]; o1[r0] = lanes[8]; o2[r0] = lanes[4]; o3[r0] = lanes[12];
+        o0[r1] = lanes[2]; o1[r1] = lanes[10]; o2[r1] = lanes[6]; o3[r1] = lanes[14];
+        o0[r2] = lanes[1]; o1[r2] = lanes[9]; o2[r2] = lanes[5]; o3[r2] = lanes[13];
+        o0[r3] = lanes[3]; o1[r3] = lanes[11]; o2[r3] = lanes[7]; o3[r3] = lanes[15];
     }
 
     @Override

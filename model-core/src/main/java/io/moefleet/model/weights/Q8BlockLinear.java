@@ -139,7 +139,7 @@ public final class Q8BlockLinear implements Linear {
 
     /**
      * Per (row, token): whole blocks by vectors, each block's sum scaled once into one of four running totals (block b
-     * into total b % 4, rotating as in {@link DenseLinear}, so that blocks do not wait on each other); a ragged last
+     * into total b % 4, the totals rotating after each block, so that blocks do not wait on each other); a ragged last
      * block in scalar code. Tokens go four at a time against a row (each int8 vector widened once for the four), the
      * rest one at a time; both kernels perform the same operations for a token, whatever its batch.
      */

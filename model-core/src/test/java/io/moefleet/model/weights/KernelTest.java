@@ -16,9 +16,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Every format's vector kernel against its scalar reference, on random matrices of odd sizes (ragged vectors, blocks
  * and groups); and the kernel's batch invariance: a token's result is bitwise the same alone, in any batch, and
- * whatever rows a thread is given. Batches run up to 17 tokens: past the point where the dense kernels pair rows
- * ({@link DenseLinear#PAIRED_ROWS_FROM_TOKENS}), with an odd token left over, and over matrices whose row blocks end
- * on an odd row (the shapes with 1000 and 1024 columns span several blocks).
+ * whatever rows a thread is given. Batches run up to 17 tokens: past the point where the dense BF16 kernel tiles four
+ * rows by four tokens ({@link DenseLinear#TILES_FROM_TOKENS}), with a last group of one to three tokens, and over
+ * matrices whose row blocks leave rows that fill no tile (the shapes with 1000 and 1024 columns span several blocks).
  */
 class KernelTest {
 
