@@ -147,7 +147,12 @@ public final class DenseLinear implements Linear {
         }
     }
 
-    /** From this many tokens on, BF16 rows go four at a time against four tokens ({@link #tiles}). */
+    /**
+     * From this many tokens on, BF16 rows go four at a time against four tokens ({@link #tiles}); below it, one row at a
+     * time (a single sequential stream from memory, which a decode step's one- and two-token products wait on). Decode
+     * at batch 32 (routed experts of about four tokens) measured 1.18 times the old kernels with tiles from 3 tokens,
+     * 1.14 from 4 and 1.08 from 6; batch 8 1.22 from 3 and 1.06 from 2.
+     */
     static final int TILES_FROM_TOKENS = 3;
     static final int TILE = 4;
 
