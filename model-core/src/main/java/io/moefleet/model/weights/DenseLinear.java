@@ -184,8 +184,8 @@ public final class DenseLinear implements Linear {
      * Each (row, token) sum is one FMA chain over the row's whole vectors in column order, its lanes then folded in
      * halves as Lanes.sum folds them, plus the scalar tail: every kernel below performs exactly these operations for
      * each of its (row, token) pairs, so a token's result does not depend on the batch or on the rows a thread is
-     * given. One chain per pair (rather than several, which a lone pair needs to hide the FMA latency) leaves the
-     * registers for many pairs at once: four rows against four tokens are sixteen independent chains, each weight
+     * given. One chain per pair leaves the registers for many pairs at once (a lone pair from cache would need several
+     * to hide the FMA latency; from memory, as in decode, one is as fast): four rows against four tokens are sixteen independent chains, each weight
      * vector widened once for four tokens and each input vector loaded once for four rows. The loads are written out
      * in the loops rather than in a helper: a helper returning a vector that C2 declines to inline (it may, when it
      * compiles a kernel with a cold profile) boxes every vector and makes the kernel a hundred times slower.
