@@ -1,5 +1,6 @@
 package io.moefleet.trainer;
 
+import io.moefleet.model.compute.VectorMath;
 import java.util.Arrays;
 
 /**
@@ -44,8 +45,7 @@ final class FeedForward {
             float[] u = a.up()[t];
             float[] h = a.hidden()[t];
             for (int k = 0; k < width; k++) {
-                float v = g[k];
-                h[k] = v / (1f + (float) Math.exp(-v)) * u[k];   // model-core SwiGlu's arithmetic
+                h[k] = VectorMath.silu(g[k]) * u[k];   // model-core SwiGlu's arithmetic
             }
         }
         down.forward(a.hidden(), n, y);

@@ -1,6 +1,7 @@
 package io.moefleet.model.forward;
 
 import io.moefleet.model.compute.MatMul;
+import io.moefleet.model.compute.VectorMath;
 import io.moefleet.model.weights.MlpWeights;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -52,7 +53,8 @@ final class SwiGlu {
     /**
      * Rows {@code [from, to)} of a block's gate and up products and their activation {@code silu(gate) * up} in one
      * run, so that no hand-off separates the products from the activation (at batch-1 decode each hand-off costs about
-     * as much as a small product). Each element's arithmetic is the same whichever thread computes which rows.
+     * as much as a small product). Each element's arithmetic is the same whichever thread computes which rows
+     * ({@link VectorMath#siluTimes}).
      */
     private final class GateUp implements MatMul.RowTask {
         private final MlpWeights w;
@@ -83,12 +85,7 @@ final class SwiGlu {
             w.gate().multiply(xs, 0, n, gate, -from, from, to);
             w.up().multiply(xs, 0, n, activated, 0, from, to);
             for (int t = 0; t < n; t++) {
-                float[] g = gate[t];
-                float[] u = activated[t];
-                for (int k = from; k < to; k++) {
-                    float x = g[k - from];
-                    u[k] = x / (1f + (float) Math.exp(-x)) * u[k];
-                }
+                VectorMath.siluTimes(gate[t], 0, activated[t], from, to - from);
             }
         }
     }

@@ -2,18 +2,21 @@ package io.moefleet.model.compute;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.moefleet.model.SameBits;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The vector kernels against their scalar references, on lengths with and without a ragged tail; and {@code axpy} from
- * little-endian bytes in memory (how the router reads an expert shard's answer) bitwise the array form.
+ * little-endian bytes in memory (how the router reads an expert shard's answer) bitwise the array form; SiLU's vector
+ * form bitwise its scalar form wherever an element falls, and both close to the exact function.
  */
 class VectorMathTest {
 
@@ -53,6 +56,55 @@ class VectorMathTest {
         VectorMath.axpy(-1.25f, x, 0, fromArray, 0, n);
         VectorMath.axpy(-1.25f, MemorySegment.ofBuffer(shifted.asReadOnlyBuffer()), (long) offsetFloats * Float.BYTES, fromBytes, 0, n);
         SameBits.assertRows(new float[][] {fromArray}, new float[][] {fromBytes}, "axpy from bytes");
+    }
+
+    /** Values where the exponential's range reduction and clamping change course, and the IEEE specials. */
+    private static final float[] EDGES = {0f, -0f, 1e-8f, -1e-8f, Float.MIN_VALUE, -Float.MIN_VALUE, 0.3465736f, -0.3465736f,
+        0.34657362f, 1f, -1f, 20f, -20f, 86.9f, -86.9f, 87f, -87f, 87.5f, -87.5f, 88f, -88f, 89f, -89f, 100f, -100f,
+        1e30f, -1e30f, Float.MAX_VALUE, -Float.MAX_VALUE, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN};
+
+    @ParameterizedTest(name = "n = {0}")
+    @ValueSource(ints = {1, 7, 16, 17, 33, 64, 100, 1027})
+    void siluTimesIsBitwiseTheScalarSiluWhereverAnElementFalls(int n) {
+        SplittableRandom random = new SplittableRandom(7L * n);
+        float[] gate = new float[n + 3];
+        for (int i = 0; i < gate.length; i++) {
+            gate[i] = i % 5 == 0 ? EDGES[random.nextInt(EDGES.length)] : (float) (8 * random.nextGaussian());
+        }
+        float[] up = gaussian(random, n + 2);
+        for (int shift = 0; shift < 3; shift++) {       // the same elements in other lanes, or in the tail
+            float[] vector = up.clone();
+            VectorMath.siluTimes(gate, shift, vector, 2, n - shift);
+            for (int i = 0; i < n - shift; i++) {
+                float expected = VectorMath.silu(gate[shift + i]) * up[2 + i];
+                assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(vector[2 + i]),
+                        "element " + i + " (gate " + gate[shift + i] + ")");
+            }
+        }
+    }
+
+    @Test
+    void siluIsWithinTwoUlpOfTheExactFunction() {
+        for (float x = -87f; x <= 87f; x = Math.nextUp(x + 1e-3f * Math.max(1f, Math.abs(x)))) {
+            double exact = x / (1 + Math.exp(-(double) x));
+            float ours = VectorMath.silu(x);
+            assertTrue(Math.abs(ours - exact) <= 2 * Math.ulp((float) exact) + Float.MIN_NORMAL,
+                    "silu(" + x + ") = " + ours + ", exactly " + exact);
+        }
+        for (float x : EDGES) {
+            float ours = VectorMath.silu(x);
+            if (Float.isNaN(x)) {
+                assertTrue(Float.isNaN(ours));
+            } else if (x > 87f) {
+                assertEquals(x, ours, "silu of a large x is x");
+            } else if (x == Float.NEGATIVE_INFINITY) {
+                assertTrue(Float.isNaN(ours), "-inf / (1 + e^inf) is NaN, as with Math.exp");
+            } else if (x < -87f) {
+                assertTrue(ours <= 0f && ours >= -1e-30f, "silu(" + x + ") = " + ours + " should be next to -0");
+            } else if (x == 0f) {
+                assertEquals(Float.floatToRawIntBits(x), Float.floatToRawIntBits(ours), "silu keeps the zero's sign");
+            }
+        }
     }
 
     private static float[] gaussian(SplittableRandom random, int n) {
