@@ -75,15 +75,21 @@ public final class VectorMath {
         }
     }
 
-    /** In-place softmax of {@code v[0 .. n)} in float32 with the maximum subtracted. */
+    /** In-place softmax of {@code v[0 .. n)} in float32 with the maximum subtracted; the sum in index order. */
     public static void softmax(float[] v, int n) {
         float max = Float.NEGATIVE_INFINITY;
         for (int i = 0; i < n; i++) {
             max = Math.max(max, v[i]);
         }
+        int full = n - n % F.length();
+        for (int i = 0; i < full; i += F.length()) {
+            exp(FloatVector.fromArray(F, v, i).sub(max)).intoArray(v, i);
+        }
+        for (int i = full; i < n; i++) {
+            v[i] = exp(v[i] - max);
+        }
         float sum = 0;
         for (int i = 0; i < n; i++) {
-            v[i] = (float) Math.exp(v[i] - max);
             sum += v[i];
         }
         float inv = 1 / sum;
@@ -93,14 +99,14 @@ public final class VectorMath {
     }
 
     /*
-     * SiLU, x / (1 + e^-x), with e^y in float32 from its own few operations (Cephes' expf: y = n ln2 + r with n the
-     * nearest integer to y log2 e and |r| <= ln2 / 2; e^r a degree-7 polynomial; 2^n put into the exponent bits), so that
-     * the vector form and the scalar form perform the same IEEE operations and give the same bits: a row's activation
-     * may fall in a vector or in a tail depending on the rows a thread is given. Within 2 ulp of e^y over the clamped
-     * range. Math.exp per element was about a twentieth of a 128-token prefill.
+     * e^y in float32 from its own few operations (Cephes' expf: y = n ln2 + r with n the nearest integer to y log2 e and
+     * |r| <= ln2 / 2; e^r = 1 + r + r^2 p(r) with p of degree 5; 2^n put into the exponent bits), in a vector form and a
+     * scalar form that perform the same IEEE operations and so give the same bits: an element may fall in a vector or in
+     * a tail depending on the rows a thread is given. Within 2 ulp of e^y; 0 below -87 (e^-87 is 1.6e-38) and infinite
+     * above 88. Math.exp, one element at a time, was about a twentieth of a 128-token prefill in SiLU.
      */
-    private static final float EXP_LOWEST = -87f;      // e^-87 is still a normal float; below it 1 + e^y is 1 anyway
-    private static final float EXP_HIGHEST = 88f;      // 2^127 times the polynomial stays finite; above it e^y is taken as infinite
+    private static final float EXP_LOWEST = -87f;
+    private static final float EXP_HIGHEST = 88f;      // 2^127 times e^r stays finite
     private static final float LOG2_E = 1.44269504088896341f;
     private static final float LN2_HIGH = 0.693359375f;
     private static final float LN2_LOW = -2.12194440e-4f;
@@ -109,17 +115,39 @@ public final class VectorMath {
     private static final float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f, P3 = 4.1665795894e-2f,
             P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
 
-    /** {@code silu(x) = x / (1 + e^-x)}, the scalar form of {@link #siluTimes}. */
-    public static float silu(float x) {
-        float y = Math.min(Math.max(-x, EXP_LOWEST), EXP_HIGHEST);
-        float shifted = Math.fma(y, LOG2_E, ROUNDING);
+    /** e^y, the scalar form of the vector kernels' exponential. */
+    public static float exp(float y) {
+        float c = Math.min(Math.max(y, EXP_LOWEST), EXP_HIGHEST);
+        float shifted = Math.fma(c, LOG2_E, ROUNDING);
         float n = shifted - ROUNDING;
-        float r = Math.fma(n, -LN2_HIGH, y);
+        float r = Math.fma(n, -LN2_HIGH, c);
         r = Math.fma(n, -LN2_LOW, r);
         float p = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(P0, r, P1), r, P2), r, P3), r, P4), r, P5);
-        float e = Math.fma(p, r * r, r) + 1f;
-        float scale = Float.intBitsToFloat((Float.floatToRawIntBits(shifted) - ROUNDING_BITS + 127) << 23);
-        return x / (x < -EXP_HIGHEST ? Float.POSITIVE_INFINITY : Math.fma(e, scale, 1f));
+        float er = Math.fma(p, r * r, r) + 1f;
+        float twoToN = Float.intBitsToFloat((Float.floatToRawIntBits(shifted) - ROUNDING_BITS + 127) << 23);
+        return y > EXP_HIGHEST ? Float.POSITIVE_INFINITY : y < EXP_LOWEST ? 0f : er * twoToN;
+    }
+
+    /** {@link #exp(float)} of each lane. */
+    private static FloatVector exp(FloatVector y) {
+        FloatVector c = y.max(EXP_LOWEST).min(EXP_HIGHEST);
+        FloatVector shifted = c.fma(LOG2_E, ROUNDING);
+        FloatVector n = shifted.sub(ROUNDING);
+        FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HIGH), c);
+        r = n.fma(FloatVector.broadcast(F, -LN2_LOW), r);
+        FloatVector p = r.fma(P0, P1).fma(r, FloatVector.broadcast(F, P2)).fma(r, FloatVector.broadcast(F, P3))
+                .fma(r, FloatVector.broadcast(F, P4)).fma(r, FloatVector.broadcast(F, P5));
+        FloatVector er = p.fma(r.mul(r), r).add(1f);
+        FloatVector twoToN = shifted.reinterpretAsInts().sub(ROUNDING_BITS - 127).lanewise(VectorOperators.LSHL, 23)
+                .reinterpretAsFloats();
+        return er.mul(twoToN)
+                .blend(Float.POSITIVE_INFINITY, y.compare(VectorOperators.GT, EXP_HIGHEST))
+                .blend(0f, y.compare(VectorOperators.LT, EXP_LOWEST));
+    }
+
+    /** {@code silu(x) = x / (1 + e^-x)}, the scalar form of {@link #siluTimes}. */
+    public static float silu(float x) {
+        return x / (1f + exp(-x));
     }
 
     /** {@code up[i] = silu(gate[i]) * up[i]} over n elements: each element exactly {@link #silu}{@code (gate[i]) * up[i]}. */
@@ -127,19 +155,7 @@ public final class VectorMath {
         int full = n - n % F.length();
         for (int i = 0; i < full; i += F.length()) {
             FloatVector x = FloatVector.fromArray(F, gate, gateOffset + i);
-            FloatVector y = x.neg().max(EXP_LOWEST).min(EXP_HIGHEST);
-            FloatVector shifted = y.fma(LOG2_E, ROUNDING);
-            FloatVector n2 = shifted.sub(ROUNDING);                    // n, as a float
-            FloatVector r = n2.fma(FloatVector.broadcast(F, -LN2_HIGH), y);
-            r = n2.fma(FloatVector.broadcast(F, -LN2_LOW), r);
-            FloatVector p = r.fma(P0, P1).fma(r, FloatVector.broadcast(F, P2)).fma(r, FloatVector.broadcast(F, P3))
-                    .fma(r, FloatVector.broadcast(F, P4)).fma(r, FloatVector.broadcast(F, P5));
-            FloatVector e = p.fma(r.mul(r), r).add(1f);
-            FloatVector scale = shifted.reinterpretAsInts().sub(ROUNDING_BITS - 127)
-                    .lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-            FloatVector denominator = e.fma(scale, FloatVector.broadcast(F, 1f))
-                    .blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.LT, -EXP_HIGHEST));
-            x.div(denominator).mul(FloatVector.fromArray(F, up, upOffset + i)).intoArray(up, upOffset + i);
+            x.div(exp(x.neg()).add(1f)).mul(FloatVector.fromArray(F, up, upOffset + i)).intoArray(up, upOffset + i);
         }
         for (int i = full; i < n; i++) {
             up[upOffset + i] = silu(gate[gateOffset + i]) * up[upOffset + i];

@@ -16,7 +16,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The vector kernels against their scalar references, on lengths with and without a ragged tail; and {@code axpy} from
  * little-endian bytes in memory (how the router reads an expert shard's answer) bitwise the array form; SiLU's vector
- * form bitwise its scalar form wherever an element falls, and both close to the exact function.
+ * form bitwise its scalar form wherever an element falls; the exponential, SiLU and softmax close to the exact functions.
  */
 class VectorMathTest {
 
@@ -80,6 +80,46 @@ class VectorMathTest {
                 assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(vector[2 + i]),
                         "element " + i + " (gate " + gate[shift + i] + ")");
             }
+        }
+    }
+
+    @Test
+    void expIsWithinTwoUlpOfTheExactFunction() {
+        for (float y = -87f; y <= 88f; y = Math.nextUp(y + 1e-3f * Math.max(1f, Math.abs(y)))) {
+            double exact = Math.exp(y);
+            float ours = VectorMath.exp(y);
+            assertTrue(Math.abs(ours - exact) <= 2 * Math.ulp((float) exact), "exp(" + y + ") = " + ours + ", exactly " + exact);
+        }
+        assertEquals(1f, VectorMath.exp(0f));
+        assertEquals(1f, VectorMath.exp(-0f));
+        assertEquals(0f, VectorMath.exp(-87.5f));
+        assertEquals(0f, VectorMath.exp(Float.NEGATIVE_INFINITY));
+        assertEquals(Float.POSITIVE_INFINITY, VectorMath.exp(88.5f));
+        assertEquals(Float.POSITIVE_INFINITY, VectorMath.exp(Float.POSITIVE_INFINITY));
+        assertTrue(Float.isNaN(VectorMath.exp(Float.NaN)));
+    }
+
+    @ParameterizedTest(name = "n = {0}")
+    @ValueSource(ints = {1, 7, 16, 17, 100, 1027})
+    void softmaxAgreesWithTheExactOne(int n) {
+        SplittableRandom random = new SplittableRandom(13L * n);
+        float[] v = gaussian(random, n);
+        v[n / 2] = -200f;                                          // far below the maximum: weight 0
+        double max = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            v[i] *= 6;
+            max = Math.max(max, v[i]);
+        }
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += Math.exp((float) (v[i] - max));                // the argument as softmax rounds it, in float
+        }
+        float[] ours = v.clone();
+        VectorMath.softmax(ours, n);
+        double bound = (n + 4) * 0x1p-24;                         // a float sum of n positive terms, 2 ulp of exp, the scaling
+        for (int i = 0; i < n; i++) {
+            double exact = Math.exp((float) (v[i] - max)) / sum;
+            assertEquals(exact, ours[i], bound * exact + 1e-30, "element " + i);
         }
     }
 
