@@ -44,9 +44,8 @@ final class FeedForward {
             float[] g = a.gate()[t];
             float[] u = a.up()[t];
             float[] h = a.hidden()[t];
-            for (int k = 0; k < width; k++) {
-                h[k] = VectorMath.silu(g[k]) * u[k];   // model-core SwiGlu's arithmetic
-            }
+            System.arraycopy(u, 0, h, 0, width);
+            VectorMath.siluTimes(g, 0, h, 0, width);   // model-core SwiGlu's arithmetic; u is kept for the backward pass
         }
         down.forward(a.hidden(), n, y);
     }
