@@ -72,6 +72,14 @@ final class Args {
         }
     }
 
+    /**
+     * {@code --threads T}: the compute threads of this process; by default the cores it may use (a container's CPU limit
+     * on Kubernetes). Results are bitwise the same for any T.
+     */
+    int threads() {
+        return intValue("threads", String.valueOf(Runtime.getRuntime().availableProcessors()), 1);
+    }
+
     /** Comma-separated token ids, e.g. {@code 1,2,3}. */
     int[] tokens(String name) {
         String v = required(name);

@@ -49,7 +49,7 @@ final class BenchCommand implements Command {
     @Override
     public int run(Args args, PrintStream out, PrintStream err) throws Exception {
         Path model = Path.of(args.required("model"));
-        int threads = args.intValue("threads", "2", 1);
+        int threads = args.threads();
         boolean json = args.flag("json");
         if (args.flag("fleet")) {
             return runFleet(args, model, threads, json, out, err);

@@ -57,7 +57,7 @@ final class DemoCommand implements Command {
         String prompt = args.optional("prompt", OPENING);
         boolean chat = args.flag("chat");
         int maxTokens = args.intValue("max-tokens", "48", 1);
-        int threads = args.intValue("threads", String.valueOf(Runtime.getRuntime().availableProcessors()), 1);
+        int threads = args.threads();
         int port = args.intValue("port", "0", 0);
         boolean keep = args.flag("keep");
         boolean singleProcess = args.flag("single-process");

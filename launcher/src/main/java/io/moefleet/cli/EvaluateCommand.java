@@ -35,7 +35,7 @@ final class EvaluateCommand implements Command {
         int length = args.intValue("length", "128", 1);
         String[] openings = args.optional("openings", OPENINGS).split("\\|");
         int maxTokens = args.intValue("max-tokens", "32", 1);
-        int threads = args.intValue("threads", String.valueOf(Runtime.getRuntime().availableProcessors()), 1);
+        int threads = args.threads();
         String corpusOption = args.optional("corpus", null);
         args.rejectUnknown();
 

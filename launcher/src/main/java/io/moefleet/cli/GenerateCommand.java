@@ -36,7 +36,7 @@ final class GenerateCommand implements Command {
         Path model = Path.of(args.required("model"));
         int[] prompt = args.tokens("tokens");
         int count = args.intValue("max-tokens", "16", 0);
-        int threads = args.intValue("threads", String.valueOf(Runtime.getRuntime().availableProcessors()), 1);
+        int threads = args.threads();
         ModelWeights.Quantize quantize = ModelWeights.Quantize.parse(args.optional("quantize", "none"));
         int[] generated;
         if (args.flag("fleet")) {

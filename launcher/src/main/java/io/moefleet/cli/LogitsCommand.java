@@ -23,7 +23,7 @@ final class LogitsCommand implements Command {
         Path model = Path.of(args.required("model"));
         int[] tokens = args.tokens("tokens");
         Path file = Path.of(args.required("out"));
-        int threads = args.intValue("threads", String.valueOf(Runtime.getRuntime().availableProcessors()), 1);
+        int threads = args.threads();
         ModelWeights.Quantize quantize = ModelWeights.Quantize.parse(args.optional("quantize", "none"));
         args.rejectUnknown();
         try (Engine engine = Engine.open(model, new ConsoleProgress(err, "loading " + model.getFileName()), threads, quantize)) {

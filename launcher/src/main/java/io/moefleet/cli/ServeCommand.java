@@ -51,7 +51,7 @@ final class ServeCommand implements Command {
         Path model = Path.of(args.required("model"));
         int port = args.intValue("port", args.required("port"), 1);
         String host = args.optional("host", "127.0.0.1");
-        int threads = args.intValue("threads", "1", 1);
+        int threads = args.threads();
         RouterService.Settings settings = settings(args, model, host, port);
         Tracing tracing = Tracing.parse("serve", args);
         ServingStack.Backend backend = backend(args, model);

@@ -67,7 +67,7 @@ final class TrainCommand implements Command {
         TrainingRun.Settings settings = new TrainingRun.Settings(args.intValue("steps", "300", 1), args.intValue("batch", "8", 1),
                 args.intValue("length", "64", 1), Double.parseDouble(args.optional("lr", "0.01")), args.intValue("warmup", "20", 1),
                 optimizer, seed, args.intValue("eval-every", "50", 0), args.intValue("eval-windows", "16", 1));
-        int threads = args.intValue("threads", String.valueOf(Runtime.getRuntime().availableProcessors()), 1);
+        int threads = args.threads();
         String corpusOption = args.optional("corpus", null);
         WeightFormat format = WeightFormat.parse(args.optional("dtype", "bf16"));
         boolean resume = args.flag("resume");
