@@ -4,6 +4,7 @@ import static io.moefleet.model.weights.FloatCodec.FLOAT_LE;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -52,16 +53,26 @@ public final class VectorMath {
         }
     }
 
+    /** The bytes of one float vector; loaded as bytes and reinterpreted where the machine is little-endian. */
+    private static final VectorSpecies<Byte> BYTES_OF_F = VectorSpecies.of(byte.class, F.vectorShape());
+    private static final boolean LITTLE_ENDIAN = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
+
     /**
      * y[i] += k x[i] over n elements, x read in place as little-endian floats from byte {@code xOffset} of
-     * {@code x}: the same operations as the array form, so the same bits.
+     * {@code x}: the same operations as the array form, so the same bits. The floats are loaded as a byte vector and
+     * reinterpreted: C2 compiles a float load from a segment over a {@code byte[]} (a received message's bytes) to a
+     * lane-by-lane fallback, 12 to 18 times slower than from an array (JDK 25, 1024 floats: 1200-1900 ns against 100),
+     * while a byte load from it is one vector load like any other.
      */
     public static void axpy(float k, MemorySegment x, long xOffset, float[] y, int yOffset, int n) {
         int full = n - n % F.length();
         FloatVector kv = FloatVector.broadcast(F, k);
         for (int i = 0; i < full; i += F.length()) {
-            FloatVector.fromMemorySegment(F, x, xOffset + (long) i * Float.BYTES, ByteOrder.LITTLE_ENDIAN)
-                    .fma(kv, FloatVector.fromArray(F, y, yOffset + i)).intoArray(y, yOffset + i);
+            long at = xOffset + (long) i * Float.BYTES;
+            FloatVector xv = LITTLE_ENDIAN
+                    ? (FloatVector) ByteVector.fromMemorySegment(BYTES_OF_F, x, at, ByteOrder.LITTLE_ENDIAN).reinterpretAsFloats()
+                    : FloatVector.fromMemorySegment(F, x, at, ByteOrder.LITTLE_ENDIAN);
+            xv.fma(kv, FloatVector.fromArray(F, y, yOffset + i)).intoArray(y, yOffset + i);
         }
         for (int i = full; i < n; i++) {
             y[yOffset + i] += k * x.get(FLOAT_LE, xOffset + (long) i * Float.BYTES);

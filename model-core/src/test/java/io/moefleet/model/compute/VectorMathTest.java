@@ -51,11 +51,19 @@ class VectorMathTest {
         for (int i = 0; i < n; i++) {
             shifted.putFloat((offsetFloats + i) * Float.BYTES, x[i]);
         }
-        float[] fromArray = gaussian(random, n);
-        float[] fromBytes = fromArray.clone();
+        // the same bytes off the heap (a message parsed into direct buffers), unaligned as well
+        ByteBuffer direct = ByteBuffer.allocateDirect(shifted.capacity() + 1).position(1).slice();
+        direct.put(shifted.duplicate().clear()).clear();
+        float[] start = gaussian(random, n);
+        float[] fromArray = start.clone();
+        float[] fromHeap = start.clone();
+        float[] fromDirect = start.clone();
+        long at = (long) offsetFloats * Float.BYTES;
         VectorMath.axpy(-1.25f, x, 0, fromArray, 0, n);
-        VectorMath.axpy(-1.25f, MemorySegment.ofBuffer(shifted.asReadOnlyBuffer()), (long) offsetFloats * Float.BYTES, fromBytes, 0, n);
-        SameBits.assertRows(new float[][] {fromArray}, new float[][] {fromBytes}, "axpy from bytes");
+        VectorMath.axpy(-1.25f, MemorySegment.ofBuffer(shifted.asReadOnlyBuffer()), at, fromHeap, 0, n);
+        VectorMath.axpy(-1.25f, MemorySegment.ofBuffer(direct.asReadOnlyBuffer()), at, fromDirect, 0, n);
+        SameBits.assertRows(new float[][] {fromArray}, new float[][] {fromHeap}, "axpy from bytes on the heap");
+        SameBits.assertRows(new float[][] {fromArray}, new float[][] {fromDirect}, "axpy from bytes off the heap");
     }
 
     /** Values where the exponential's range reduction and clamping change course, and the IEEE specials. */
