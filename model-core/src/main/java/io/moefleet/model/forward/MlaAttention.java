@@ -4,6 +4,8 @@ import io.moefleet.model.ModelConfig;
 import io.moefleet.model.compute.MatMul;
 import io.moefleet.model.compute.VectorMath;
 import io.moefleet.model.weights.AttentionWeights;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -84,7 +86,6 @@ final class MlaAttention {
             matMul.multiplyAll(List.of(new MatMul.Job(w.q(), normed, total, buffers.q), latentProjection));
         }
 
-        boolean allDecode = true;
         int row = 0;
         for (int ci = 0; ci < chunks.size(); ci++) {
             StepChunk chunk = chunks.get(ci);
@@ -103,72 +104,72 @@ final class MlaAttention {
                 System.arraycopy(kv, kvRank, latent, kvRank, ropeDim);
                 rope.rotate(latent, kvRank, angles[ci].cos(position), angles[ci].sin(position));
             }
-            allDecode &= chunk.tokens().length == 1;
         }
 
-        if (allDecode) {
-            // independent (sequence, head) pairs claimed by the threads in turn, products inside on the pair's thread:
-            // one sequence alone (batch-1 decode) still uses every thread, and a worker too late to join is not waited for
-            int pairs = chunks.size() * heads;
-            AtomicInteger next = new AtomicInteger();
-            matMul.workers().shareOut(() -> {
-                for (int pair = next.getAndIncrement(); pair < pairs; pair = next.getAndIncrement()) {
-                    int ci = pair / heads;
-                    StepChunk chunk = chunks.get(ci);
-                    absorbedHead(w, buffers.q[ci], chunk.sequence().cache().layer(layer), chunk.start(), buffers.attention[ci],
-                            pair % heads);
+        // The step's attention as independent pieces that the threads claim in turn, the costliest first: each
+        // (decode token, head) pair on the absorbed path, and each query of a multi-token chunk over the chunk's expanded
+        // keys and values. A causal query costs as many positions as it sees, so the halves of a prompt's queries in order
+        // gave one thread three times the other's work; and a step's decode tokens beside a prompt ran on one thread. A
+        // piece's result does not depend on the thread that computes it, nor on the other pieces.
+        List<Piece> pieces = new ArrayList<>();
+        row = 0;
+        for (StepChunk chunk : chunks) {
+            int n = chunk.tokens().length;
+            float[][] rows = chunk.sequence().cache().layer(layer);
+            int first = row;
+            int start = chunk.start();
+            if (n == 1) {
+                long cost = (long) (start + 1) * (2 * kvRank + ropeDim) + (long) kvRank * kvbStride;
+                for (int h = 0; h < heads; h++) {
+                    int head = h;
+                    pieces.add(new Piece(cost, () -> absorbedHead(w, buffers.q[first], rows, start, buffers.attention[first], head)));
                 }
-            });
-        } else {
-            row = 0;
-            for (StepChunk chunk : chunks) {
-                int n = chunk.tokens().length;
-                float[][] rows = chunk.sequence().cache().layer(layer);
-                if (n == 1) {
-                    absorbed(w, buffers.q[row], rows, chunk.start(), buffers.attention[row]);
-                } else {
-                    expanded(w, rows, chunk.start(), n, row);
+            } else {
+                float[][] keysValues = new float[start + n][heads * kvbStride];
+                matMul.multiply(w.kvB(), rows, start + n, keysValues);
+                for (int i = 0; i < n; i++) {
+                    int query = i;
+                    long cost = (long) heads * (start + i + 1) * (nope + ropeDim + vDim);
+                    pieces.add(new Piece(cost, () -> expandedQuery(rows, keysValues, start + query, first + query)));
                 }
-                row += n;
             }
+            row += n;
         }
+        pieces.sort(Comparator.comparingLong(Piece::cost).reversed());
+        AtomicInteger next = new AtomicInteger();
+        matMul.workers().shareOut(() -> {
+            for (int i = next.getAndIncrement(); i < pieces.size(); i = next.getAndIncrement()) {
+                pieces.get(i).work().run();
+            }
+        });
         matMul.multiply(w.o(), buffers.attention, total, out);
     }
 
-    /** The multi-token path: keys and values of every visible position expanded once for the chunk, queries split over threads. */
-    private void expanded(AttentionWeights w, float[][] cached, int start, int n, int firstRow) {
-        int visible = start + n;
-        float[][] keysValues = new float[visible][heads * kvbStride];
-        matMul.multiply(w.kvB(), cached, visible, keysValues);
-        matMul.workers().parallelFor(n, (from, to) -> {
-            Scratch s = scratch.get();
-            for (int i = from; i < to; i++) {
-                int last = start + i;
-                float[] q = buffers.q[firstRow + i];
-                float[] out = buffers.attention[firstRow + i];
-                float[] scores = scores(s, last + 1);
-                for (int h = 0; h < heads; h++) {
-                    int qBase = h * qkDim;
-                    int kBase = h * kvbStride;
-                    for (int p = 0; p <= last; p++) {
-                        float score = VectorMath.dot(q, qBase, keysValues[p], kBase, nope)
-                                + VectorMath.dot(q, qBase + nope, cached[p], kvRank, ropeDim);
-                        scores[p] = score * scale;
-                    }
-                    VectorMath.softmax(scores, last + 1);
-                    java.util.Arrays.fill(out, h * vDim, (h + 1) * vDim, 0f);
-                    for (int p = 0; p <= last; p++) {
-                        VectorMath.axpy(scores[p], keysValues[p], kBase + nope, out, h * vDim, vDim);
-                    }
-                }
-            }
-        });
-    }
+    /** A share of a layer's attention that one thread computes alone; {@code cost} in multiply-adds, roughly. */
+    private record Piece(long cost, Runnable work) {}
 
-    /** The decode path, every head of one token in turn. */
-    private void absorbed(AttentionWeights w, float[] q, float[][] cached, int last, float[] out) {
+    /**
+     * The multi-token path for the query at position {@code last} (step row {@code row}): every head scored against the
+     * keys of positions {@code 0 .. last} expanded through kv_b_proj, softmax, values summed.
+     */
+    private void expandedQuery(float[][] cached, float[][] keysValues, int last, int row) {
+        Scratch s = scratch.get();
+        float[] q = buffers.q[row];
+        float[] out = buffers.attention[row];
+        float[] scores = scores(s, last + 1);
         for (int h = 0; h < heads; h++) {
-            absorbedHead(w, q, cached, last, out, h);
+            int qBase = h * qkDim;
+            int kBase = h * kvbStride;
+            for (int p = 0; p <= last; p++) {
+                float score = VectorMath.dot(q, qBase, keysValues[p], kBase, nope)
+                        + VectorMath.dot(q, qBase + nope, cached[p], kvRank, ropeDim);
+                scores[p] = score * scale;
+            }
+            VectorMath.softmax(scores, last + 1);
+            java.util.Arrays.fill(out, h * vDim, (h + 1) * vDim, 0f);
+            for (int p = 0; p <= last; p++) {
+                VectorMath.axpy(scores[p], keysValues[p], kBase + nope, out, h * vDim, vDim);
+            }
         }
     }
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.moefleet.model.GoldenData;
+import io.moefleet.model.compute.Workers;
 import io.moefleet.model.weights.Checkpoint;
 import io.moefleet.model.weights.ModelWeights;
 import java.util.ArrayList;
@@ -97,6 +98,41 @@ class StepTest {
         assertBitwiseEqual(aloneFirst, batched[0]);
         assertBitwiseEqual(aloneSecond, batched[1]);
         assertBitwiseEqual(aloneDecode, batched[2]);
+    }
+
+    /**
+     * Prompts of several lengths beside decode tokens in each step, on one thread and on three: the same bits. The
+     * threads claim the step's attention piece by piece (each query of a prompt, each head of a decode token), in an
+     * order set by the pieces' cost, so which thread computes which piece changes with the thread count and the timing.
+     */
+    @Test
+    void stepsOfPromptsAndDecodeTokensAreBitwiseTheSameOnOneThreadAndOnThree() {
+        try (Workers three = new Workers(3)) {
+            Transformer threaded = new Transformer(checkpoint.config(), ModelWeights.load(checkpoint), three);
+            SplittableRandom random = new SplittableRandom(11);
+            int vocab = model.config().vocabSize();
+            List<Sequence> alone = new ArrayList<>();
+            List<Sequence> spread = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                alone.add(model.newSequence());
+                spread.add(threaded.newSequence());
+            }
+            for (int step = 0; step < 4; step++) {
+                List<StepChunk> one = new ArrayList<>();
+                List<StepChunk> many = new ArrayList<>();
+                for (int i = 0; i < 6; i++) {
+                    boolean prompt = step == 0 || (i + step) % 3 == 0;          // later steps mix new chunks with decodes
+                    int[] tokens = random.ints(prompt ? 2 + random.nextInt(30) : 1, 0, vocab).toArray();
+                    one.add(StepChunk.next(alone.get(i), tokens, true));
+                    many.add(StepChunk.next(spread.get(i), tokens, true));
+                }
+                List<float[][]> expected = model.step(one);
+                List<float[][]> actual = threaded.step(many);
+                for (int i = 0; i < 6; i++) {
+                    assertBitwiseEqual(expected.get(i), actual.get(i));
+                }
+            }
+        }
     }
 
     @Test
