@@ -135,7 +135,7 @@ final class MlaAttention {
             }
             row += n;
         }
-        pieces.sort(Comparator.comparingLong(Piece::cost).reversed());
+        pieces.sort(COSTLIEST_FIRST);
         AtomicInteger next = new AtomicInteger();
         matMul.workers().shareOut(() -> {
             for (int i = next.getAndIncrement(); i < pieces.size(); i = next.getAndIncrement()) {
@@ -147,6 +147,8 @@ final class MlaAttention {
 
     /** A share of a layer's attention that one thread computes alone; {@code cost} in multiply-adds, roughly. */
     private record Piece(long cost, Runnable work) {}
+
+    private static final Comparator<Piece> COSTLIEST_FIRST = Comparator.comparingLong(Piece::cost).reversed();
 
     /**
      * The multi-token path for the query at position {@code last} (step row {@code row}): every head scored against the
