@@ -16,6 +16,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 /**
@@ -37,37 +38,106 @@ final class ApiLoad {
         this.vocabSize = vocabSize;
     }
 
-    /** One concurrency level's figures: token rates, and the p50/p99 of TTFT and TPOT over its requests, in ms. */
+    /**
+     * One concurrency level's figures: token rates, and the p50/p99 of TTFT and TPOT over its requests, in ms; the
+     * seconds of waves measured, and of waves before them not counted.
+     */
     record Level(int concurrency, int requests, double outputTokensPerSecond, double ttftP50Ms, double ttftP99Ms,
-            double tpotP50Ms, double tpotP99Ms, double wallSeconds) {}
+            double tpotP50Ms, double tpotP99Ms, double wallSeconds, double warmUpSeconds) {}
 
     /**
-     * One concurrency level measured in steady state: waves of {@code concurrency} requests at once, first for at least
-     * {@code warmUp} not counted (the JIT compiles each process's code for this level's shapes; a level measured cold
-     * reads the compiler, not the server), then for at least {@code window} counted, at least one wave each. Every
+     * How long a level warms up before it is measured: at least {@code least}; then on, a {@code step} at a time, for as
+     * long as a step's output rate beats every earlier step's by more than {@link #STILL_RISING}, up to {@code most} in
+     * all. Each process's JIT compiler reaches a level's steady state at its own pace, and a fleet's five take longer
+     * than the engine's one (2026-12-07, concurrency 1, runs an hour apart: the fleet 33.0 tokens/s after 30 s of
+     * warm-up and 39.4 after 120 s, the engine 67.4 and 63.9).
+     */
+    record WarmUp(Duration least, Duration most, Duration step) {
+
+        static final double STILL_RISING = 0.03;
+
+        /** One warm-up step: runs it and returns its output tokens per second. */
+        interface Step {
+            double run() throws Exception;
+        }
+
+        /**
+         * The warm-up past {@code least}: {@code step} run for as long as another fits within {@link #most} (by
+         * {@code elapsed}, since the warm-up began) and the last one's rate beat every earlier one's by more than
+         * {@link #STILL_RISING}. Returns the steps run.
+         */
+        int stepsPastLeast(Supplier<Duration> elapsed, Step step) throws Exception {
+            int steps = 0;
+            for (double best = 0; !this.step.isZero() && elapsed.get().plus(this.step).compareTo(most) <= 0; ) {
+                double rate = step.run();
+                steps++;
+                boolean rising = rate > best * (1 + STILL_RISING);
+                best = Math.max(best, rate);
+                if (!rising) {
+                    break;
+                }
+            }
+            return steps;
+        }
+    }
+
+    /**
+     * One concurrency level measured in steady state: waves of {@code concurrency} requests at once, first as long as
+     * {@code warmUp} says, not counted (the JIT compiles each process's code for this level's shapes; a level measured
+     * cold reads the compiler, not the server), then for at least {@code window} counted, at least one wave each. Every
      * wave's prompts are fresh (no prefix of an earlier one cached), drawn from {@code seed} and the wave's number.
      */
-    Level measure(int concurrency, int promptTokens, int outputTokens, long seed, Duration warmUp, Duration window)
+    Level measure(int concurrency, int promptTokens, int outputTokens, long seed, WarmUp warmUp, Duration window)
             throws Exception {
-        long wave = 0;
-        for (long end = System.nanoTime() + warmUp.toNanos(); wave == 0 || System.nanoTime() < end; wave++) {
-            wave(concurrency, promptTokens, outputTokens, seed * 1_000_003 + wave);
+        Waves waves = new Waves(concurrency, promptTokens, outputTokens, seed);
+        long started = System.nanoTime();
+        waves.runFor(warmUp.least());
+        warmUp.stepsPastLeast(() -> Duration.ofNanos(System.nanoTime() - started), () -> {
+            Waves.Run step = waves.runFor(warmUp.step());
+            return level(concurrency, step.timings(), step.wallSeconds(), 0).outputTokensPerSecond();
+        });
+        double warmedSeconds = (System.nanoTime() - started) / 1e9;
+        Waves.Run measured = waves.runFor(window);
+        return level(concurrency, measured.timings(), measured.wallSeconds(), warmedSeconds);
+    }
+
+    /** A level's waves in turn, each with fresh prompts: the wave's number goes into its seed. */
+    private final class Waves {
+
+        private final int concurrency;
+        private final int promptTokens;
+        private final int outputTokens;
+        private final long seed;
+        private long next;
+
+        /** Waves' requests, and the seconds the waves took from each one's start to its last answer. */
+        record Run(List<Timing> timings, double wallSeconds) {}
+
+        Waves(int concurrency, int promptTokens, int outputTokens, long seed) {
+            this.concurrency = concurrency;
+            this.promptTokens = promptTokens;
+            this.outputTokens = outputTokens;
+            this.seed = seed;
         }
-        List<Timing> timings = new ArrayList<>();
-        double wall = 0;
-        for (long end = System.nanoTime() + window.toNanos(), counted = 0; counted == 0 || System.nanoTime() < end; counted++, wave++) {
-            long start = System.nanoTime();
-            timings.addAll(wave(concurrency, promptTokens, outputTokens, seed * 1_000_003 + wave));
-            wall += (System.nanoTime() - start) / 1e9;
+
+        /** Waves until {@code duration} has passed, at least one. */
+        Run runFor(Duration duration) throws Exception {
+            List<Timing> timings = new ArrayList<>();
+            double wall = 0;
+            for (long end = System.nanoTime() + duration.toNanos(), run = 0; run == 0 || System.nanoTime() < end; run++) {
+                long start = System.nanoTime();
+                timings.addAll(wave(concurrency, promptTokens, outputTokens, seed * 1_000_003 + next++));
+                wall += (System.nanoTime() - start) / 1e9;
+            }
+            return new Run(timings, wall);
         }
-        return level(concurrency, timings, wall);
     }
 
     /** Runs {@code concurrency} requests at once (one wave), each a fresh prompt of {@code promptTokens} ids. */
     Level run(int concurrency, int promptTokens, int outputTokens, long seed) throws Exception {
         long start = System.nanoTime();
         List<Timing> timings = wave(concurrency, promptTokens, outputTokens, seed);
-        return level(concurrency, timings, (System.nanoTime() - start) / 1e9);
+        return level(concurrency, timings, (System.nanoTime() - start) / 1e9, 0);
     }
 
     private List<Timing> wave(int concurrency, int promptTokens, int outputTokens, long seed) throws Exception {
@@ -90,13 +160,13 @@ final class ApiLoad {
         return timings;
     }
 
-    /** A level's figures from its requests' timings over {@code wallSeconds} of waves. */
-    private static Level level(int concurrency, List<Timing> timings, double wallSeconds) {
+    /** A level's figures from its requests' timings over {@code wallSeconds} of waves, after {@code warmUpSeconds}. */
+    private static Level level(int concurrency, List<Timing> timings, double wallSeconds, double warmUpSeconds) {
         long tokens = timings.stream().mapToLong(Timing::tokens).sum();
         double[] ttft = timings.stream().mapToDouble(Timing::ttftMs).sorted().toArray();
         double[] tpot = timings.stream().mapToDouble(Timing::tpotMs).sorted().toArray();
         return new Level(concurrency, timings.size(), tokens / wallSeconds, percentile(ttft, 50), percentile(ttft, 99),
-                percentile(tpot, 50), percentile(tpot, 99), wallSeconds);
+                percentile(tpot, 50), percentile(tpot, 99), wallSeconds, warmUpSeconds);
     }
 
     /** One request: its output tokens, time to first token and time per output token. */

@@ -40,7 +40,7 @@ final class BenchCommand implements Command {
         return "bench --model DIR [--threads T] [--quantize q8] [--batch B] [--json] "
                 + "| --fleet [--batch 1,8,32] [--micro-batches 1,2] [--spin-us 100] [--warm-up-steps 128] [--steps 64] [--rounds 3] [--floor-calls 2000] "
                 + FleetOptions.USAGE
-                + " | --api [--concurrency 1,8,16,32] [--prompt-tokens 128] [--output-tokens 64] [--warm-up-s 30] [--measure-s 15] "
+                + " | --api [--concurrency 1,8,16,32] [--prompt-tokens 128] [--output-tokens 64] [--warm-up-s 30] [--warm-up-max-s 180] [--measure-s 15] "
                 + "[--max-running N] (--single-process | " + FleetOptions.USAGE + " [--micro-batches 1,2] [--spin-us N] [--beside-single-process])"
                 + " | --soak [--concurrency 64] [--minutes 10] [--report-every-s 60] [--prompt-tokens 128] [--output-tokens 64] "
                 + "(--single-process | " + FleetOptions.USAGE + ")";
@@ -134,8 +134,11 @@ final class BenchCommand implements Command {
     private static int runApi(Args args, Path model, int threads, boolean json, PrintStream out, PrintStream err)
             throws Exception {
         List<Integer> levels = batchSizes(args.optional("concurrency", "1,8,16,32"));
+        int warmUpLeast = args.intValue("warm-up-s", "30", 0);
+        int warmUpMost = args.intValue("warm-up-max-s", String.valueOf(6 * warmUpLeast), warmUpLeast);
+        Duration window = Duration.ofSeconds(args.intValue("measure-s", "15", 0));
         ApiWorkload workload = new ApiWorkload(args.intValue("prompt-tokens", "128", 1), args.intValue("output-tokens", "64", 1),
-                Duration.ofSeconds(args.intValue("warm-up-s", "30", 0)), Duration.ofSeconds(args.intValue("measure-s", "15", 0)));
+                new ApiLoad.WarmUp(Duration.ofSeconds(warmUpLeast), Duration.ofSeconds(warmUpMost), window), window);
         boolean singleProcess = args.flag("single-process");
         boolean besideEngine = args.flag("beside-single-process");
         if (singleProcess && besideEngine) {
@@ -189,8 +192,11 @@ final class BenchCommand implements Command {
                 .map(count -> OptionalInt.of(FleetOptions.microBatches("bench", count))).toList();
     }
 
-    /** The requests of an API bench: prompt and output lengths, and each level's warm-up and measured time. */
-    private record ApiWorkload(int promptTokens, int outputTokens, Duration warmUp, Duration window) {}
+    /**
+     * The requests of an API bench: prompt and output lengths, each level's warm-up (on past its least in steps of the
+     * measured window while the output rate still rises) and measured time.
+     */
+    private record ApiWorkload(int promptTokens, int outputTokens, ApiLoad.WarmUp warmUp, Duration window) {}
 
     /**
      * Measures each level on {@code served}, under each of {@code microBatches} in turn (empty: as the stack steps), the
@@ -200,12 +206,14 @@ final class BenchCommand implements Command {
             OptionalInt spinMicros, ApiWorkload workload, PrintStream out, PrintStream err) throws Exception {
         List<SteppedLevel> measured = new java.util.ArrayList<>();
         try (ServingStack stack = served.stack()) {
-            err.printf("%s: each level warmed up for at least %d s (not counted), then measured for at least %d s%n", mode,
-                    workload.warmUp().toSeconds(), workload.window().toSeconds());
+            err.printf("%s: each level warmed up (not counted) for at least %d s, then on in steps of %d s while its output"
+                    + " rate still rose by more than %.0f%%, up to %d s; then measured for at least %d s%n", mode,
+                    workload.warmUp().least().toSeconds(), workload.warmUp().step().toSeconds(), 100 * ApiLoad.WarmUp.STILL_RISING,
+                    workload.warmUp().most().toSeconds(), workload.window().toSeconds());
             out.printf("%s: %d-token prompts (token ids), %d output tokens each (ignore_eos), streamed%n",
                     mode.replace('-', ' '), workload.promptTokens(), workload.outputTokens());
-            out.printf("%11s %3s %9s %12s %21s %21s %9s%n", "concurrency", "mb", "requests", "output t/s", "TTFT p50/p99 ms",
-                    "TPOT p50/p99 ms", "wall s");
+            out.printf("%11s %3s %9s %12s %21s %21s %9s %11s%n", "concurrency", "mb", "requests", "output t/s", "TTFT p50/p99 ms",
+                    "TPOT p50/p99 ms", "wall s", "warm-up s");
             for (int level : levels) {
                 for (int setting = 0; setting < microBatches.size(); setting++) {
                     stack.fleetSteps(new FleetOptions.StepOptions(microBatches.get(setting), spinMicros));
@@ -213,9 +221,10 @@ final class BenchCommand implements Command {
                     // fresh prompts for every setting too: none finds another's pages in the KV pool
                     ApiLoad.Level r = served.load().measure(level, workload.promptTokens(), workload.outputTokens(),
                             100L * level + setting, workload.warmUp(), workload.window());
-                    out.printf(Locale.ROOT, "%11d %3d %9d %12.1f %21s %21s %9.1f%n", level, steppedIn, r.requests(),
+                    out.printf(Locale.ROOT, "%11d %3d %9d %12.1f %21s %21s %9.1f %11.0f%n", level, steppedIn, r.requests(),
                             r.outputTokensPerSecond(), String.format(Locale.ROOT, "%.0f / %.0f", r.ttftP50Ms(), r.ttftP99Ms()),
-                            String.format(Locale.ROOT, "%.1f / %.1f", r.tpotP50Ms(), r.tpotP99Ms()), r.wallSeconds());
+                            String.format(Locale.ROOT, "%.1f / %.1f", r.tpotP50Ms(), r.tpotP99Ms()), r.wallSeconds(),
+                            r.warmUpSeconds());
                     measured.add(new SteppedLevel(steppedIn, r));
                 }
             }
@@ -232,9 +241,10 @@ final class BenchCommand implements Command {
             ApiLoad.Level r = stepped.level();
             json.append(json.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT,
                     "{\"concurrency\": %d, \"micro_batches\": %d, \"requests\": %d, \"output_tokens_per_s\": %.2f, "
-                            + "\"ttft_p50_ms\": %.1f, \"ttft_p99_ms\": %.1f, \"tpot_p50_ms\": %.2f, \"tpot_p99_ms\": %.2f}",
+                            + "\"ttft_p50_ms\": %.1f, \"ttft_p99_ms\": %.1f, \"tpot_p50_ms\": %.2f, \"tpot_p99_ms\": %.2f, "
+                            + "\"warm_up_s\": %.1f}",
                     r.concurrency(), stepped.microBatches(), r.requests(),
-                    r.outputTokensPerSecond(), r.ttftP50Ms(), r.ttftP99Ms(), r.tpotP50Ms(), r.tpotP99Ms()));
+                    r.outputTokensPerSecond(), r.ttftP50Ms(), r.ttftP99Ms(), r.tpotP50Ms(), r.tpotP99Ms(), r.warmUpSeconds()));
         }
         return json.toString();
     }

@@ -29,12 +29,19 @@ class ApiBenchCommandTest {
         Path tiny = dir.resolve("tiny");
         CheckpointWriter.write(Preset.config("tiny"), 11, WeightFormat.BF16, tiny);
         CliRun r = CliRun.run("bench", "--model", tiny.toString(), "--api", "--single-process", "--concurrency", "1,3",
-                "--prompt-tokens", "12", "--output-tokens", "5", "--warm-up-s", "0", "--measure-s", "1", "--threads", "1", "--json");
+                "--prompt-tokens", "12", "--output-tokens", "5", "--warm-up-s", "1", "--warm-up-max-s", "3", "--measure-s", "1",
+                "--threads", "1", "--json");
         String printed = r.out();
         assertEquals(0, r.code(), r.err());
         JsonNode json = lastLineJson(printed);
         assertEquals("single-process", json.get("mode").asText());
         assertLevels(json.get("levels"), List.of(1, 3));
+        // warmed for its least second, then on in steps of the measured second while the rate rose, within the most
+        for (JsonNode level : json.get("levels")) {
+            double warmUp = level.get("warm_up_s").asDouble();
+            assertTrue(warmUp >= 1 && warmUp < 4, level.toString());
+        }
+        assertTrue(r.err().contains("warmed up (not counted) for at least 1 s, then on in steps of 1 s"), r.err());
         assertTrue(printed.contains("concurrency"), printed);
     }
 
