@@ -92,13 +92,18 @@ final class ApiLoad {
         Waves waves = new Waves(concurrency, promptTokens, outputTokens, seed);
         long started = System.nanoTime();
         waves.runFor(warmUp.least());
-        warmUp.stepsPastLeast(() -> Duration.ofNanos(System.nanoTime() - started), () -> {
-            Waves.Run step = waves.runFor(warmUp.step());
-            return level(concurrency, step.timings(), step.wallSeconds(), 0).outputTokensPerSecond();
-        });
+        warmUp.stepsPastLeast(() -> Duration.ofNanos(System.nanoTime() - started),
+                () -> waves.runFor(warmUp.step()).outputTokensPerSecond());
         double warmedSeconds = (System.nanoTime() - started) / 1e9;
-        Waves.Run measured = waves.runFor(window);
-        return level(concurrency, measured.timings(), measured.wallSeconds(), warmedSeconds);
+        return level(concurrency, waves.runFor(window), warmedSeconds);
+    }
+
+    /** Waves' requests, and the seconds the waves took from each one's start to its last answer. */
+    private record Run(List<Timing> timings, double wallSeconds) {
+
+        double outputTokensPerSecond() {
+            return timings.stream().mapToLong(Timing::tokens).sum() / wallSeconds;
+        }
     }
 
     /** A level's waves in turn, each with fresh prompts: the wave's number goes into its seed. */
@@ -109,9 +114,6 @@ final class ApiLoad {
         private final int outputTokens;
         private final long seed;
         private long next;
-
-        /** Waves' requests, and the seconds the waves took from each one's start to its last answer. */
-        record Run(List<Timing> timings, double wallSeconds) {}
 
         Waves(int concurrency, int promptTokens, int outputTokens, long seed) {
             this.concurrency = concurrency;
@@ -137,7 +139,7 @@ final class ApiLoad {
     Level run(int concurrency, int promptTokens, int outputTokens, long seed) throws Exception {
         long start = System.nanoTime();
         List<Timing> timings = wave(concurrency, promptTokens, outputTokens, seed);
-        return level(concurrency, timings, (System.nanoTime() - start) / 1e9, 0);
+        return level(concurrency, new Run(timings, (System.nanoTime() - start) / 1e9), 0);
     }
 
     private List<Timing> wave(int concurrency, int promptTokens, int outputTokens, long seed) throws Exception {
@@ -160,13 +162,12 @@ final class ApiLoad {
         return timings;
     }
 
-    /** A level's figures from its requests' timings over {@code wallSeconds} of waves, after {@code warmUpSeconds}. */
-    private static Level level(int concurrency, List<Timing> timings, double wallSeconds, double warmUpSeconds) {
-        long tokens = timings.stream().mapToLong(Timing::tokens).sum();
-        double[] ttft = timings.stream().mapToDouble(Timing::ttftMs).sorted().toArray();
-        double[] tpot = timings.stream().mapToDouble(Timing::tpotMs).sorted().toArray();
-        return new Level(concurrency, timings.size(), tokens / wallSeconds, percentile(ttft, 50), percentile(ttft, 99),
-                percentile(tpot, 50), percentile(tpot, 99), wallSeconds, warmUpSeconds);
+    /** A level's figures from its waves' requests, after {@code warmUpSeconds} of waves not counted. */
+    private static Level level(int concurrency, Run run, double warmUpSeconds) {
+        double[] ttft = run.timings().stream().mapToDouble(Timing::ttftMs).sorted().toArray();
+        double[] tpot = run.timings().stream().mapToDouble(Timing::tpotMs).sorted().toArray();
+        return new Level(concurrency, run.timings().size(), run.outputTokensPerSecond(), percentile(ttft, 50),
+                percentile(ttft, 99), percentile(tpot, 50), percentile(tpot, 99), run.wallSeconds(), warmUpSeconds);
     }
 
     /** One request: its output tokens, time to first token and time per output token. */
