@@ -18,9 +18,9 @@ import io.moefleet.model.weights.ModelWeights;
 import io.moefleet.proto.attention.AttendRequest;
 import io.moefleet.proto.attention.AttendResponse;
 import io.moefleet.proto.attention.AttentionServiceGrpc;
+import io.moefleet.rpc.ListenPorts;
 import io.opentelemetry.api.OpenTelemetry;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -69,7 +69,7 @@ class AttentionFailureTest {
 
     @Test
     void anUnreachableInstanceAtStartIsReportedByHealthAndByTheFirstStep() throws IOException {
-        String nowhere = "127.0.0.1:" + freePort();
+        String nowhere = "127.0.0.1:" + ListenPorts.take();
         try (AttentionServer instance0 = new AttentionServer(new InstanceSettings(MODEL, 0, 1), OpenTelemetry.noop()).start();
              Checkpoint checkpoint = Checkpoint.open(MODEL);
              Workers workers = new Workers(1);
@@ -125,12 +125,6 @@ class AttentionFailureTest {
             assertEquals(1, neverAnswered.size(), "the call reached the instance");
         } finally {
             silent.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-        }
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
         }
     }
 }

@@ -14,6 +14,7 @@ import io.moefleet.model.forward.StepChunk;
 import io.moefleet.model.forward.Transformer;
 import io.moefleet.model.weights.Checkpoint;
 import io.moefleet.model.weights.ModelWeights;
+import io.moefleet.rpc.ListenPorts;
 import io.opentelemetry.api.OpenTelemetry;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -38,7 +39,7 @@ class AttentionProcessTest {
     @Test
     void anInstanceProcessServesWhatTheEngineComputes() throws Exception {
         GoldenData.Case golden = GoldenData.forwardCase("tiny-v3");
-        int port = AttentionFailureTest.freePort();
+        int port = ListenPorts.take();
         PoolMembers pool = PoolMembers.start(1);
         Process instance = start("instance-0", "--model", golden.model().toString(), "--port", Integer.toString(port),
                 "--threads", "1", "--kv-pool", pool.addresses.getFirst(), "--kv-cluster-name", pool.clusterName,

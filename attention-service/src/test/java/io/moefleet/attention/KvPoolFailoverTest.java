@@ -10,7 +10,6 @@ import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.moefleet.attention.PagedRequests.Generation;
 import io.moefleet.engine.Engine;
-import io.moefleet.kvcache.FreePorts;
 import io.moefleet.kvcache.KvCacheConfig;
 import io.moefleet.model.GoldenData;
 import io.moefleet.model.KnifeEdges;
@@ -21,6 +20,7 @@ import io.moefleet.proto.attention.AttentionServiceGrpc;
 import io.moefleet.proto.attention.PageStats;
 import io.moefleet.proto.attention.StatsRequest;
 import io.moefleet.proto.attention.StatsResponse;
+import io.moefleet.rpc.ListenPorts;
 import io.moefleet.sampling.Logits;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -142,7 +142,7 @@ class KvPoolFailoverTest {
     void anUnreachablePoolLeavesEveryPromptComputedWithoutWaiting() {
         int[] prompt = KnifeEdges.clearPrompt(engine.model(), 41, PROMPT, GREEDY);
         int[] engineGreedy = KnifeEdges.greedy(engine.model(), prompt, GREEDY).greedy();
-        String nowhere = KvCacheConfig.DEFAULT_HOST + ":" + FreePorts.take(1).getFirst();
+        String nowhere = KvCacheConfig.DEFAULT_HOST + ":" + ListenPorts.take();
         KvPoolSettings unreachable = new KvPoolSettings(List.of(nowhere), "nobody", PAGE, 1 << 20, Duration.ofSeconds(2));
         long start = System.nanoTime();
         try (AttentionFleet fleet = AttentionFleet.start(MODEL, 1, unreachable, new RoundRobinAssignment())) {

@@ -22,9 +22,9 @@ import io.moefleet.proto.expert.ForwardRequest;
 import io.moefleet.proto.expert.ForwardResponse;
 import io.moefleet.proto.expert.StatsRequest;
 import io.moefleet.proto.expert.StatsResponse;
+import io.moefleet.rpc.ListenPorts;
 import io.opentelemetry.api.OpenTelemetry;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -72,7 +72,7 @@ class ShardFailureTest {
 
     @Test
     void anUnreachableShardAtStartIsReportedByHealthAndByTheFirstStep() throws IOException {
-        String nowhere = "127.0.0.1:" + freePort();
+        String nowhere = "127.0.0.1:" + ListenPorts.take();
         ExpertPlacement placement = ExpertPlacement.spread(16, 2, 1);
         try (ExpertServer shard0 = new ExpertServer(new ShardSettings(MODEL, placement, 0, 0, 1), OpenTelemetry.noop()).start();
              Checkpoint checkpoint = Checkpoint.open(MODEL);
@@ -137,12 +137,6 @@ class ShardFailureTest {
             return ExpertServiceGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS).stats(StatsRequest.getDefaultInstance());
         } finally {
             channel.shutdownNow();
-        }
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
         }
     }
 }

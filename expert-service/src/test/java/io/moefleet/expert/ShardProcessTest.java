@@ -22,6 +22,7 @@ import io.moefleet.model.weights.Checkpoint;
 import io.moefleet.model.weights.ModelWeights;
 import io.moefleet.proto.expert.ExpertServiceGrpc;
 import io.moefleet.proto.expert.ForwardRequest;
+import io.moefleet.rpc.ListenPorts;
 import io.opentelemetry.api.OpenTelemetry;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -49,7 +50,7 @@ class ShardProcessTest {
         List<String> addresses = new ArrayList<>();
         try {
             for (int s = 0; s < 2; s++) {
-                int port = ShardFailureTest.freePort();
+                int port = ListenPorts.take();
                 shards.add(start("shard-" + s, "--model", golden.model().toString(), "--port", Integer.toString(port),
                         "--shard", Integer.toString(s), "--expert-shards", "2", "--threads", "1"));
                 addresses.add("127.0.0.1:" + port);
@@ -118,7 +119,7 @@ class ShardProcessTest {
     @Test
     void aShardThatCannotLoadItsCheckpointStaysUpAndSaysWhyWhenAskedToReport() throws Exception {
         Path empty = Files.createTempDirectory("no-checkpoint");
-        int port = ShardFailureTest.freePort();
+        int port = ListenPorts.take();
         Process shard = start("no-checkpoint", "--model", empty.toString(), "--port", Integer.toString(port), "--shard", "0",
                 "--expert-shards", "2", "--on-load-failure", "report");
         io.grpc.ManagedChannel channel = io.grpc.Grpc.newChannelBuilder("127.0.0.1:" + port,
@@ -159,7 +160,7 @@ class ShardProcessTest {
     @Test
     void aShardBeyondItsPlacementFileServesNothingUntilTheRolloutGivesItExperts(@TempDir Path folder) throws Exception {
         Files.writeString(folder.resolve("placement.json"), ExpertPlacement.spread(16, 2, 1).toJson());
-        int port = ShardFailureTest.freePort();
+        int port = ListenPorts.take();
         Process process = start("added-shard", "--model", GoldenData.checkpoint("tiny-k2").toString(), "--port", Integer.toString(port),
                 "--shard", "2", "--placement", folder.resolve("placement.json").toString(), "--threads", "1");
         ManagedChannel channel = Grpc.newChannelBuilder("127.0.0.1:" + port, InsecureChannelCredentials.create()).build();

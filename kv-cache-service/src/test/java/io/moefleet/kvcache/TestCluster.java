@@ -1,5 +1,6 @@
 package io.moefleet.kvcache;
 
+import io.moefleet.rpc.ListenPorts;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -21,7 +22,7 @@ public final class TestCluster implements AutoCloseable {
     TestCluster(int size, MemoryBudget budget, int partitions) {
         this.budget = budget;
         this.partitions = partitions;
-        this.addresses = FreePorts.take(size).stream().map(port -> KvCacheConfig.DEFAULT_HOST + ":" + port).toList();
+        this.addresses = ListenPorts.take(size).stream().map(port -> KvCacheConfig.DEFAULT_HOST + ":" + port).toList();
     }
 
     /** Starts every member, each joining the ones before it; if one fails, stops those already up. */

@@ -1,6 +1,7 @@
 package io.moefleet.cli;
 
 import io.moefleet.cli.fleet.ZipkinServer;
+import io.moefleet.rpc.ListenPorts;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
 import java.io.PrintStream;
@@ -64,7 +65,7 @@ final class Tracing implements AutoCloseable {
         if (zipkinPort > 65535) {
             throw new UsageException(command + ": --zipkin-port must be a port (0 for a free one), got " + zipkinPort);
         }
-        return new Tracing(true, zipkinPort == 0 ? ZipkinServer.freePort() : zipkinPort, null);
+        return new Tracing(true, zipkinPort == 0 ? ListenPorts.take() : zipkinPort, null);
     }
 
     private static URI otlpEndpoint(String command, String value) {

@@ -14,13 +14,12 @@ import io.moefleet.kvcache.KvCacheMain;
 import io.moefleet.kvcache.impl.ClientConfigs;
 import io.moefleet.model.ModelConfig;
 import io.moefleet.model.weights.Checkpoint;
+import io.moefleet.rpc.ListenPorts;
 import io.opentelemetry.api.OpenTelemetry;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,7 +31,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A whole fleet on this machine, each service a JVM of its own on free loopback ports: the KV members (one Hazelcast
+ * A whole fleet on this machine, each service a JVM of its own on free ports ({@link ListenPorts}): the KV members (one Hazelcast
  * cluster), the expert shards, the attention instances (clients of the KV members: they publish full pages of
  * {@link FleetLayout#kvPageTokens()} tokens and restore cached prefixes from them). Each JVM gets an explicit heap bound ({@link HeapBounds}) and
  * the build's JVM flags ({@link ServiceJvmFlags}); all logs go to one folder, one file per process. {@link #start}
@@ -154,7 +153,7 @@ public final class FleetProcesses implements AutoCloseable {
         String model = layout.model().toAbsolutePath().toString();
         List<Integer> kvPorts = new ArrayList<>();
         for (int m = 0; m < layout.kvMembers(); m++) {
-            kvPorts.add(freePort());
+            kvPorts.add(ListenPorts.take());
             kvAddresses.add(LOOPBACK + ":" + kvPorts.get(m));
         }
         List<String> kvFlags = new ArrayList<>(flags.common());
@@ -166,7 +165,7 @@ public final class FleetProcesses implements AutoCloseable {
                     "--cluster-name", kvClusterName);
         }
         for (int s = 0; s < placement.shards(); s++) {
-            int port = freePort();
+            int port = ListenPorts.take();
             expertAddresses.add(LOOPBACK + ":" + port);
             // every shard gets the whole placement (as JSON, the one form that carries any layout) and serves its part
             launch("expert-" + s, withHeap(stepPath(flags.common()), heaps.expertShard(placement, s)), ExpertServiceMain.class,
@@ -177,7 +176,7 @@ public final class FleetProcesses implements AutoCloseable {
         List<String> attentionFlags = stepPath(flags.common());
         attentionFlags.addAll(flags.hazelcast());
         for (int a = 0; a < layout.attentionInstances(); a++) {
-            int port = freePort();
+            int port = ListenPorts.take();
             attentionAddresses.add(LOOPBACK + ":" + port);
             launch("attention-" + a, withHeap(attentionFlags, heaps.attentionInstance(HOT_PAGE_BYTES)), AttentionServiceMain.class,
                     withTls(layout, "--model", model, "--port", Integer.toString(port), "--threads",
@@ -353,11 +352,6 @@ public final class FleetProcesses implements AutoCloseable {
         }
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        }
-    }
 
     private static void pause() {
         try {

@@ -2,7 +2,6 @@ package io.moefleet.cli.fleet;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -130,15 +129,6 @@ public final class ZipkinServer implements AutoCloseable {
         throw new FleetStartException("Zipkin's server jar is missing: looked for " + candidates
                 + "; the launcher's build copies io.zipkin:zipkin-server's exec jar there (./fleet build), or give "
                 + "--otlp-endpoint URL to send the spans to a collector of your own");
-    }
-
-    /** A port free on loopback now, for {@code --zipkin-port 0}. */
-    public static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException("no free port on loopback", e);
-        }
     }
 
     private static boolean isFree(int port) {

@@ -92,10 +92,7 @@ public final class FleetCli {
             Path tiny = home.resolve("tiny");
             io.moefleet.checkpoint.CheckpointWriter.write(io.moefleet.checkpoint.Preset.config("tiny"), 5,
                     io.moefleet.checkpoint.WeightFormat.BF16, tiny);
-            int port;
-            try (java.net.ServerSocket probe = new java.net.ServerSocket(0)) {
-                port = probe.getLocalPort();
-            }
+            int port = io.moefleet.rpc.ListenPorts.take();
             Path log = home.resolve("serve.err");
             List<String> argv = new ArrayList<>(List.of("serve", "--model", tiny.toString(), "--port", Integer.toString(port)));
             argv.addAll(Arrays.asList(flags));

@@ -12,9 +12,9 @@ import io.moefleet.checkpoint.WeightFormat;
 import io.moefleet.engine.Engine;
 import io.moefleet.expert.ExpertPlacement;
 import io.moefleet.model.ModelConfig;
+import io.moefleet.rpc.ListenPorts;
 import io.moefleet.sampling.SamplingParams;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -60,10 +60,7 @@ class RunningFleetServeTest {
                     "attention", fleet.attentionAddresses(), "experts", fleet.expertAddresses())));
             Files.writeString(fleetConfig.resolve("placement.json"), fleet.placement().toJson());
 
-            int port;
-            try (ServerSocket probe = new ServerSocket(0)) {
-                port = probe.getLocalPort();
-            }
+            int port = ListenPorts.take();
             Path err = dir.resolve("serve.err");
             Process serve = new ProcessBuilder(FleetCli.command(dir, null, "serve", "--model", tiny.toString(), "--port",
                     Integer.toString(port), "--fleet-config", fleetConfig.toString()))

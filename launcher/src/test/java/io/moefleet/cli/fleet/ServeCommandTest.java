@@ -8,9 +8,9 @@ import io.moefleet.checkpoint.Preset;
 import io.moefleet.checkpoint.WeightFormat;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.moefleet.engine.Engine;
+import io.moefleet.rpc.ListenPorts;
 import io.moefleet.sampling.SamplingParams;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -40,10 +40,7 @@ class ServeCommandTest {
     void healthTurnsServingTheApiAnswersAsTheEngineAndStoppingLeavesNoProcess() throws Exception {
         Path tiny = dir.resolve("tiny");
         CheckpointWriter.write(Preset.config("tiny"), 5, WeightFormat.BF16, tiny);
-        int port;
-        try (ServerSocket probe = new ServerSocket(0)) {
-            port = probe.getLocalPort();
-        }
+        int port = ListenPorts.take();
         Path err = dir.resolve("serve.err");
         Process serve = new ProcessBuilder(FleetCli.command(dir, null, "serve", "--model", tiny.toString(), "--port",
                 Integer.toString(port), "--expert-shards", "2", "--attention-instances", "1", "--kv-members", "1",
@@ -96,10 +93,7 @@ class ServeCommandTest {
     void aStreamUnderWayWhenServeIsStoppedFinishesBeforeTheServicesStop() throws Exception {
         Path tiny = dir.resolve("tiny");
         CheckpointWriter.write(Preset.config("tiny"), 5, WeightFormat.BF16, tiny);
-        int port;
-        try (ServerSocket probe = new ServerSocket(0)) {
-            port = probe.getLocalPort();
-        }
+        int port = ListenPorts.take();
         Path err = dir.resolve("drain.err");
         Process serve = new ProcessBuilder(FleetCli.command(dir, null, "serve", "--model", tiny.toString(), "--port",
                 Integer.toString(port), "--expert-shards", "2", "--attention-instances", "1", "--kv-members", "1",

@@ -11,8 +11,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.moefleet.checkpoint.CheckpointWriter;
 import io.moefleet.checkpoint.Preset;
 import io.moefleet.checkpoint.WeightFormat;
+import io.moefleet.rpc.ListenPorts;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -57,10 +57,7 @@ class ZipkinTracingTest {
     void everyProcessExportsToTheZipkinServeStartsAndStopsWithIt() throws Exception {
         Path tiny = dir.resolve("tiny");
         CheckpointWriter.write(Preset.config("tiny"), 5, WeightFormat.BF16, tiny);
-        int port;
-        try (ServerSocket probe = new ServerSocket(0)) {
-            port = probe.getLocalPort();
-        }
+        int port = ListenPorts.take();
         Path err = dir.resolve("serve.err");
         Process serve = new ProcessBuilder(FleetCli.command(dir, null, "serve", "--model", tiny.toString(), "--port",
                 Integer.toString(port), "--expert-shards", "2", "--attention-instances", "1", "--kv-members", "1",

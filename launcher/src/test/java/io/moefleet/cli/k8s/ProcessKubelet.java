@@ -31,11 +31,10 @@ import io.kubernetes.client.openapi.models.V1Volume;
 import io.kubernetes.client.openapi.models.V1VolumeMount;
 import io.kubernetes.client.util.generic.GenericKubernetesApi;
 import io.moefleet.controller.FleetApi;
+import io.moefleet.rpc.ListenPorts;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -115,7 +114,6 @@ public final class ProcessKubelet implements AutoCloseable {
     private final Map<String, CompletableFuture<Void>> stopping = new LinkedHashMap<>();
     private final Map<String, String> projected = new LinkedHashMap<>();
     private final Map<String, String> writtenStatus = new LinkedHashMap<>();
-    private final Set<Integer> allocatedPorts = new HashSet<>();
     private final Set<String> pendingNotices = new HashSet<>();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(PROBE_TIMEOUT).build();
     private boolean closed;
@@ -184,7 +182,7 @@ public final class ProcessKubelet implements AutoCloseable {
             if (!pods.containsKey(pod.name())) {
                 Map<Integer, Integer> ports = new LinkedHashMap<>();
                 for (V1ContainerPort port : PodProcess.ports(pod.template())) {
-                    ports.put(port.getContainerPort(), freePort());
+                    ports.put(port.getContainerPort(), ListenPorts.take());
                 }
                 pods.put(pod.name(), new PodProcess(pod.kind(), pod.workload(), pod.ordinal(), pod.governingService(), pod.template(),
                         ports, work));
@@ -525,17 +523,6 @@ public final class ProcessKubelet implements AutoCloseable {
         Long seconds = pod.template().getSpec().getTerminationGracePeriodSeconds();
         Duration grace = seconds == null ? MAX_GRACE : Duration.ofSeconds(seconds);
         return grace.compareTo(MAX_GRACE) < 0 ? grace : MAX_GRACE;
-    }
-
-    private int freePort() throws IOException {
-        for (int attempt = 0; attempt < 100; attempt++) {
-            try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-                if (allocatedPorts.add(socket.getLocalPort())) {
-                    return socket.getLocalPort();
-                }
-            }
-        }
-        throw new IOException("no free loopback port that this kubelet has not handed out already");
     }
 
     // ---- readiness and status
