@@ -116,14 +116,8 @@ public final class DenseLinear implements Linear {
             return;
         }
         if (n == 1) {
-            // rows r and r + half of the run together: see oneTokenTwoRows
-            int half = (rowTo - rowFrom) / 2;
-            for (int r = rowFrom; r < rowFrom + half; r++) {
-                oneTokenTwoRows((long) r * cols, (long) (r + half) * cols, xs[0], xOffset, outs[0], outOffset + r, outOffset + r + half);
-            }
-            if ((rowTo - rowFrom) % 2 == 1) {
-                outs[0][outOffset + rowTo - 1] = oneToken((long) (rowTo - 1) * cols, xs[0], xOffset);
-            }
+            RowPairs.run(rowFrom, rowTo, 1, (r0, r1, t) -> oneTokenTwoRows((long) r0 * cols, (long) r1 * cols, xs[0], xOffset,
+                    outs[0], outOffset + r0, outOffset + r1), (r, t) -> outs[0][outOffset + r] = oneToken((long) r * cols, xs[0], xOffset));
             return;
         }
         // Rows in blocks of about 32 KB: each group of tokens' inputs then stays in L1 while the block's rows (in L2) pass
@@ -215,11 +209,8 @@ public final class DenseLinear implements Linear {
     }
 
     /**
-     * One token against two rows, each sum exactly {@link #oneToken}'s, for a decode step's one-token products: two
-     * independent chains, and two sequential streams from memory far apart (half a thread's run of rows), which the
-     * hardware prefetchers follow. Against one row at a time, paired decodes inside one engine read 1.04-1.32 times
-     * as fast (five runs of 40 pairs, 2026-12-07). Rows a few KB apart read in lockstep stream markedly slower: the
-     * same pairing half a 32 KB block apart read 0.91.
+     * One token against two rows ({@link RowPairs}), each sum exactly {@link #oneToken}'s: two chains, two streams. The
+     * same pairing half a 32 KB block apart rather than half a run read 0.91 of one row at a time: too close.
      */
     private void oneTokenTwoRows(long base0, long base1, float[] x, int xo, float[] out, int o0, int o1) {
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;

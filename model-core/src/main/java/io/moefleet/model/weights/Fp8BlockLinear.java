@@ -126,6 +126,11 @@ public final class Fp8BlockLinear implements Linear {
 
     @Override
     public void multiply(float[][] xs, int xOffset, int n, float[][] outs, int outOffset, int rowFrom, int rowTo) {
+        if (n < 4) {
+            RowPairs.run(rowFrom, rowTo, n, (r0, r1, t) -> twoRows(r0, r1, xs[t], xOffset, outs[t], outOffset),
+                    (r, t) -> outs[t][outOffset + r] = oneToken((long) r * cols, (r / blockRows) * scaleCols, xs[t], xOffset));
+            return;
+        }
         for (int r = rowFrom; r < rowTo; r++) {
             long base = (long) r * cols;
             int scaleRow = (r / blockRows) * scaleCols;
@@ -167,6 +172,48 @@ public final class Fp8BlockLinear implements Linear {
             scalarTotal += partial * scale;
         }
         return Lanes.sum(total) + scalarTotal;
+    }
+
+    /**
+     * One token against rows {@code r0} and {@code r1} ({@link RowPairs}), each sum exactly {@link #oneToken}'s: each
+     * input vector loaded once for both, two chains where {@link #oneToken} has one, whose every FMA waits on the last.
+     */
+    private void twoRows(int r0, int r1, float[] x, int xo, float[] out, int outOffset) {
+        long base0 = (long) r0 * cols;
+        long base1 = (long) r1 * cols;
+        int scaleRow0 = (r0 / blockRows) * scaleCols;
+        int scaleRow1 = (r1 / blockRows) * scaleCols;
+        FloatVector total0 = FloatVector.zero(F), total1 = total0;
+        float scalarTotal0 = 0, scalarTotal1 = 0;
+        for (int c0 = 0, block = 0; c0 < cols; c0 += blockCols, block++) {
+            int end = Math.min(cols, c0 + blockCols);
+            int vectorEnd = c0 + (end - c0) / L * L;
+            float scale0 = scales[scaleRow0 + block];
+            float scale1 = scales[scaleRow1 + block];
+            FloatVector a0 = FloatVector.zero(F), a1 = a0;
+            for (int c = c0; c < vectorEnd; c += L) {
+                FloatVector xv = FloatVector.fromArray(F, x, xo + c);
+                FloatVector w0 = ((IntVector) ByteVector.fromMemorySegment(B, weights, base0 + c, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 20).and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().mul(TWO_POW_120);
+                FloatVector w1 = ((IntVector) ByteVector.fromMemorySegment(B, weights, base1 + c, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 20).and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().mul(TWO_POW_120);
+                a0 = w0.fma(xv, a0);
+                a1 = w1.fma(xv, a1);
+            }
+            total0 = a0.fma(FloatVector.broadcast(F, scale0), total0);
+            total1 = a1.fma(FloatVector.broadcast(F, scale1), total1);
+            float partial0 = 0, partial1 = 0;
+            for (int c = vectorEnd; c < end; c++) {
+                partial0 += code(base0 + c) * x[xo + c];
+                partial1 += code(base1 + c) * x[xo + c];
+            }
+            scalarTotal0 += partial0 * scale0;
+            scalarTotal1 += partial1 * scale1;
+        }
+        out[outOffset + r0] = Lanes.sum(total0) + scalarTotal0;
+        out[outOffset + r1] = Lanes.sum(total1) + scalarTotal1;
     }
 
     /** Four tokens against one row, each code decoded once; each token's sum is exactly {@link #oneToken}'s. */

@@ -123,6 +123,11 @@ public final class PackedIntLinear implements Linear {
         }
         float[][] split = evenOddSplit(xs, xOffset, n);
         int half = (cols + 1) / 2;
+        if (n < 4) {
+            RowPairs.run(rowFrom, rowTo, n, (r0, r1, t) -> twoRows(r0, r1, split[t], half, xs[t], xOffset, outs[t], outOffset),
+                    (r, t) -> outs[t][outOffset + r] = oneToken(r, split[t], half, xs[t], xOffset));
+            return;
+        }
         for (int r = rowFrom; r < rowTo; r++) {
             int t = 0;
             for (; t + 4 <= n; t += 4) {
@@ -180,6 +185,53 @@ public final class PackedIntLinear implements Linear {
             scalarTotal += partial * scale;
         }
         return Lanes.sum(total) + scalarTotal;
+    }
+
+    /**
+     * One token against rows {@code r0} and {@code r1} ({@link RowPairs}), each sum exactly {@link #oneToken}'s: each
+     * input vector loaded once for both, two chains where {@link #oneToken} has one, whose every FMA waits on the last.
+     */
+    private void twoRows(int r0, int r1, float[] split, int half, float[] x, int xOffset, float[] out, int outOffset) {
+        long byteBase0 = (long) r0 * wordsPerRow * 4;
+        long byteBase1 = (long) r1 * wordsPerRow * 4;
+        FloatVector total0 = FloatVector.zero(F), total1 = total0;
+        float scalarTotal0 = 0, scalarTotal1 = 0;
+        for (int c0 = 0, g = 0; c0 < cols; c0 += groupSize, g++) {
+            int end = Math.min(cols, c0 + groupSize);
+            int vectorEnd = c0 + (end - c0) / (2 * L) * (2 * L);
+            FloatVector a0 = FloatVector.zero(F), a1 = a0;
+            for (int c = c0; c < vectorEnd; c += 2 * L) {
+                FloatVector evens = FloatVector.fromArray(F, split, c / 2);
+                FloatVector odds = FloatVector.fromArray(F, split, half + c / 2);
+                IntVector bytes0 = (IntVector) ByteVector.fromMemorySegment(B, packed, byteBase0 + c / 2, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                IntVector bytes1 = (IntVector) ByteVector.fromMemorySegment(B, packed, byteBase1 + c / 2, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                FloatVector low0 = (FloatVector) bytes0.and(0xF).sub(offset).convertShape(VectorOperators.I2F, F, 0);
+                FloatVector high0 = (FloatVector) bytes0.lanewise(VectorOperators.LSHR, 4).and(0xF).sub(offset)
+                        .convertShape(VectorOperators.I2F, F, 0);
+                FloatVector low1 = (FloatVector) bytes1.and(0xF).sub(offset).convertShape(VectorOperators.I2F, F, 0);
+                FloatVector high1 = (FloatVector) bytes1.lanewise(VectorOperators.LSHR, 4).and(0xF).sub(offset)
+                        .convertShape(VectorOperators.I2F, F, 0);
+                a0 = low0.fma(evens, a0);
+                a1 = low1.fma(evens, a1);
+                a0 = high0.fma(odds, a0);
+                a1 = high1.fma(odds, a1);
+            }
+            float scale0 = scales[r0 * groupsPerRow + g];
+            float scale1 = scales[r1 * groupsPerRow + g];
+            total0 = a0.fma(FloatVector.broadcast(F, scale0), total0);
+            total1 = a1.fma(FloatVector.broadcast(F, scale1), total1);
+            float partial0 = 0, partial1 = 0;
+            for (int c = vectorEnd; c < end; c++) {
+                partial0 += value((long) r0 * wordsPerRow, c) * x[xOffset + c];
+                partial1 += value((long) r1 * wordsPerRow, c) * x[xOffset + c];
+            }
+            scalarTotal0 += partial0 * scale0;
+            scalarTotal1 += partial1 * scale1;
+        }
+        out[outOffset + r0] = Lanes.sum(total0) + scalarTotal0;
+        out[outOffset + r1] = Lanes.sum(total1) + scalarTotal1;
     }
 
     /**

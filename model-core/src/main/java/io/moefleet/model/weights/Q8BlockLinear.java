@@ -147,18 +147,8 @@ public final class Q8BlockLinear implements Linear {
     @Override
     public void multiply(float[][] xs, int xOffset, int n, float[][] outs, int outOffset, int rowFrom, int rowTo) {
         if (n < 4) {
-            // rows r and r + half of the run together, each token in turn: see twoRows
-            int half = (rowTo - rowFrom) / 2;
-            for (int r = rowFrom; r < rowFrom + half; r++) {
-                for (int t = 0; t < n; t++) {
-                    twoRows(r, r + half, xs[t], xOffset, outs[t], outOffset);
-                }
-            }
-            if ((rowTo - rowFrom) % 2 == 1) {
-                for (int t = 0; t < n; t++) {
-                    outs[t][outOffset + rowTo - 1] = oneToken(rowTo - 1, xs[t], xOffset);
-                }
-            }
+            RowPairs.run(rowFrom, rowTo, n, (r0, r1, t) -> twoRows(r0, r1, xs[t], xOffset, outs[t], outOffset),
+                    (r, t) -> outs[t][outOffset + r] = oneToken(r, xs[t], xOffset));
             return;
         }
         for (int r = rowFrom; r < rowTo; r++) {
@@ -207,11 +197,9 @@ public final class Q8BlockLinear implements Linear {
     }
 
     /**
-     * One token against rows {@code r0} and {@code r1}, each sum exactly {@link #oneToken}'s: one load of each input
-     * vector for both rows, two sets of chains, and two sequential streams from memory half a thread's run of rows
-     * apart. q8's one-token product is bound by its arithmetic (widen, convert, FMA), not by memory, and the second row
-     * fills the pipes the first leaves idle: paired decodes inside one engine read 1.16 and 1.19 times as fast as one
-     * row at a time (40 pairs each, 2026-12-07); four rows at once read 0.85-0.87 of two (too many registers).
+     * One token against rows {@code r0} and {@code r1} ({@link RowPairs}), each sum exactly {@link #oneToken}'s, each
+     * input vector loaded once for both. q8's one-token product is bound by its arithmetic (widen, convert, FMA) rather
+     * than by memory, and the second row's chains fill the pipes the first leaves idle.
      */
     private void twoRows(int r0, int r1, float[] x, int xOffset, float[] out, int outOffset) {
         long base0 = (long) r0 * cols;
