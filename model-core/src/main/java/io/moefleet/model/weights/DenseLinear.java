@@ -120,6 +120,12 @@ public final class DenseLinear implements Linear {
                     outs[0], outOffset + r0, outOffset + r1), (r, t) -> outs[0][outOffset + r] = oneToken((long) r * cols, xs[0], xOffset));
             return;
         }
+        if (n == 2) {
+            RowPairs.run(rowFrom, rowTo, 1, (r0, r1, t) -> twoTokensTwoRows((long) r0 * cols, (long) r1 * cols, xs[0], xs[1],
+                    xOffset, outs[0], outs[1], outOffset + r0, outOffset + r1),
+                    (r, t) -> twoTokens((long) r * cols, xs[0], xs[1], xOffset, outs[0], outs[1], outOffset + r));
+            return;
+        }
         // Rows in blocks of about 32 KB: each group of tokens' inputs then stays in L1 while the block's rows (in L2) pass
         // under it, rather than every row pulling every token's input through L1 again. Only the order of (row, token)
         // pairs changes; each pair's sum does not.
@@ -153,8 +159,8 @@ public final class DenseLinear implements Linear {
     }
 
     /**
-     * From this many tokens on, BF16 rows go four at a time against four tokens ({@link #tiles}); below it, two tokens
-     * against one row at a time, or one token against two rows ({@link #oneTokenTwoRows}). Decode
+     * From this many tokens on, BF16 rows go four at a time against four tokens ({@link #tiles}); below it, one or two
+     * tokens against two rows ({@link #oneTokenTwoRows}, {@link #twoTokensTwoRows}). Decode
      * at batch 32 (routed experts of about four tokens) measured 1.18 times the old kernels with tiles from 3 tokens,
      * 1.14 from 4 and 1.08 from 6; batch 8 1.22 from 3 and 1.06 from 2.
      */
@@ -229,6 +235,35 @@ public final class DenseLinear implements Linear {
         }
         out[o0] = plusTail(Lanes.sum(acc0), base0, x, xo);
         out[o1] = plusTail(Lanes.sum(acc1), base1, x, xo);
+    }
+
+    /**
+     * Two tokens against two rows ({@link RowPairs}), each sum exactly {@link #oneToken}'s: four chains, two streams.
+     * Paired inside one engine against {@link #twoTokens} one row at a time: decode at batch 2 1.025 and 1.083, at
+     * batch 8 (its routed experts of one or two tokens) 1.058 and 1.014 (2026-12-08, 20-30 pairs a run).
+     */
+    private void twoTokensTwoRows(long base0, long base1, float[] x0, float[] x1, int xo, float[] out0, float[] out1, int o0, int o1) {
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a10 = a00, a11 = a00;
+        for (int col = 0; col < full; col += L) {
+            FloatVector xv0 = FloatVector.fromArray(F, x0, xo + col);
+            FloatVector xv1 = FloatVector.fromArray(F, x1, xo + col);
+            FloatVector w0 = bf16
+                    ? ShortVector.fromMemorySegment(S, data, (base0 + col) * 2, ByteOrder.LITTLE_ENDIAN)
+                            .convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
+                    : FloatVector.fromMemorySegment(F, data, (base0 + col) * 4, ByteOrder.LITTLE_ENDIAN);
+            FloatVector w1 = bf16
+                    ? ShortVector.fromMemorySegment(S, data, (base1 + col) * 2, ByteOrder.LITTLE_ENDIAN)
+                            .convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
+                    : FloatVector.fromMemorySegment(F, data, (base1 + col) * 4, ByteOrder.LITTLE_ENDIAN);
+            a00 = w0.fma(xv0, a00);
+            a01 = w0.fma(xv1, a01);
+            a10 = w1.fma(xv0, a10);
+            a11 = w1.fma(xv1, a11);
+        }
+        out0[o0] = plusTail(Lanes.sum(a00), base0, x0, xo);
+        out1[o0] = plusTail(Lanes.sum(a01), base0, x1, xo);
+        out0[o1] = plusTail(Lanes.sum(a10), base1, x0, xo);
+        out1[o1] = plusTail(Lanes.sum(a11), base1, x1, xo);
     }
 
     /** Two tokens against one row, the row read and widened once; each token's sum is exactly {@link #oneToken}'s. */

@@ -1,8 +1,9 @@
 package io.moefleet.model.weights;
 
 /**
- * The order in which a product of fewer than four tokens visits a thread's run of rows: row r together with row
- * r + half of the run, each token in turn, then the odd row left over alone. Two rows at once make two sequential
+ * The order in which a product of a few tokens (fewer than four; one or two for BF16, whose tile takes three) visits a
+ * thread's run of rows: row r together with row r + half of the run, each token in turn, then the odd row left over
+ * alone. Two rows at once make two sequential
  * streams from memory far apart, which the hardware prefetchers follow (rows a few KB apart, read in lockstep, stream
  * markedly slower), and two independent FMA chains where one row has a single chain that waits on itself. A format's
  * two-row kernel performs exactly its one-row kernel's operations for each row, so every sum is bitwise the same.
