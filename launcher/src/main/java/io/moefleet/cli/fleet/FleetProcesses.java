@@ -31,8 +31,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A whole fleet on this machine, each service a JVM of its own on free ports ({@link ListenPorts}): the KV members (one Hazelcast
- * cluster), the expert shards, the attention instances (clients of the KV members: they publish full pages of
+ * A whole fleet on this machine, each service a JVM of its own on free ports ({@link ListenPorts}): the KV members
+ * (one Hazelcast cluster), the expert shards, the attention instances (clients of the KV members: they publish full pages of
  * {@link FleetLayout#kvPageTokens()} tokens and restore cached prefixes from them). Each JVM gets an explicit heap bound ({@link HeapBounds}) and
  * the build's JVM flags ({@link ServiceJvmFlags}); all logs go to one folder, one file per process. {@link #start}
  * returns once every service is healthy; {@link #close} (or this JVM's exit) stops them all.
@@ -351,7 +351,6 @@ public final class FleetProcesses implements AutoCloseable {
             client.shutdown();
         }
     }
-
 
     private static void pause() {
         try {
